@@ -1,0 +1,30 @@
+// `bun run build`: compiles relay into one executable, dist/relay, with the migrations embedded
+// (db/migrations/index.ts imports them as text). Ink optionally imports react-devtools-core, which is
+// not installed; the plugin below resolves it to an empty module so the compile succeeds.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+const root = join(import.meta.dir, "..");
+mkdirSync(join(root, "dist"), { recursive: true });
+
+const stubDevtools: Bun.BunPlugin = {
+  name: "stub-react-devtools-core",
+  setup(build) {
+    build.onResolve({ filter: /^react-devtools-core$/ }, () => ({ path: "react-devtools-core", namespace: "stub" }));
+    build.onLoad({ filter: /.*/, namespace: "stub" }, () => ({ contents: "export default { connectToDevTools() {} };", loader: "js" }));
+  },
+};
+
+const result = await Bun.build({
+  entrypoints: [join(root, "server/main.ts")],
+  compile: { outfile: join(root, "dist/relay") },
+  minify: true,
+  sourcemap: "linked",
+  plugins: [stubDevtools],
+  define: { "process.env.DEV": '"false"', "process.env.NODE_ENV": '"production"' },
+});
+if (!result.success) {
+  for (const l of result.logs) console.error(l);
+  process.exit(1);
+}
+console.log("built dist/relay");

@@ -1,0 +1,34 @@
+import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { bool } from "./columns";
+
+/** One row per relayed request, written in batches off the hot path. */
+export const usageLog = sqliteTable(
+  "usage_log",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    requestId: text("request_id").notNull().unique(),
+    at: integer("at").notNull(),
+    userId: integer("user_id").notNull(),
+    keyId: integer("key_id"),
+    /** Public part only (prefix + public id), never the secret. */
+    keyPrefix: text("key_prefix").notNull().default(""),
+    sourceIp: text("source_ip").notNull().default(""),
+    endpoint: text("endpoint").notNull().default(""),
+    model: text("model").notNull().default(""),
+    upstreamModel: text("upstream_model").notNull().default(""),
+    channelId: integer("channel_id"),
+    status: integer("status").notNull(),
+    errorCode: text("error_code"),
+    stream: bool("stream").notNull().default(false),
+    promptTokens: integer("prompt_tokens").notNull().default(0),
+    completionTokens: integer("completion_tokens").notNull().default(0),
+    /** True when the relay counted tokens itself because the upstream reported none. */
+    tokensEstimated: bool("tokens_estimated").notNull().default(false),
+    cost: integer("cost").notNull().default(0),
+    ttfbMs: integer("ttfb_ms"),
+    totalMs: integer("total_ms").notNull().default(0),
+  },
+  (t) => [index("usage_user_at_idx").on(t.userId, t.at), index("usage_key_at_idx").on(t.keyId, t.at), index("usage_at_idx").on(t.at)],
+);
+
+export type UsageRow = typeof usageLog.$inferSelect;

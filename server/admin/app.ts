@@ -1,0 +1,15 @@
+import { Elysia } from "elysia";
+import type { AppContext } from "../context";
+import { withErrors } from "../http/errors-plugin";
+import { adminUserRoutes } from "./users-routes";
+import { adminKeyRoutes } from "./keys-routes";
+import { adminSystemRoutes } from "./system-routes";
+
+/** The admin API, served only on the Unix socket (mode 0600). Its clients: `relay admin` and `relay tui`. */
+export function createAdminApp(ctx: AppContext, info: () => Record<string, unknown>) {
+  return new Elysia({ name: "admin" })
+    .use(withErrors("admin"))
+    .use(adminSystemRoutes(ctx, info))
+    .use(adminUserRoutes(ctx))
+    .use(adminKeyRoutes(ctx));
+}

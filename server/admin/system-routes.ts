@@ -1,0 +1,21 @@
+import { Elysia } from "elysia";
+import type { AppContext } from "../context";
+import { listAudit } from "../audit/audit";
+import { rotateMasterKey } from "../keyring/rotate";
+import { ADMIN_ACTOR } from "./actor";
+import pkg from "../../package.json";
+
+export const adminSystemRoutes = (ctx: AppContext, info: () => Record<string, unknown>) =>
+  new Elysia({ name: "admin-system" })
+    .get("/health", () => ({
+      status: "ok",
+      version: pkg.version,
+      uptimeSeconds: Math.round((Date.now() - ctx.startedAt) / 1000),
+      masterKeyId: ctx.keyring.currentId(),
+      pendingWrites: ctx.writer.pending,
+      ...info(),
+    }))
+    .get("/audit", ({ query }) => ({
+      data: listAudit(ctx, { limit: query.limit ? Math.min(1000, Number(query.limit) || 100) : 100, before: query.before ? Number(query.before) : undefined }),
+    }))
+    .post("/master-key/rotate", () => rotateMasterKey(ctx, ADMIN_ACTOR));

@@ -1,0 +1,79 @@
+import { eq } from "drizzle-orm";
+import { apiKeys, users } from "../../db/schema";
+import { ApiError } from "../errors";
+import type { AppContext } from "../context";
+import { hashKey, hashesEqual, keyPattern } from "../keys/key-format";
+import type { Scope } from "../keys/model";
+import { ipInAny } from "../net/cidr";
+import type { CachedKey } from "./key-cache";
+
+/** Who is calling: a key's holder, or (issue 6) a user's session, which acts with all scopes but `inference` limits. */
+export type Principal = {
+  kind: "key" | "session";
+  userId: number;
+  user: CachedKey["user"];
+  /** Null for sessions. */
+  entry: CachedKey | null;
+  scopes: ReadonlySet<Scope>;
+  ip: string;
+};
+
+const patterns = new Map<string, RegExp>();
+const DUMMY_HASH = hashKey("relay-dummy-key-for-constant-work");
+const INVALID = () => new ApiError("invalid_api_key", "Incorrect API key provided.");
+
+/** Session verifier slot, filled by the sessions feature so this module stays free of JWT code. */
+export type SessionVerifier = (ctx: AppContext, token: string, ip: string) => Promise<Principal>;
+let sessionVerifier: SessionVerifier | null = null;
+export function registerSessionVerifier(v: SessionVerifier): void {
+  sessionVerifier = v;
+}
+
+function bearerToken(header: string | null): string | null {
+  if (!header || header.length > 4096) return null;
+  const m = /^Bearer ([^\s,]+)$/.exec(header);
+  return m ? m[1]! : null;
+}
+
+/**
+ * Checks the Authorization header. Malformed values are rejected before any database access; a known
+ * public id and an unknown one cost the same hash comparison; then disabled → expired → IP, in that order.
+ */
+export async function authenticate(ctx: AppContext, header: string | null, ip: string): Promise<Principal> {
+  const token = bearerToken(header);
+  if (!token) throw INVALID();
+  if (token.startsWith("eyJ") && sessionVerifier) return sessionVerifier(ctx, token, ip);
+  return authenticateKey(ctx, token, ip);
+}
+
+export function authenticateKey(ctx: AppContext, token: string, ip: string): Principal {
+  const prefix = ctx.config.RELAY_KEY_PREFIX;
+  let re = patterns.get(prefix);
+  if (!re) patterns.set(prefix, (re = keyPattern(prefix)));
+  const m = re.exec(token);
+  if (!m) throw INVALID();
+  const publicId = m[1]!;
+  let entry = ctx.keyCache.get(publicId);
+  if (entry === undefined) {
+    const key = ctx.db.select().from(apiKeys).where(eq(apiKeys.publicId, publicId)).get();
+    const user = key ? ctx.db.select().from(users).where(eq(users.id, key.userId)).get() : undefined;
+    entry = ctx.keyCache.set(publicId, key, user);
+  }
+  const presented = hashKey(token);
+  const ok = hashesEqual(presented, entry ? entry.key.hash : DUMMY_HASH);
+  if (!entry || !ok) throw INVALID();
+  const { key, user } = entry;
+  if (!user.enabled || !key.enabled) throw new ApiError("key_disabled", "This API key or its user is disabled.");
+  if (key.expiresAt !== null && key.expiresAt <= Date.now()) throw new ApiError("key_expired", "This API key has expired.");
+  if (entry.cidrs.length > 0 && !ipInAny(ip, entry.cidrs)) throw new ApiError("ip_not_allowed", `Requests from ${ip} are not allowed for this key.`);
+  return { kind: "key", userId: user.id, user, entry, scopes: entry.scopes, ip };
+}
+
+export function requireScope(p: Principal, scope: Scope): void {
+  if (!p.scopes.has(scope)) throw new ApiError("insufficient_scope", `This key lacks the '${scope}' scope.`);
+}
+
+export function requireModelAllowed(p: Principal, model: string): void {
+  const models = p.entry?.models;
+  if (models && !models.has(model)) throw new ApiError("model_not_allowed", `This key may not use model '${model}'.`, "model");
+}

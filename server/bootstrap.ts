@@ -1,0 +1,25 @@
+import { mkdirSync } from "node:fs";
+import { openDb } from "../db/client";
+import type { Config } from "./config";
+import type { AppContext } from "./context";
+import { KeyCache } from "./auth/key-cache";
+import { loadKeyring } from "./keyring/setup";
+import { compileCidrs } from "./net/cidr";
+import { BatchWriter } from "./usage/batch-writer";
+
+/** Opens the data dir and database and builds the shared context. `dbPath` overrides the file (tests use `:memory:`). */
+export function createContext(config: Config, opts: { dbPath?: string } = {}): AppContext {
+  mkdirSync(config.RELAY_DATA_DIR, { recursive: true, mode: 0o700 });
+  const db = openDb(opts.dbPath ?? config.dbPath);
+  const keyring = loadKeyring(config, db);
+  return {
+    config,
+    db,
+    keyring,
+    keyCache: new KeyCache(db.$client),
+    writer: new BatchWriter(db.$client, config.RELAY_FLUSH_INTERVAL_MS),
+    trustedProxies: compileCidrs(config.RELAY_TRUSTED_PROXIES),
+    startedAt: Date.now(),
+    ext: {},
+  };
+}

@@ -1,0 +1,21 @@
+import type { Command } from "../command";
+import { fields, table } from "../table";
+
+export const systemCommands: Command[] = [
+  {
+    group: "health", verb: "", summary: "Show the server's health",
+    run: (c) => c.health(),
+    format: (h) => fields(h),
+  },
+  {
+    group: "audit", verb: "", summary: "Show the audit log, newest first",
+    flags: [{ name: "limit", type: "int", help: "rows (default 50)" }],
+    run: (c, { flags: f }) => c.audit((f.limit as number) ?? 50).then((r) => r.data),
+    format: (rows) => table(rows, ["id", "at", "actor", "action", "target", "detail"]),
+  },
+  {
+    group: "master-key", verb: "rotate", summary: "Add a new master key and re-encrypt every secret with it",
+    run: (c) => c.rotateMasterKey(),
+    format: (r) => `master key rotated: ${r.previous} -> ${r.current} (${r.reencrypted} secrets re-encrypted)`,
+  },
+];

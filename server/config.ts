@@ -1,0 +1,77 @@
+import { join, resolve } from "node:path";
+import { z } from "zod";
+import { parseCidr } from "./net/cidr";
+
+const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max).default(def);
+const bool = (def: boolean) =>
+  z.enum(["1", "0", "true", "false", "yes", "no", "on", "off"]).default(def ? "true" : "false")
+    .transform((v) => ["1", "true", "yes", "on"].includes(v));
+
+/** Every environment variable relay reads. Each has a default that works on a laptop; see README "Configuration". */
+export const envSchema = z.object({
+  RELAY_HOST: z.string().min(1).default("127.0.0.1"),
+  RELAY_PORT: int(8080, 0, 65535),
+  RELAY_DATA_DIR: z.string().min(1).default("./data"),
+  /** @default <data dir>/admin.sock */
+  RELAY_ADMIN_SOCKET: z.string().min(1).optional(),
+  /** base64 of 32 bytes; default: generated once into <data dir>/master.key (mode 0600). */
+  RELAY_MASTER_KEY: z.string().optional().refine(
+    (v) => v === undefined || v === "" || Buffer.from(v, "base64").length === 32,
+    "must be the base64 encoding of exactly 32 bytes",
+  ),
+  RELAY_TRUSTED_PROXIES: z.string().default("").transform((v, ctx) => {
+    const out: string[] = [];
+    for (const part of v.split(",").map((s) => s.trim()).filter(Boolean)) {
+      if (!parseCidr(part)) ctx.addIssue({ code: "custom", message: `not a CIDR or IP address: ${part}` });
+      else out.push(part);
+    }
+    return out;
+  }),
+  RELAY_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9-]{1,32}$/, "letters, digits and '-' only").default("sk-app-"),
+  RELAY_LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+  /** Largest accepted request body. @default 10 MiB */
+  RELAY_MAX_BODY_BYTES: int(10 * 1024 * 1024, 1024),
+  /** Channels tried per request, counting the first. @default 3 */
+  RELAY_MAX_ATTEMPTS: int(3, 1, 20),
+  /** Time to wait for the upstream's response headers. @default 60000 */
+  RELAY_FIRST_BYTE_TIMEOUT_MS: int(60_000, 1),
+  /** Longest silence allowed inside a stream (or a non-stream body) before it is cut. @default 60000 */
+  RELAY_STREAM_IDLE_TIMEOUT_MS: int(60_000, 1),
+  /** Consecutive failures that put a channel into cool-down. @default 3 */
+  RELAY_BREAKER_THRESHOLD: int(3, 1),
+  /** Cool-down before a half-open probe. @default 30000 */
+  RELAY_BREAKER_COOLDOWN_MS: int(30_000, 1),
+  /** How long in-flight requests may take to finish on SIGTERM. @default 10000 */
+  RELAY_SHUTDOWN_TIMEOUT_MS: int(10_000, 0),
+  /** Also serve GET /metrics on the HTTP port (it is always on the admin socket). */
+  RELAY_METRICS_PUBLIC: bool(false),
+  /** Lifetime of session JWTs from POST /v1/auth/login. @default 900 */
+  RELAY_SESSION_TTL_SECONDS: int(900, 10, 86_400),
+  /** Usage/ledger batch interval. @default 5 */
+  RELAY_FLUSH_INTERVAL_MS: int(5, 1, 10_000),
+});
+
+export type Env = z.infer<typeof envSchema>;
+export type Config = Readonly<
+  Omit<Env, "RELAY_ADMIN_SOCKET"> & { RELAY_ADMIN_SOCKET: string; dbPath: string; masterKeyPath: string }
+>;
+
+export class ConfigError extends Error {}
+
+/** Parses the environment once. Throws ConfigError naming each bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = Bun.env): Config {
+  const relayEnv = Object.fromEntries(Object.entries(env).filter(([k, v]) => k.startsWith("RELAY_") && v !== ""));
+  const parsed = envSchema.safeParse(relayEnv);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n  ${lines.join("\n  ")}`);
+  }
+  const dataDir = resolve(parsed.data.RELAY_DATA_DIR);
+  return Object.freeze({
+    ...parsed.data,
+    RELAY_DATA_DIR: dataDir,
+    RELAY_ADMIN_SOCKET: resolve(parsed.data.RELAY_ADMIN_SOCKET ?? join(dataDir, "admin.sock")),
+    dbPath: join(dataDir, "relay.db"),
+    masterKeyPath: join(dataDir, "master.key"),
+  });
+}

@@ -1,0 +1,22 @@
+import type { Config } from "./config";
+import type { Db } from "../db/client";
+import type { Keyring } from "./keyring/keyring";
+import type { KeyCache } from "./auth/key-cache";
+import type { BatchWriter } from "./usage/batch-writer";
+import type { Cidr } from "./net/cidr";
+
+/**
+ * Everything a service needs, passed explicitly. Built once by `createContext` (server/bootstrap.ts);
+ * later features hang their long-lived state here too.
+ */
+export type AppContext = {
+  config: Config;
+  db: Db;
+  keyring: Keyring;
+  keyCache: KeyCache;
+  writer: BatchWriter;
+  trustedProxies: Cidr[];
+  startedAt: number;
+  /** Extension slots filled by feature modules (relay, limits, sessions). */
+  ext: Record<string, unknown>;
+};

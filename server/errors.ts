@@ -1,0 +1,64 @@
+/**
+ * The one error module: a closed set of codes, one map from code to HTTP status and OpenAI error type,
+ * one error class, and the OpenAI-shaped envelope every error response uses.
+ */
+export const errorCodes = {
+  invalid_request: [400, "invalid_request_error"],
+  invalid_api_key: [401, "authentication_error"],
+  key_disabled: [401, "authentication_error"],
+  key_expired: [401, "authentication_error"],
+  invalid_session: [401, "authentication_error"],
+  quota_exceeded: [402, "insufficient_quota"],
+  key_spend_limit_exceeded: [402, "insufficient_quota"],
+  ip_not_allowed: [403, "permission_error"],
+  insufficient_scope: [403, "permission_error"],
+  model_not_allowed: [403, "permission_error"],
+  session_required: [403, "permission_error"],
+  not_found: [404, "invalid_request_error"],
+  model_not_found: [404, "invalid_request_error"],
+  method_not_allowed: [405, "invalid_request_error"],
+  conflict: [409, "invalid_request_error"],
+  payload_too_large: [413, "invalid_request_error"],
+  unsupported_media_type: [415, "invalid_request_error"],
+  concurrency_limit_exceeded: [429, "rate_limit_error"],
+  monthly_quota_exceeded: [429, "rate_limit_error"],
+  too_many_attempts: [429, "rate_limit_error"],
+  internal_error: [500, "server_error"],
+  upstream_error: [502, "upstream_error"],
+  no_channel_available: [503, "server_error"],
+  shutting_down: [503, "server_error"],
+  upstream_timeout: [504, "upstream_error"],
+} as const satisfies Record<string, readonly [number, string]>;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+export function statusOf(code: ErrorCode): number {
+  return errorCodes[code][0];
+}
+
+export class ApiError extends Error {
+  readonly status: number;
+  constructor(
+    readonly errorCode: ErrorCode,
+    message: string,
+    readonly param: string | null = null,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.status = errorCodes[errorCode][0];
+  }
+}
+
+export type ErrorBody = { error: { message: string; type: string; code: ErrorCode; param: string | null } };
+
+export function errorBody(code: ErrorCode, message: string, param: string | null = null): ErrorBody {
+  return { error: { message, type: errorCodes[code][1], code, param } };
+}
+
+/** A complete JSON error response with the request id attached. */
+export function errorResponse(err: ApiError, requestId: string): Response {
+  return new Response(JSON.stringify(errorBody(err.errorCode, err.message, err.param)), {
+    status: err.status,
+    headers: { "content-type": "application/json", "x-request-id": requestId, ...err.headers },
+  });
+}

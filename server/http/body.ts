@@ -1,0 +1,55 @@
+import { ApiError } from "../errors";
+
+/** Reads a request body up to `limit` bytes, refusing larger ones without buffering them. */
+export async function readBody(request: Request, limit: number): Promise<Uint8Array> {
+  const declared = request.headers.get("content-length");
+  if (declared !== null && Number(declared) > limit) throw tooLarge(limit);
+  if (!request.body) return new Uint8Array(0);
+  if (declared !== null) {
+    const buf = new Uint8Array(await request.arrayBuffer());
+    if (buf.byteLength > limit) throw tooLarge(limit);
+    return buf;
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = request.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      reader.cancel().catch(() => {});
+      throw tooLarge(limit);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks);
+}
+
+function tooLarge(limit: number): ApiError {
+  return new ApiError("invalid_request", `Request body is larger than the ${limit}-byte limit.`);
+}
+
+/** Parses a JSON object body with a clear error for each way it can be wrong. */
+export function parseJsonObject(bytes: Uint8Array, contentType: string | null): Record<string, unknown> {
+  if (contentType && !/^application\/(.+\+)?json\b/i.test(contentType) && !/^text\/plain\b/i.test(contentType)) {
+    throw new ApiError("invalid_request", `Content-Type must be application/json, not '${contentType.slice(0, 100)}'.`);
+  }
+  if (bytes.byteLength === 0) throw new ApiError("invalid_request", "The request body is empty; expected a JSON object.");
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new ApiError("invalid_request", "The request body is not valid UTF-8.");
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new ApiError("invalid_request", `The request body is not valid JSON: ${(e as Error).message.slice(0, 200)}`);
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new ApiError("invalid_request", "The request body must be a JSON object.");
+  }
+  return value as Record<string, unknown>;
+}

@@ -1,0 +1,54 @@
+import { Elysia } from "elysia";
+import { ZodError } from "zod";
+import { ApiError, errorBody } from "../errors";
+import { log } from "../log";
+import { KeyringError } from "../keyring/keyring";
+import { newRequestId } from "./request-id";
+
+const ids = new WeakMap<Request, string>();
+
+/** The request id assigned to this request by `withErrors`. */
+export function requestIdOf(request: Request): string {
+  return ids.get(request) ?? "";
+}
+
+/** Maps anything thrown to an ApiError: ours pass through, zod issues become 400s, the rest are bugs (500, logged). */
+export function toApiError(error: unknown, elysiaCode?: string | number): ApiError {
+  if (error instanceof ApiError) return error;
+  if (error instanceof ZodError) {
+    const issue = error.issues[0]!;
+    const path = issue.path.join(".");
+    const msg = issue.code === "unrecognized_keys" ? `unknown field(s): ${issue.keys.join(", ")}` : `${path ? path + ": " : ""}${issue.message}`;
+    return new ApiError("invalid_request", msg, path || null);
+  }
+  if (error instanceof KeyringError) return new ApiError("internal_error", error.message);
+  switch (elysiaCode) {
+    case "NOT_FOUND": return new ApiError("not_found", "No such route.");
+    case "PARSE": return new ApiError("invalid_request", "The request body could not be parsed.");
+    case "VALIDATION": return new ApiError("invalid_request", "The request failed validation.");
+    case "INVALID_COOKIE_SIGNATURE": return new ApiError("invalid_request", "Invalid cookie.");
+  }
+  return new ApiError("internal_error", "Internal error.");
+}
+
+/**
+ * Gives every request an `x-request-id` and turns every error into the OpenAI error envelope.
+ * Registered first so it covers all routes composed after it (scoped as global).
+ */
+export const withErrors = (name: string) =>
+  new Elysia({ name: `errors:${name}` })
+    .onRequest(({ request, set }) => {
+      const id = newRequestId();
+      ids.set(request, id);
+      set.headers["x-request-id"] = id;
+    })
+    .onError({ as: "global" }, ({ error, code, request }) => {
+      const err = toApiError(error, code);
+      if (err.status >= 500 && !(error instanceof ApiError)) {
+        log.error("unhandled error", { requestId: ids.get(request), error: String(error), stack: (error as Error)?.stack });
+      }
+      return new Response(JSON.stringify(errorBody(err.errorCode, err.message, err.param)), {
+        status: err.status,
+        headers: { "content-type": "application/json", "x-request-id": ids.get(request) ?? "", ...err.headers },
+      });
+    });

@@ -1,0 +1,41 @@
+import { z } from "zod";
+import { parseCidr } from "../net/cidr";
+
+export const SCOPES = ["inference", "keys:read", "keys:write", "usage:read"] as const;
+export type Scope = (typeof SCOPES)[number];
+export const scopeInput = z.enum([...SCOPES, "full"]);
+
+/** Expands `full` and returns the effective scope set. */
+export function expandScopes(scopes: readonly string[]): Set<Scope> {
+  if (scopes.includes("full")) return new Set(SCOPES);
+  return new Set(scopes.filter((s): s is Scope => (SCOPES as readonly string[]).includes(s)));
+}
+
+const cidr = z.string().trim().refine((v) => parseCidr(v) !== null, { message: "not a valid CIDR or IP address" });
+const isoDate = z.union([z.iso.datetime({ offset: true }), z.iso.date()]).transform((v) => Date.parse(v));
+
+/** Fields a key owner may set. Strict: unknown fields (user_id, hash, balance …) are rejected. */
+export const keyFields = {
+  label: z.string().max(200).default(""),
+  group: z.enum(["official", "special", "either"]).default("either"),
+  allowIps: z.array(cidr).max(100).default([]),
+  expiresAt: isoDate.nullable().default(null),
+  models: z.array(z.string().min(1).max(200)).max(1000).nullable().default(null),
+  spendLimit: z.number().int().min(0).nullable().default(null),
+  scopes: z.array(scopeInput).min(1).default(["full"]),
+};
+
+export const createKeyInput = z.strictObject(keyFields);
+export type CreateKeyInput = z.input<typeof createKeyInput>;
+
+export const updateKeyInput = z.strictObject({
+  label: keyFields.label.optional(),
+  enabled: z.boolean().optional(),
+  group: z.enum(["official", "special", "either"]).optional(),
+  allowIps: z.array(cidr).max(100).optional(),
+  expiresAt: isoDate.nullable().optional(),
+  models: z.array(z.string().min(1).max(200)).max(1000).nullable().optional(),
+  spendLimit: z.number().int().min(0).nullable().optional(),
+  scopes: z.array(scopeInput).min(1).optional(),
+});
+export type UpdateKeyInput = z.input<typeof updateKeyInput>;

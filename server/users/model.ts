@@ -1,0 +1,22 @@
+import { z } from "zod";
+
+export const userName = z.string().trim().min(1).max(64).regex(/^[A-Za-z0-9_.@-]+$/, "letters, digits and _ . @ - only");
+
+export const createUserInput = z.strictObject({
+  name: userName,
+  role: z.enum(["admin", "user"]).default("user"),
+  concurrency: z.number().int().min(0).max(100_000).default(3),
+  monthlyTokens: z.number().int().min(0).default(0),
+  credits: z.number().int().min(0).default(0),
+  enabled: z.boolean().default(true),
+});
+export type CreateUserInput = z.input<typeof createUserInput>;
+
+export const updateUserInput = z.strictObject({
+  role: z.enum(["admin", "user"]).optional(),
+  concurrency: z.number().int().min(0).max(100_000).optional(),
+  monthlyTokens: z.number().int().min(0).optional(),
+  enabled: z.boolean().optional(),
+  password: z.string().min(8).max(1024).optional(),
+});
+export type UpdateUserInput = z.input<typeof updateUserInput>;

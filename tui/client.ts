@@ -1,0 +1,70 @@
+/**
+ * The typed client of the admin API on the Unix socket: the only module that knows the socket.
+ * Both `relay admin` and `relay tui` use it.
+ */
+export class AdminUnreachable extends Error {}
+
+export class AdminRefused extends Error {
+  constructor(readonly status: number, readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+export type Json = Record<string, any>;
+export type ListOf<T> = { data: T[] };
+
+export class AdminClient {
+  constructor(readonly socketPath: string) {}
+
+  async call<T = Json>(method: string, path: string, body?: unknown): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(`http://relay${path}`, {
+        method,
+        unix: this.socketPath,
+        headers: body === undefined ? {} : { "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      } as RequestInit);
+    } catch {
+      throw new AdminUnreachable(
+        `cannot reach the relay admin socket at ${this.socketPath}: is \`relay serve\` running (and RELAY_DATA_DIR / RELAY_ADMIN_SOCKET the same)?`,
+      );
+    }
+    const text = await res.text();
+    let parsed: any = null;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      /* non-JSON body (e.g. /metrics) */
+    }
+    if (!res.ok) {
+      const e = parsed?.error;
+      throw new AdminRefused(res.status, e?.code ?? "error", e?.message ?? `HTTP ${res.status}`);
+    }
+    return (parsed ?? text) as T;
+  }
+
+  text(path: string): Promise<string> {
+    return this.call<string>("GET", path);
+  }
+
+  health = () => this.call("GET", "/health");
+  audit = (limit = 100) => this.call<ListOf<Json>>("GET", `/audit?limit=${limit}`);
+  rotateMasterKey = () => this.call("POST", "/master-key/rotate");
+
+  users = {
+    list: () => this.call<ListOf<Json>>("GET", "/users"),
+    get: (name: string) => this.call("GET", `/users/${encodeURIComponent(name)}`),
+    create: (body: Json) => this.call("POST", "/users", body),
+    update: (name: string, body: Json) => this.call("PATCH", `/users/${encodeURIComponent(name)}`, body),
+  };
+
+  keys = {
+    list: (user?: string) => this.call<ListOf<Json>>("GET", `/keys${user ? `?user=${encodeURIComponent(user)}` : ""}`),
+    get: (id: number | string) => this.call("GET", `/keys/${id}`),
+    create: (body: Json) => this.call("POST", "/keys", body),
+    update: (id: number | string, body: Json) => this.call("PATCH", `/keys/${id}`, body),
+    reveal: (id: number | string) => this.call<{ id: number; key: string }>("POST", `/keys/${id}/reveal`),
+    delete: (id: number | string) => this.call("DELETE", `/keys/${id}`),
+  };
+}
