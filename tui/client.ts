@@ -67,4 +67,32 @@ export class AdminClient {
     reveal: (id: number | string) => this.call<{ id: number; key: string }>("POST", `/keys/${id}/reveal`),
     delete: (id: number | string) => this.call("DELETE", `/keys/${id}`),
   };
+
+  channels = {
+    list: () => this.call<ListOf<Json>>("GET", "/channels"),
+    get: (id: number | string) => this.call("GET", `/channels/${id}`),
+    create: (body: Json) => this.call("POST", "/channels", body),
+    update: (id: number | string, body: Json) => this.call("PATCH", `/channels/${id}`, body),
+    delete: (id: number | string) => this.call("DELETE", `/channels/${id}`),
+    test: (id: number | string) => this.call("POST", `/channels/${id}/test`),
+    reveal: (id: number | string) => this.call<{ id: number; apiKey: string }>("POST", `/channels/${id}/reveal`),
+  };
+
+  prices = {
+    list: () => this.call<ListOf<Json>>("GET", "/prices"),
+    set: (model: string, body: { inputPerMTok: number; outputPerMTok: number }) => this.call("PUT", `/prices/${encodeURIComponent(model)}`, body),
+    delete: (model: string) => this.call("DELETE", `/prices/${encodeURIComponent(model)}`),
+  };
+
+  credits = {
+    grant: (user: string, body: { amount: number; note?: string }) => this.call("POST", `/users/${encodeURIComponent(user)}/credits`, body),
+    ledger: (user: string, limit = 50) => this.call<ListOf<Json>>("GET", `/users/${encodeURIComponent(user)}/ledger?limit=${limit}`),
+  };
+
+  usage = (q: { user?: string; key?: number | string; limit?: number; before?: number } = {}) =>
+    this.call<ListOf<Json>>("GET", `/usage?${new URLSearchParams(Object.entries(q).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]))}`);
+
+  keyTimeline = (id: number | string, hours = 72) => this.call<ListOf<{ hour: string; requests: number; tokens: number }>>("GET", `/keys/${id}/timeline?hours=${hours}`);
+
+  metrics = () => this.text("/metrics");
 }
