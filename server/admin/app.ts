@@ -4,6 +4,9 @@ import { withErrors } from "../http/errors-plugin";
 import { adminUserRoutes } from "./users-routes";
 import { adminKeyRoutes } from "./keys-routes";
 import { adminSystemRoutes } from "./system-routes";
+import { adminChannelRoutes } from "./channels-routes";
+import { adminBillingRoutes } from "./billing-routes";
+import { adminUsageRoutes } from "./usage-routes";
 
 /** The admin API, served only on the Unix socket (mode 0600). Its clients: `relay admin` and `relay tui`. */
 export function createAdminApp(ctx: AppContext, info: () => Record<string, unknown>) {
@@ -11,5 +14,8 @@ export function createAdminApp(ctx: AppContext, info: () => Record<string, unkno
     .use(withErrors("admin"))
     .use(adminSystemRoutes(ctx, info))
     .use(adminUserRoutes(ctx))
-    .use(adminKeyRoutes(ctx));
+    .use(adminKeyRoutes(ctx))
+    .use(adminChannelRoutes(ctx))
+    .use(adminBillingRoutes(ctx))
+    .use(adminUsageRoutes(ctx));
 }

@@ -6,8 +6,8 @@ import type { AppContext } from "../context";
 export type LedgerKind = LedgerRow["kind"];
 
 /** Listeners told about every committed balance change (the in-memory accounts mirror the balance). */
-const listeners = new WeakMap<AppContext, ((userId: number, balance: number) => void)[]>();
-export function onBalanceChange(ctx: AppContext, fn: (userId: number, balance: number) => void): void {
+const listeners = new WeakMap<AppContext, ((userId: number, amount: number) => void)[]>();
+export function onBalanceChange(ctx: AppContext, fn: (userId: number, amount: number) => void): void {
   listeners.set(ctx, [...(listeners.get(ctx) ?? []), fn]);
 }
 
@@ -35,7 +35,7 @@ export function applyLedgerEntry(
     }).returning().get();
     return { row, applied: true };
   })();
-  if (result.applied) for (const fn of listeners.get(ctx) ?? []) fn(e.userId, result.row.balanceAfter);
+  if (result.applied) for (const fn of listeners.get(ctx) ?? []) fn(e.userId, e.amount);
   return result;
 }
 

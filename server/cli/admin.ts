@@ -4,8 +4,10 @@ import type { Command } from "./command";
 import { userCommands } from "./commands/users";
 import { keyCommands } from "./commands/keys";
 import { systemCommands } from "./commands/system";
+import { channelCommands } from "./commands/channels";
+import { billingCommands } from "./commands/billing";
 
-export const commands: Command[] = [...userCommands, ...keyCommands, ...systemCommands];
+export const commands: Command[] = [...userCommands, ...keyCommands, ...channelCommands, ...billingCommands, ...systemCommands];
 
 const JSON_FLAG: FlagSpec = { name: "json", type: "bool", help: "print exactly one JSON value on stdout" };
 const HELP_FLAG: FlagSpec = { name: "help", type: "bool", help: "show this help" };

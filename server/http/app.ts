@@ -2,13 +2,27 @@ import { Elysia } from "elysia";
 import type { AppContext } from "../context";
 import { withErrors } from "./errors-plugin";
 import { meRoutes } from "../me/routes";
+import { modelRoutes } from "../models/routes";
+import { relayRoutes } from "../relay/routes";
+import { metricsRoutes } from "../metrics/routes";
+import { loginRoutes } from "../selfservice/login-routes";
+import { selfServiceKeyRoutes } from "../selfservice/keys-routes";
+import { usageRoutes } from "../selfservice/usage-routes";
+import { openApiRoutes } from "../selfservice/openapi";
 
 /**
- * The public HTTP API, composed in request-path order: errors and request ids first, then each feature.
- * Features added by later modules are passed in so this file stays the one place that shows the whole API.
+ * The public HTTP API, composed in request-path order: request ids and the error envelope first,
+ * then each feature. The relay's /v1/* wildcard comes last so every named route wins over it.
  */
-export function createPublicApp(ctx: AppContext, features: ((ctx: AppContext) => Elysia<any, any, any, any, any, any, any>)[] = []) {
-  let app = new Elysia({ name: "public" }).use(withErrors("public")).use(meRoutes(ctx));
-  for (const f of features) app = app.use(f(ctx));
-  return app;
+export function createPublicApp(ctx: AppContext) {
+  return new Elysia({ name: "public" })
+    .use(withErrors("public"))
+    .use(loginRoutes(ctx)) // also makes session JWTs valid Bearer tokens on every route
+    .use(meRoutes(ctx))
+    .use(selfServiceKeyRoutes(ctx))
+    .use(usageRoutes(ctx))
+    .use(openApiRoutes())
+    .use(modelRoutes(ctx))
+    .use(ctx.config.RELAY_METRICS_PUBLIC ? metricsRoutes(ctx) : new Elysia({ name: "no-metrics" }))
+    .use(relayRoutes(ctx));
 }

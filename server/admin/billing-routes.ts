@@ -1,0 +1,42 @@
+import { Elysia } from "elysia";
+import { z } from "zod";
+import type { AppContext } from "../context";
+import { deletePrice, listPrices, setPrice } from "../billing/prices";
+import { grantCredits } from "../billing/credits";
+import { listLedger } from "../billing/ledger";
+import { getUserByName } from "../users/service";
+import { ADMIN_ACTOR } from "./actor";
+
+const grantBody = z.strictObject({
+  amount: z.number().int().refine((n) => n !== 0, "must not be 0"),
+  note: z.string().max(500).default(""),
+  /** Idempotency key: the same ref is applied once. */
+  ref: z.string().min(1).max(200).optional(),
+});
+
+const iso = <T extends { at?: number; updatedAt?: number }>(r: T) => ({
+  ...r,
+  ...(r.at !== undefined ? { at: new Date(r.at).toISOString() } : {}),
+  ...(r.updatedAt !== undefined ? { updatedAt: new Date(r.updatedAt).toISOString() } : {}),
+});
+
+export const adminBillingRoutes = (ctx: AppContext) =>
+  new Elysia({ name: "admin-billing" })
+    .get("/prices", () => ({ data: listPrices(ctx).map(iso) }))
+    .put("/prices/*", ({ params, body }) => iso(setPrice(ctx, decodeURIComponent((params as { "*": string })["*"]), body, ADMIN_ACTOR)))
+    .delete("/prices/*", ({ params }) => {
+      const model = decodeURIComponent((params as { "*": string })["*"]);
+      deletePrice(ctx, model, ADMIN_ACTOR);
+      return { model, deleted: true };
+    })
+    .post("/users/:name/credits", ({ params, body }) => {
+      const input = grantBody.parse(body);
+      const user = getUserByName(ctx, params.name);
+      return iso(grantCredits(ctx, user.id, input.amount, { note: input.note, ref: input.ref, actor: ADMIN_ACTOR }));
+    })
+    .get("/users/:name/ledger", ({ params, query }) => {
+      const user = getUserByName(ctx, params.name);
+      const limit = Math.min(10_000, Math.max(1, Number(query.limit) || 50));
+      ctx.writer.flush();
+      return { data: listLedger(ctx, user.id, limit).map(iso) };
+    });

@@ -1,0 +1,24 @@
+import { Elysia } from "elysia";
+import type { AppContext } from "../context";
+import { getUserByName } from "../users/service";
+import { getKey } from "../keys/service";
+import { keyTimeline, listUsage } from "../usage/queries";
+import { metricsOf } from "../metrics/registry";
+
+const num = (v: unknown) => (v === undefined || v === "" ? undefined : Number.isFinite(Number(v)) ? Number(v) : undefined);
+
+export const adminUsageRoutes = (ctx: AppContext) =>
+  new Elysia({ name: "admin-usage" })
+    .get("/usage", ({ query }) => ({
+      data: listUsage(ctx, {
+        userId: query.user ? getUserByName(ctx, String(query.user)).id : undefined,
+        keyId: num(query.key),
+        before: num(query.before),
+        limit: num(query.limit) ?? 100,
+      }),
+    }))
+    .get("/keys/:id/timeline", ({ params, query }) => {
+      const key = getKey(ctx, Number(params.id));
+      return { data: keyTimeline(ctx, key.id, Math.min(24 * 31, Math.max(1, num(query.hours) ?? 72))) };
+    })
+    .get("/metrics", () => new Response(metricsOf(ctx).render(), { headers: { "content-type": "text/plain; version=0.0.4" } }));

@@ -1,0 +1,23 @@
+import { randomUUID } from "node:crypto";
+import type { AppContext } from "../context";
+import { ApiError } from "../errors";
+import { accountsOf } from "../limits/accounts";
+import { applyLedgerEntry } from "./ledger";
+import { recordAudit } from "../audit/audit";
+
+/**
+ * An admin grant (positive) or adjustment (negative), committed at once. A negative amount may not take
+ * the balance below what running requests hold, so the ledger can never go negative.
+ */
+export function grantCredits(ctx: AppContext, userId: number, amount: number, opts: { note?: string; ref?: string; actor: string }) {
+  const account = accountsOf(ctx).account(userId);
+  if (amount < 0 && account.balance - account.held + amount < 0) {
+    throw new ApiError("invalid_request", `cannot remove ${-amount}: available balance is ${account.balance - account.held}`, "amount");
+  }
+  const ref = opts.ref ? `admin:${opts.ref}` : `admin:${randomUUID()}`;
+  const { row, applied } = applyLedgerEntry(ctx, {
+    userId, kind: amount > 0 ? "grant" : "adjust", amount, ref, actor: opts.actor, note: opts.note ?? "",
+  });
+  if (applied) recordAudit(ctx, opts.actor, amount > 0 ? "credits.grant" : "credits.adjust", `user:${userId}`, { amount, ref, note: opts.note ?? "" });
+  return { ...row, applied };
+}

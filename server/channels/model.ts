@@ -1,0 +1,39 @@
+import { z } from "zod";
+
+const modelName = z.string().trim().min(1).max(200);
+const url = z.string().url().refine((u) => /^https?:\/\//.test(u), "must be an http(s) URL").transform((u) => u.replace(/\/+$/, ""));
+const headers = z.record(z.string().regex(/^[A-Za-z0-9-]+$/, "not a header name"), z.string().max(4096));
+const timeout = z.number().int().min(1).max(3_600_000).nullable();
+
+/** A channel: one upstream provider. `baseUrl` is what an OpenAI client would take, e.g. https://api.openai.com/v1. */
+export const createChannelInput = z.strictObject({
+  name: z.string().trim().min(1).max(100),
+  group: z.string().trim().min(1).max(50).regex(/^[A-Za-z0-9_.-]+$/).default("official"),
+  baseUrl: url,
+  apiKey: z.string().min(1).max(4096),
+  models: z.array(modelName).max(1000).default([]),
+  modelMap: z.record(modelName, modelName).default({}),
+  priority: z.number().int().min(-1_000_000).max(1_000_000).default(0),
+  weight: z.number().int().min(0).max(1_000_000).default(1),
+  enabled: z.boolean().default(true),
+  headers: headers.default({}),
+  firstByteTimeoutMs: timeout.default(null),
+  idleTimeoutMs: timeout.default(null),
+});
+export type CreateChannelInput = z.input<typeof createChannelInput>;
+
+export const updateChannelInput = z.strictObject({
+  name: z.string().trim().min(1).max(100).optional(),
+  group: z.string().trim().min(1).max(50).regex(/^[A-Za-z0-9_.-]+$/).optional(),
+  baseUrl: url.optional(),
+  apiKey: z.string().min(1).max(4096).optional(),
+  models: z.array(modelName).max(1000).optional(),
+  modelMap: z.record(modelName, modelName).optional(),
+  priority: z.number().int().min(-1_000_000).max(1_000_000).optional(),
+  weight: z.number().int().min(0).max(1_000_000).optional(),
+  enabled: z.boolean().optional(),
+  headers: headers.optional(),
+  firstByteTimeoutMs: timeout.optional(),
+  idleTimeoutMs: timeout.optional(),
+});
+export type UpdateChannelInput = z.input<typeof updateChannelInput>;

@@ -1,0 +1,62 @@
+import type { Command } from "../command";
+import { fields, table } from "../table";
+import { UsageError } from "../args";
+
+export const billingCommands: Command[] = [
+  {
+    group: "price", verb: "set", summary: "Set a model's price in credits per million tokens", args: [{ name: "MODEL", help: "model name as clients ask for it" }],
+    flags: [
+      { name: "input", type: "int", help: "credits per million input tokens", required: true },
+      { name: "output", type: "int", help: "credits per million output tokens", required: true },
+    ],
+    run: (c, { positionals: [model], flags: f }) => c.prices.set(model!, { inputPerMTok: f.input as number, outputPerMTok: f.output as number }),
+    format: (p) => `${p.model}: ${p.inputPerMTok} in / ${p.outputPerMTok} out per million tokens`,
+  },
+  {
+    group: "price", verb: "list", summary: "List model prices (models without a price cost 0)",
+    run: (c) => c.prices.list().then((r) => r.data),
+    format: (rows) => table(rows, ["model", "inputPerMTok", "outputPerMTok", "updatedAt"]),
+  },
+  {
+    group: "price", verb: "delete", summary: "Remove a model's price", args: [{ name: "MODEL", help: "model name" }],
+    run: (c, { positionals: [model] }) => c.prices.delete(model!),
+    format: (r) => `price for ${r.model} removed`,
+  },
+  {
+    group: "credits", verb: "grant", summary: "Add credits to a user (a negative amount adjusts down)",
+    args: [{ name: "NAME", help: "user name" }, { name: "AMOUNT", help: "integer credits" }],
+    flags: [
+      { name: "note", type: "string", help: "free text kept in the ledger" },
+      { name: "ref", type: "string", help: "idempotency key: a grant with a ref already used is not applied again" },
+    ],
+    run: (c, { positionals: [name, amount], flags: f }) => {
+      if (!/^-?\d+$/.test(amount!)) throw new UsageError(`AMOUNT must be an integer, not '${amount}'`);
+      return c.credits.grant(name!, { amount: Number(amount), note: f.note as string | undefined, ...(f.ref ? { ref: f.ref } : {}) } as never);
+    },
+    format: (r) => (r.applied ? `granted ${r.amount}; balance now ${r.balanceAfter}` : `already applied (ref ${r.ref}); balance after it was ${r.balanceAfter}`),
+  },
+  {
+    group: "credits", verb: "show", summary: "Show a user's balance, held credits and tokens", args: [{ name: "NAME", help: "user name" }],
+    run: (c, { positionals: [name] }) => c.users.get(name!).then((u) => ({
+      name: u.name, balance: u.balance, heldCredits: u.heldCredits, available: u.balance - u.heldCredits,
+      inFlight: u.inFlight, monthlyTokens: u.monthlyTokens, tokensThisMonth: u.tokensThisMonth,
+    })),
+    format: (r) => fields(r),
+  },
+  {
+    group: "credits", verb: "ledger", summary: "Show a user's ledger, newest first", args: [{ name: "NAME", help: "user name" }],
+    flags: [{ name: "limit", type: "int", help: "rows (default 50)" }],
+    run: (c, { positionals: [name], flags: f }) => c.credits.ledger(name!, (f.limit as number) ?? 50).then((r) => r.data),
+    format: (rows) => table(rows, ["id", "at", "kind", "amount", "balanceAfter", "ref", "keyId", "note"]),
+  },
+  {
+    group: "usage", verb: "", summary: "Show the usage log, newest first",
+    flags: [
+      { name: "user", type: "string", help: "only this user" },
+      { name: "key", type: "int", help: "only this key id" },
+      { name: "limit", type: "int", help: "rows (default 50)" },
+    ],
+    run: (c, { flags: f }) => c.usage({ user: f.user as string | undefined, key: f.key as number | undefined, limit: (f.limit as number) ?? 50 }).then((r) => r.data),
+    format: (rows) => table(rows, ["at", "requestId", "keyPrefix", "model", "channelId", "status", "errorCode", "stream", "promptTokens", "completionTokens", "cost", "ttfbMs", "totalMs"]),
+  },
+];

@@ -1,0 +1,113 @@
+import { ApiError } from "../errors";
+import type { AppContext } from "../context";
+import { affordableOutput, costOf, priceBookOf, type Price } from "../billing/prices";
+import { accountsOf, type Account, type KeySpend } from "./accounts";
+
+/** The smallest answer worth sending; below this the request is refused instead of truncated to nothing. */
+export const MIN_OUTPUT_TOKENS = 16;
+/** Output tokens held (and set as max_tokens) when the client sets no maximum and billing applies. */
+export const DEFAULT_MAX_OUTPUT_TOKENS = 8192;
+
+export type AdmitInput = {
+  requestId: string;
+  userId: number;
+  concurrency: number;
+  monthlyTokens: number;
+  keyId: number | null;
+  spendLimit: number | null;
+  model: string;
+  /** Upper bound of the prompt's tokens. */
+  promptTokens: number;
+  /** The client's max output tokens, or null when it set none. */
+  clientMaxOutput: number | null;
+  /** False for endpoints without generated output (embeddings). */
+  producesOutput: boolean;
+};
+
+/** What a request holds while it runs: one concurrency slot, credits, tokens and key spend. Released exactly once. */
+export type Hold = {
+  requestId: string;
+  account: Account;
+  key: KeySpend | null;
+  price: Price;
+  credits: number;
+  tokens: number;
+  /** The max output tokens to send upstream when the client set none, else null. */
+  injectMaxOutput: number | null;
+  released: boolean;
+};
+
+const retryAfter = { "retry-after": "1" };
+
+/**
+ * Takes a concurrency slot and holds the request's worst-case cost, or refuses with the matching error.
+ * Synchronous on purpose: check and reserve happen with no await in between, so concurrent requests
+ * cannot both spend the same credits.
+ */
+export function admit(ctx: AppContext, input: AdmitInput): Hold {
+  const accounts = accountsOf(ctx);
+  const account = accounts.account(input.userId);
+  if (account.inFlight >= input.concurrency) {
+    throw new ApiError("concurrency_limit_exceeded", `Too many requests in flight for this user (limit ${input.concurrency}).`, null, retryAfter);
+  }
+  const price = priceBookOf(ctx).get(input.model);
+  const key = input.keyId === null ? null : accounts.keySpend(input.keyId);
+  const balanceRoom = account.balance - account.held;
+  const keyRoom = key && input.spendLimit !== null ? input.spendLimit - key.spent - key.held : Infinity;
+  const tokenRoom = input.monthlyTokens > 0 ? input.monthlyTokens - account.monthTokens - account.heldTokens : Infinity;
+  const billed = price.inputPerMTok > 0 || price.outputPerMTok > 0 || input.monthlyTokens > 0;
+
+  let output = 0;
+  let inject: number | null = null;
+  if (input.producesOutput) {
+    if (input.clientMaxOutput !== null) output = input.clientMaxOutput;
+    else if (billed) {
+      const byCredits = affordableOutput(price, input.promptTokens, balanceRoom);
+      const byKey = affordableOutput(price, input.promptTokens, keyRoom);
+      const byTokens = tokenRoom - input.promptTokens;
+      output = Math.min(DEFAULT_MAX_OUTPUT_TOKENS, byCredits, byKey, byTokens);
+      if (output < MIN_OUTPUT_TOKENS) {
+        if (byCredits < MIN_OUTPUT_TOKENS) throw quota(balanceRoom);
+        if (byKey < MIN_OUTPUT_TOKENS) throw keyLimit();
+        throw monthly();
+      }
+      inject = output;
+    }
+  }
+  const credits = costOf(price, input.promptTokens, output);
+  const tokens = input.monthlyTokens > 0 ? input.promptTokens + output : 0;
+  if (credits > balanceRoom) throw quota(balanceRoom);
+  if (credits > keyRoom) throw keyLimit();
+  if (tokens > tokenRoom) throw monthly();
+
+  account.inFlight++;
+  account.held += credits;
+  account.heldTokens += tokens;
+  if (key) key.held += credits;
+  return { requestId: input.requestId, account, key, price, credits, tokens, injectMaxOutput: inject, released: false };
+}
+
+const quota = (room: number) => new ApiError("quota_exceeded", `Insufficient credits for this request (available ${Math.max(0, room)}).`);
+const keyLimit = () => new ApiError("key_spend_limit_exceeded", "This request would pass the key's spend limit.");
+const monthly = () => new ApiError("monthly_quota_exceeded", "This request would pass the user's monthly token quota.", null, retryAfter);
+
+/**
+ * Ends a hold: frees the slot, releases the held amounts and moves the actual cost (capped at the hold)
+ * onto the live balance. Idempotent: a second call returns 0 and changes nothing. The caller persists
+ * the returned cost through the settlement writer under the same request id.
+ */
+export function settle(hold: Hold, promptTokens: number, completionTokens: number): { cost: number; tokens: number } {
+  if (hold.released) return { cost: 0, tokens: 0 };
+  hold.released = true;
+  const a = hold.account;
+  a.inFlight--;
+  a.held -= hold.credits;
+  a.heldTokens -= hold.tokens;
+  if (hold.key) hold.key.held -= hold.credits;
+  const cost = Math.min(costOf(hold.price, promptTokens, completionTokens), hold.credits);
+  const tokens = promptTokens + completionTokens;
+  a.balance -= cost;
+  a.monthTokens += tokens;
+  if (hold.key) hold.key.spent += cost;
+  return { cost, tokens };
+}

@@ -1,0 +1,59 @@
+import type { AppContext } from "../context";
+import type { RequestRecord } from "../usage/recorder";
+import { accountsOf } from "../limits/accounts";
+
+const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+
+const esc = (v: string) => v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+
+/** In-process Prometheus counters; rendered as text on GET /metrics. */
+export class Metrics {
+  private readonly requests = new Map<string, number>();
+  private readonly charged = new Map<string, number>();
+  private readonly latency = new Map<string, { buckets: number[]; sum: number; count: number }>();
+
+  constructor(private readonly ctx: AppContext) {}
+
+  observeRequest(r: RequestRecord, cost: number): void {
+    const labels = `status="${r.status}",model="${esc(r.model)}",channel="${r.channelId ?? ""}"`;
+    this.requests.set(labels, (this.requests.get(labels) ?? 0) + 1);
+    if (cost > 0) this.charged.set(esc(r.model), (this.charged.get(esc(r.model)) ?? 0) + cost);
+    if (r.channelId !== null && r.ttfbMs !== null) this.observeUpstream(r.channelId, r.ttfbMs / 1000);
+  }
+
+  private observeUpstream(channelId: number, seconds: number): void {
+    const k = String(channelId);
+    let h = this.latency.get(k);
+    if (!h) this.latency.set(k, (h = { buckets: BUCKETS.map(() => 0), sum: 0, count: 0 }));
+    for (let i = 0; i < BUCKETS.length; i++) if (seconds <= BUCKETS[i]!) h.buckets[i]!++;
+    h.sum += seconds;
+    h.count++;
+  }
+
+  render(): string {
+    const out: string[] = [];
+    out.push("# HELP relay_requests_total Relayed requests by status, model and channel.", "# TYPE relay_requests_total counter");
+    for (const [l, v] of this.requests) out.push(`relay_requests_total{${l}} ${v}`);
+    out.push("# HELP relay_credits_charged_total Credits charged, by model.", "# TYPE relay_credits_charged_total counter");
+    for (const [m, v] of this.charged) out.push(`relay_credits_charged_total{model="${m}"} ${v}`);
+    out.push("# HELP relay_in_flight Requests in flight per user.", "# TYPE relay_in_flight gauge");
+    for (const [id, name] of this.userNames()) {
+      out.push(`relay_in_flight{user="${esc(name)}"} ${accountsOf(this.ctx).peek(id)?.inFlight ?? 0}`);
+    }
+    out.push("# HELP relay_upstream_latency_seconds Time to the upstream's response headers, per channel.", "# TYPE relay_upstream_latency_seconds histogram");
+    for (const [ch, h] of this.latency) {
+      BUCKETS.forEach((b, i) => out.push(`relay_upstream_latency_seconds_bucket{channel="${ch}",le="${b}"} ${h.buckets[i]}`));
+      out.push(`relay_upstream_latency_seconds_bucket{channel="${ch}",le="+Inf"} ${h.count}`);
+      out.push(`relay_upstream_latency_seconds_sum{channel="${ch}"} ${h.sum}`, `relay_upstream_latency_seconds_count{channel="${ch}"} ${h.count}`);
+    }
+    return out.join("\n") + "\n";
+  }
+
+  private userNames(): [number, string][] {
+    return this.ctx.db.$client.query<{ id: number; name: string }, []>("SELECT id, name FROM users").all().map((r) => [r.id, r.name]);
+  }
+}
+
+export function metricsOf(ctx: AppContext): Metrics {
+  return (ctx.ext.metrics ??= new Metrics(ctx)) as Metrics;
+}

@@ -1,0 +1,30 @@
+import { Elysia } from "elysia";
+import type { AppContext } from "../context";
+import { ApiError } from "../errors";
+import { authenticateRequest } from "../http/caller";
+import { registryOf } from "../channels/registry";
+
+const modelObject = (id: string, created: number) => ({ id, object: "model", created: Math.floor(created / 1000), owned_by: "relay" });
+
+/** The models a caller can see: without a key, every model some enabled channel serves; with one, only what it may use. */
+async function visibleModels(ctx: AppContext, request: Request, server: Parameters<typeof authenticateRequest>[2]): Promise<Map<string, number>> {
+  if (!request.headers.has("authorization")) return registryOf(ctx).models();
+  const p = await authenticateRequest(ctx, request, server);
+  const all = registryOf(ctx).models(p.entry?.key.group ?? "either");
+  const allowed = p.entry?.models;
+  if (!allowed) return all;
+  return new Map([...all].filter(([m]) => allowed.has(m)));
+}
+
+export const modelRoutes = (ctx: AppContext) =>
+  new Elysia({ name: "models" })
+    .get("/v1/models", async ({ request, server }) => {
+      const models = await visibleModels(ctx, request, server);
+      return { object: "list", data: [...models].sort(([a], [b]) => a.localeCompare(b)).map(([id, at]) => modelObject(id, at)) };
+    })
+    .get("/v1/models/*", async ({ request, server, params }) => {
+      const id = decodeURIComponent((params as { "*": string })["*"]);
+      const created = (await visibleModels(ctx, request, server)).get(id);
+      if (created === undefined) throw new ApiError("model_not_found", `The model '${id}' does not exist or you do not have access to it.`, "model");
+      return modelObject(id, created);
+    });

@@ -1,0 +1,55 @@
+import { ApiError } from "../errors";
+import { parseJsonObject } from "../http/body";
+import type { EndpointKind } from "./endpoint";
+
+/** What routing and accounting need from a client's request body; the body itself is forwarded. */
+export type RelayBody =
+  | { format: "json"; json: Record<string, unknown>; model: string; stream: boolean; clientWantsUsage: boolean; clientMaxOutput: number | null }
+  | { format: "form"; form: FormData; model: string; stream: false; clientWantsUsage: false; clientMaxOutput: null }
+  | { format: "none"; model: string; stream: false; clientWantsUsage: false; clientMaxOutput: null };
+
+function maxOutputOf(json: Record<string, unknown>, kind: EndpointKind): number | null {
+  for (const field of kind === "chat" ? ["max_completion_tokens", "max_tokens"] : ["max_tokens", "max_output_tokens"]) {
+    const v = json[field];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 1) {
+      throw new ApiError("invalid_request", `'${field}' must be a positive integer.`, field);
+    }
+    return v;
+  }
+  return null;
+}
+
+function requireModel(model: unknown): string {
+  if (model === undefined || model === null || model === "") throw new ApiError("invalid_request", "You must provide a model parameter.", "model");
+  if (typeof model !== "string" || model.length > 256) throw new ApiError("invalid_request", "'model' must be a string of at most 256 characters.", "model");
+  return model;
+}
+
+/** Checks a body just enough to route it: well-formed JSON (or form data) with a `model`. */
+export async function parseRelayBody(bytes: Uint8Array, contentType: string | null, kind: EndpointKind, url: URL, method: string): Promise<RelayBody> {
+  if (method === "GET" || method === "HEAD" || (method === "DELETE" && bytes.byteLength === 0)) {
+    return { format: "none", model: requireModel(url.searchParams.get("model")), stream: false, clientWantsUsage: false, clientMaxOutput: null };
+  }
+  if (kind === "other" && contentType && /^multipart\/form-data/i.test(contentType)) {
+    let form: FormData;
+    try {
+      form = await new Response(bytes as Uint8Array<ArrayBuffer>, { headers: { "content-type": contentType } }).formData();
+    } catch {
+      throw new ApiError("invalid_request", "The multipart body could not be parsed.");
+    }
+    return { format: "form", form, model: requireModel(form.get("model")), stream: false, clientWantsUsage: false, clientMaxOutput: null };
+  }
+  const json = parseJsonObject(bytes, contentType);
+  const model = requireModel(json.model);
+  if (json.stream !== undefined && json.stream !== null && typeof json.stream !== "boolean") {
+    throw new ApiError("invalid_request", "'stream' must be a boolean.", "stream");
+  }
+  const so = json.stream_options;
+  if (so !== undefined && so !== null && (typeof so !== "object" || Array.isArray(so))) {
+    throw new ApiError("invalid_request", "'stream_options' must be an object.", "stream_options");
+  }
+  const stream = json.stream === true;
+  const clientWantsUsage = stream && (so as { include_usage?: unknown } | undefined)?.include_usage === true;
+  return { format: "json", json, model, stream, clientWantsUsage, clientMaxOutput: kind === "embedding" ? null : maxOutputOf(json, kind) };
+}

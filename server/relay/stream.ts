@@ -1,0 +1,102 @@
+import { SseSplitter, countStreamedTokens, usageOf } from "./sse";
+
+export type StreamEnd = "done" | "client_abort" | "upstream_error" | "idle_timeout";
+export type StreamResult = { end: StreamEnd; usage: { prompt: number; completion: number } | null; completionEstimate: () => number };
+
+const encoder = new TextEncoder();
+const errorEvent = (code: string, message: string) =>
+  encoder.encode(`data: ${JSON.stringify({ error: { message, type: "upstream_error", code, param: null } })}\n\n`);
+
+/**
+ * Pipes an upstream SSE body to the client event by event (never buffering the whole response).
+ * It drops the usage-only chunk the relay asked for when the client did not, notes the reported usage,
+ * and ends the client's stream with an error event when the upstream breaks or stalls. `onEnd` runs
+ * exactly once, however the stream ends: normal end, client abort, upstream error or idle timeout.
+ */
+export function relaySse(opts: {
+  body: ReadableStream<Uint8Array>;
+  abort: AbortController;
+  idleMs: number;
+  clientWantsUsage: boolean;
+  clientSignal: AbortSignal;
+  onEnd: (r: StreamResult) => void;
+}): ReadableStream<Uint8Array> {
+  const reader = opts.body.getReader();
+  const splitter = new SseSplitter();
+  const forwarded: string[] = [];
+  let usage: StreamResult["usage"] = null;
+  let ended = false;
+  const finish = (end: StreamEnd) => {
+    if (ended) return;
+    ended = true;
+    opts.clientSignal.removeEventListener("abort", onClientAbort);
+    opts.onEnd({ end, usage, completionEstimate: () => countStreamedTokens(forwarded) });
+  };
+  const onClientAbort = () => {
+    opts.abort.abort(new Error("client disconnected"));
+    reader.cancel().catch(() => {});
+    finish("client_abort");
+  };
+  opts.clientSignal.addEventListener("abort", onClientAbort, { once: true });
+
+  const render = (events: { raw: string; data: string | null }[]): string => {
+    let out = "";
+    for (const e of events) {
+      if (e.data !== null && e.data !== "[DONE]" && e.data.includes('"usage"')) {
+        try {
+          const obj = JSON.parse(e.data);
+          const u = usageOf(obj);
+          if (u) usage = u;
+          if (!opts.clientWantsUsage && u && Array.isArray(obj.choices) && obj.choices.length === 0) continue;
+        } catch {
+          /* not JSON: forward as is */
+        }
+      }
+      if (e.data !== null) forwarded.push(e.data);
+      out += e.raw + "\n\n";
+    }
+    return out;
+  };
+
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      try {
+        for (;;) {
+          const idle = new Promise<"idle">((r) => (timer = setTimeout(() => r("idle"), opts.idleMs)));
+          const r = await Promise.race([reader.read(), idle]);
+          clearTimeout(timer);
+          if (ended) return;
+          if (r === "idle") {
+            opts.abort.abort(new Error("stream idle timeout"));
+            reader.cancel().catch(() => {});
+            controller.enqueue(errorEvent("upstream_timeout", `The upstream sent nothing for ${opts.idleMs} ms.`));
+            finish("idle_timeout");
+            return controller.close();
+          }
+          if (r.done) {
+            const tail = render(splitter.end());
+            if (tail) controller.enqueue(encoder.encode(tail));
+            finish("done");
+            return controller.close();
+          }
+          const text = render(splitter.feed(r.value));
+          if (text) return controller.enqueue(encoder.encode(text));
+        }
+      } catch {
+        clearTimeout(timer);
+        if (ended) return;
+        try {
+          controller.enqueue(errorEvent("upstream_error", "The upstream connection was lost mid-stream."));
+          controller.close();
+        } catch {
+          /* client already gone */
+        }
+        finish("upstream_error");
+      }
+    },
+    cancel() {
+      onClientAbort();
+    },
+  });
+}

@@ -1,0 +1,95 @@
+import type { LiveChannel } from "../channels/registry";
+
+/** Headers never forwarded: hop-by-hop ones (RFC 9110 §7.6.1), the client's credentials, and what fetch sets itself. */
+const DROP = new Set([
+  "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection", "te", "trailer", "trailers",
+  "transfer-encoding", "upgrade", "authorization", "cookie", "host", "content-length", "accept-encoding",
+  "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-real-ip", "forwarded", "x-api-key", "api-key",
+]);
+
+export function upstreamHeaders(client: Headers, channel: LiveChannel, contentType: string | null): Headers {
+  const named = (client.get("connection") ?? "").toLowerCase().split(",").map((s) => s.trim()).filter(Boolean);
+  const out = new Headers();
+  client.forEach((value, name) => {
+    if (!DROP.has(name) && !named.includes(name)) out.set(name, value);
+  });
+  if (contentType !== null) out.set("content-type", contentType);
+  else out.delete("content-type");
+  for (const [k, v] of Object.entries(channel.row.headers)) out.set(k, v);
+  out.set("authorization", `Bearer ${channel.apiKey}`);
+  // Ask for identity encoding: the relay reads usage out of the body.
+  out.set("accept-encoding", "identity");
+  return out;
+}
+
+export function upstreamUrl(channel: LiveChannel, path: string, search: string): string {
+  // Channel base URLs are what an OpenAI client takes (…/v1); the client's path is under /v1 too.
+  return channel.row.baseUrl + path.replace(/^\/v1/, "") + search;
+}
+
+export type UpstreamAttempt =
+  | { kind: "response"; res: Response; ttfbMs: number; abort: AbortController }
+  | { kind: "failed"; retryable: boolean; timeout: boolean; message: string; status?: number; body?: Uint8Array; contentType?: string | null };
+
+/** Statuses after which another channel is tried (if nothing reached the client yet). */
+export const isRetryableStatus = (s: number) => s === 429 || s >= 500;
+
+/**
+ * Sends one attempt and waits for the response headers, up to the first-byte timeout. A client that goes
+ * away aborts it. Never throws: connection errors and timeouts come back as retryable failures.
+ */
+export async function sendUpstream(
+  channel: LiveChannel, url: string, init: { method: string; headers: Headers; body: BodyInit | null },
+  firstByteTimeoutMs: number, clientSignal: AbortSignal,
+): Promise<UpstreamAttempt> {
+  const abort = new AbortController();
+  const onClientAbort = () => abort.abort(new Error("client disconnected"));
+  if (clientSignal.aborted) onClientAbort();
+  clientSignal.addEventListener("abort", onClientAbort, { once: true });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    abort.abort(new Error("first-byte timeout"));
+  }, firstByteTimeoutMs);
+  const started = performance.now();
+  try {
+    const res = await fetch(url, { ...init, signal: abort.signal, redirect: "manual", decompress: true } as RequestInit);
+    clearTimeout(timer);
+    return { kind: "response", res, ttfbMs: Math.round(performance.now() - started), abort };
+  } catch (err) {
+    clearTimeout(timer);
+    clientSignal.removeEventListener("abort", onClientAbort);
+    const message = timedOut ? `no response from ${channel.row.name} within ${firstByteTimeoutMs} ms` : `cannot reach ${channel.row.name}: ${(err as Error).message}`;
+    return { kind: "failed", retryable: !clientSignal.aborted, timeout: timedOut, message };
+  }
+}
+
+/**
+ * Reads a whole (non-stream) body, aborting if the upstream goes silent for `idleMs`.
+ * Returns null when the body fails or stalls, so the caller can still fail over.
+ */
+export async function readWithIdleTimeout(res: Response, abort: AbortController, idleMs: number): Promise<Uint8Array | null> {
+  if (!res.body) return new Uint8Array(0);
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    for (;;) {
+      const next = reader.read();
+      const idle = new Promise<"idle">((resolve) => (timer = setTimeout(() => resolve("idle"), idleMs)));
+      const r = await Promise.race([next, idle]);
+      clearTimeout(timer);
+      if (r === "idle") {
+        abort.abort(new Error("idle timeout"));
+        return null;
+      }
+      if (r.done) break;
+      chunks.push(r.value);
+    }
+    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  } catch {
+    return null;
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,303 @@
+/**
+ * A real HTTP server on a loopback port that stands in for OpenAI in tests, benchmarks and drills.
+ * It is a real socket (not a fetch stub) so the relay's timeouts, aborts and broken connections are
+ * exercised exactly as they would be against a provider.
+ *
+ * Behaviour per request, first match wins: the `x-mock-behavior` request header (JSON MockOptions),
+ * else the next `queue()`d entry, else the default from `set()`. Header and queue entries are merged
+ * over the default, so `set({ content: "x" })` + `queue({ behavior: "status" })` keeps the content.
+ * Behaviours apply to every /v1 route, GET /v1/models included.
+ */
+
+export type MockBehavior =
+  | "normal" // answer at once
+  | "slow" // wait `delayMs` before the headers, then answer normally
+  | "status" // answer `status` with an OpenAI error body (and `Retry-After` if `retryAfter`)
+  | "hang" // never send headers; ends only when the client goes away
+  | "disconnect" // stream: `chunks` content chunks, then cut the connection; otherwise: cut before any byte
+  | "drip"; // headers and first chunk at once, then one chunk every `delayMs` (a JSON body is split into `chunks` pieces)
+
+export type MockOptions = {
+  /** @default "normal" */
+  behavior?: MockBehavior;
+  /** @default 500 */
+  status?: number;
+  /** seconds, sent as `Retry-After` with "status" */
+  retryAfter?: number;
+  /** @default 200 for "slow", 50 for "drip" */
+  delayMs?: number;
+  /** content chunks in a stream; pieces of a dripped JSON body @default 5 */
+  chunks?: number;
+  /** honour `stream_options.include_usage` @default true */
+  usageInStream?: boolean;
+  /** non-stream content; streams always send "tok1 ", "tok2 ", … so token counts are predictable @default "Hello from <name>" */
+  content?: string;
+  /** @default 10 */
+  promptTokens?: number;
+  /** capped by the request's `max_tokens` / `max_completion_tokens` @default 5 */
+  completionTokens?: number;
+};
+
+export type RecordedRequest = { method: string; path: string; headers: Record<string, string>; body: any; at: number };
+
+export type MockUpstream = {
+  /** http://127.0.0.1:PORT, no trailing slash; clients use `${url}/v1` */
+  url: string;
+  port: number;
+  name: string;
+  requests: RecordedRequest[];
+  inFlight: number;
+  maxInFlight: number;
+  /** requests whose client went away before the mock finished answering */
+  aborted: number;
+  set(opts: MockOptions): void;
+  queue(...opts: MockOptions[]): void;
+  /** clears requests, queue and counters (inFlight stays: those requests are still open) and sets behaviour to normal */
+  reset(): void;
+  stop(): Promise<void>;
+};
+
+/** What one request needs to answer: resolved options, parsed body, and a once-only completion hook. */
+type Call = { opts: MockOptions; body: any; path: string; seq: number; signal: AbortSignal; finish(aborted: boolean): void };
+
+const enc = new TextEncoder();
+const MODELS = ["gpt-4o-mini", "gpt-4o", "text-embedding-3-small", "gpt-3.5-turbo-instruct"];
+
+/** Resolves after `ms`, or at once when the client aborts, so no behaviour outlives its request. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+function parseBody(text: string): any {
+  if (text === "") return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text; // multipart or plain bodies are kept raw
+  }
+}
+
+function errorBody(name: string, status: number) {
+  const [type, code] =
+    status === 429 ? ["requests", "rate_limit_exceeded"]
+    : status === 401 ? ["invalid_request_error", "invalid_api_key"]
+    : status >= 500 ? ["server_error", null]
+    : ["invalid_request_error", null];
+  return { error: { message: `mock upstream ${name} answered ${status}`, type, code, param: null } };
+}
+
+function usage(o: MockOptions, body: any) {
+  const prompt = o.promptTokens ?? 10;
+  const cap = body?.max_completion_tokens ?? body?.max_tokens;
+  const wanted = o.completionTokens ?? 5;
+  const completion = typeof cap === "number" && cap < wanted ? cap : wanted;
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+}
+
+/** The JSON payload for a non-stream request, or null for an unknown route. */
+function payload(name: string, method: string, c: Call): unknown {
+  const { body, opts, path } = c;
+  const created = Math.floor(Date.now() / 1000);
+  const model = body?.model ?? "gpt-4o-mini";
+  const content = opts.content ?? `Hello from ${name}`;
+  if (path === "/v1/chat/completions") {
+    const message = { role: "assistant", content };
+    const choices = [{ index: 0, message, finish_reason: "stop", logprobs: null }];
+    return { id: `chatcmpl-mock-${c.seq}`, object: "chat.completion", created, model, choices, usage: usage(opts, body) };
+  }
+  if (path === "/v1/completions") {
+    const choices = [{ text: content, index: 0, finish_reason: "stop", logprobs: null }];
+    return { id: `cmpl-mock-${c.seq}`, object: "text_completion", created, model, choices, usage: usage(opts, body) };
+  }
+  if (path === "/v1/embeddings") {
+    const input = body?.input;
+    // A flat number array is one tokenised input, not many.
+    const n = Array.isArray(input) && !input.every((x) => typeof x === "number") ? input.length : 1;
+    const data = Array.from({ length: n }, (_, index) => ({ object: "embedding", index, embedding: [0.1, 0.2, 0.3] }));
+    const prompt = opts.promptTokens ?? 10;
+    return { object: "list", data, model, usage: { prompt_tokens: prompt, total_tokens: prompt } };
+  }
+  if (path === "/v1/models") {
+    return { object: "list", data: MODELS.map((id) => ({ id, object: "model", created: 1700000000, owned_by: "mock" })) };
+  }
+  if (path.startsWith("/v1/")) {
+    return { object: "passthrough", path, method, model: body?.model, usage: { prompt_tokens: 3, completion_tokens: 0, total_tokens: 3 } };
+  }
+  return null;
+}
+
+/** SSE events for a streamed chat or text completion, ending with [DONE]. */
+function sseEvents(c: Call): string[] {
+  const { body, opts } = c;
+  const chat = c.path === "/v1/chat/completions";
+  const n = opts.chunks ?? 5;
+  const head = {
+    id: `${chat ? "chatcmpl" : "cmpl"}-mock-${c.seq}`,
+    object: chat ? "chat.completion.chunk" : "text_completion",
+    created: Math.floor(Date.now() / 1000),
+    model: body?.model ?? "gpt-4o-mini",
+  };
+  const choice = (text: string | null, i: number) =>
+    chat
+      ? { index: 0, delta: text === null ? {} : i === 1 ? { role: "assistant", content: text } : { content: text }, finish_reason: text === null ? "stop" : null }
+      : { index: 0, text: text ?? "", finish_reason: text === null ? "stop" : null, logprobs: null };
+  const events: unknown[] = [];
+  for (let i = 1; i <= n; i++) events.push({ ...head, choices: [choice(`tok${i} `, i)] });
+  if (opts.behavior === "disconnect") return events.map((e) => `data: ${JSON.stringify(e)}\n\n`);
+  events.push({ ...head, choices: [choice(null, 0)] });
+  if (body?.stream_options?.include_usage === true && opts.usageInStream !== false) {
+    const prompt = opts.promptTokens ?? 10;
+    events.push({ ...head, choices: [], usage: { prompt_tokens: prompt, completion_tokens: n, total_tokens: prompt + n } });
+  }
+  return [...events.map((e) => `data: ${JSON.stringify(e)}\n\n`), "data: [DONE]\n\n"];
+}
+
+/**
+ * A body that sends `pieces` one at a time, `gapMs` apart, so each really leaves as its own write.
+ * With `cut`, the stream errors after the last piece: Bun then drops the socket without the final
+ * zero-length chunk, which the client sees as a connection reset rather than a clean end.
+ */
+function emit(pieces: string[], gapMs: number, cut: boolean, c: Call): ReadableStream<Uint8Array> {
+  let i = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(ctrl) {
+      if (i > 0) await sleep(gapMs, c.signal);
+      if (c.signal.aborted) return c.finish(true);
+      if (i === pieces.length) {
+        // Only reached with `cut`, one pull after the last piece: erroring in the same pull would drop
+        // that still-queued piece. An `undefined` reason stops Bun logging the error.
+        c.finish(false);
+        return ctrl.error(undefined);
+      }
+      ctrl.enqueue(enc.encode(pieces[i++]!));
+      // Close together with the last piece, so a client that stops at [DONE] finds the mock already done.
+      if (i === pieces.length && !cut) {
+        c.finish(false);
+        ctrl.close();
+      }
+    },
+    cancel() {
+      c.finish(true);
+    },
+  });
+}
+
+async function respond(name: string, req: Request, c: Call): Promise<Response> {
+  const { opts, signal } = c;
+  const headers: Record<string, string> = { "x-mock-upstream": name };
+  const behavior = opts.behavior ?? "normal";
+  const streaming = c.body?.stream === true && (c.path === "/v1/chat/completions" || c.path === "/v1/completions");
+  if (behavior === "hang") {
+    await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
+    return new Response(null, { status: 499 }); // nobody reads it; the client is gone
+  }
+  if (behavior === "slow") {
+    await sleep(opts.delayMs ?? 200, signal);
+    if (signal.aborted) return new Response(null, { status: 499 });
+  }
+  if (behavior === "status") {
+    const status = opts.status ?? 500;
+    if (opts.retryAfter !== undefined) headers["retry-after"] = String(opts.retryAfter);
+    c.finish(false);
+    return Response.json(errorBody(name, status), { status, headers });
+  }
+  if (behavior === "disconnect" && !streaming) {
+    c.finish(false);
+    // Erroring before the first byte makes Bun close the socket with nothing written.
+    return new Response(new ReadableStream({ start: (ctrl) => ctrl.error(undefined) }), { headers });
+  }
+  if (streaming) {
+    const gap = behavior === "drip" ? (opts.delayMs ?? 50) : 1;
+    headers["content-type"] = "text/event-stream";
+    headers["cache-control"] = "no-cache";
+    return new Response(emit(sseEvents(c), gap, behavior === "disconnect", c), { headers });
+  }
+  const data = payload(name, req.method, c);
+  if (data === null) {
+    c.finish(false);
+    return Response.json({ error: { message: `mock: no route ${c.path}`, type: "invalid_request_error", code: "not_found", param: null } }, { status: 404, headers });
+  }
+  headers["content-type"] = "application/json";
+  if (behavior === "drip") {
+    const text = JSON.stringify(data);
+    const size = Math.ceil(text.length / Math.max(1, opts.chunks ?? 5));
+    const pieces = Array.from({ length: Math.ceil(text.length / size) }, (_, k) => text.slice(k * size, (k + 1) * size));
+    return new Response(emit(pieces, opts.delayMs ?? 50, false, c), { headers });
+  }
+  c.finish(false);
+  return new Response(JSON.stringify(data), { headers });
+}
+
+/** Starts a mock upstream on 127.0.0.1 with a free port. */
+export async function startMockUpstream(name = "mock", opts: MockOptions = {}): Promise<MockUpstream> {
+  let defaults: MockOptions = { ...opts };
+  let pending: MockOptions[] = [];
+  let seq = 0;
+
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    idleTimeout: 0, // "hang" must outlast any client timeout under test; Bun's default would cut it at 10 s
+    async fetch(req) {
+      const path = new URL(req.url).pathname;
+      let settled = false;
+      mock.inFlight++;
+      mock.maxInFlight = Math.max(mock.maxInFlight, mock.inFlight);
+      const finish = (aborted: boolean) => {
+        if (settled) return;
+        settled = true;
+        mock.inFlight--;
+        if (aborted) mock.aborted++;
+      };
+      req.signal.addEventListener("abort", () => finish(true), { once: true });
+      const body = parseBody(req.method === "GET" || req.method === "HEAD" ? "" : await req.text());
+      mock.requests.push({ method: req.method, path, headers: Object.fromEntries(req.headers), body, at: Date.now() });
+      let override: MockOptions | undefined;
+      const raw = req.headers.get("x-mock-behavior");
+      try {
+        override = raw ? (JSON.parse(raw) as MockOptions) : pending.shift();
+      } catch {
+        finish(false);
+        return Response.json({ error: { message: "mock: x-mock-behavior is not JSON", type: "invalid_request_error", code: null, param: null } }, { status: 400 });
+      }
+      const call: Call = { opts: { ...defaults, ...override }, body, path, seq: ++seq, signal: req.signal, finish };
+      return respond(name, req, call);
+    },
+  });
+
+  const mock: MockUpstream = {
+    url: `http://127.0.0.1:${server.port}`,
+    port: server.port!,
+    name,
+    requests: [],
+    inFlight: 0,
+    maxInFlight: 0,
+    aborted: 0,
+    set(o) {
+      defaults = { ...o };
+    },
+    queue(...o) {
+      pending.push(...o);
+    },
+    reset() {
+      mock.requests.length = 0; // keep the array: tests may hold a reference to it
+      pending = [];
+      defaults = {};
+      mock.maxInFlight = mock.inFlight;
+      mock.aborted = 0;
+    },
+    async stop() {
+      await server.stop(true);
+    },
+  };
+  return mock;
+}
