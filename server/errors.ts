@@ -8,6 +8,7 @@ export const errorCodes = {
   key_disabled: [401, "authentication_error"],
   key_expired: [401, "authentication_error"],
   invalid_session: [401, "authentication_error"],
+  invalid_credentials: [401, "authentication_error"],
   quota_exceeded: [402, "insufficient_quota"],
   key_spend_limit_exceeded: [402, "insufficient_quota"],
   ip_not_allowed: [403, "permission_error"],

@@ -3,6 +3,7 @@ import { apiKeys, channels } from "../../db/schema";
 import type { AppContext } from "../context";
 import { recordAudit } from "../audit/audit";
 import { keyAad } from "../keys/service";
+import { reencryptSessionSecret } from "../sessions/secret";
 import { appendNewMasterKey } from "./master-key-file";
 import { saveCurrentKeyId } from "./setup";
 
@@ -31,6 +32,8 @@ export function rotateMasterKey(ctx: AppContext, actor: string): { previous: str
         ctx.db.update(channels).set({ apiKeyCiphertext: ctx.keyring.encrypt(ctx.keyring.decrypt(c.c, aad), aad) }).where(eq(channels.id, c.id)).run();
         count++;
       }
+      // Not counted in `reencrypted` (keys and channels); the secret is unchanged, so sessions stay valid.
+      reencryptSessionSecret(ctx);
       saveCurrentKeyId(ctx.db, id);
       recordAudit(ctx, actor, "master-key.rotate", id, { previous, reencrypted: count });
     } catch (err) {

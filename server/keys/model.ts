@@ -29,7 +29,8 @@ export const createKeyInput = z.strictObject(keyFields);
 export type CreateKeyInput = z.input<typeof createKeyInput>;
 
 export const updateKeyInput = z.strictObject({
-  label: keyFields.label.optional(),
+  // Not keyFields.label.optional(): zod 4 applies an inner default even when the field is omitted, which would blank the label.
+  label: z.string().max(200).optional(),
   enabled: z.boolean().optional(),
   group: z.enum(["official", "special", "either"]).optional(),
   allowIps: z.array(cidr).max(100).optional(),

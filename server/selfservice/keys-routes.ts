@@ -1,0 +1,56 @@
+import { Elysia } from "elysia";
+import type { AppContext } from "../context";
+import { requireScope } from "../auth/authenticate";
+import { authenticateRequest } from "../http/caller";
+import { createKeyInput, updateKeyInput } from "../keys/model";
+import { createKey, deleteKey, getKey, listKeys, publicKey, revealKey, updateKey } from "../keys/service";
+import { actorOf, keyIdParam, readJson, requireGrantable, requireSession } from "./request";
+
+/**
+ * The caller's own API keys. Every lookup is scoped to the caller's user, so another user's key id is a
+ * 404 exactly like a missing one. Bodies use the admin API's strict schemas: unknown fields are a 400.
+ */
+export const selfServiceKeyRoutes = (ctx: AppContext) =>
+  new Elysia({ name: "selfservice-keys" })
+    .get("/v1/keys", async ({ request, server }) => {
+      const p = await authenticateRequest(ctx, request, server);
+      requireScope(p, "keys:read");
+      return { object: "list", data: listKeys(ctx, p.userId).map((k) => publicKey(ctx, k)) };
+    })
+    .get("/v1/keys/:id", async ({ request, server, params }) => {
+      const p = await authenticateRequest(ctx, request, server);
+      requireScope(p, "keys:read");
+      return publicKey(ctx, getKey(ctx, keyIdParam(params.id), p.userId));
+    })
+    .post("/v1/keys", async ({ request, server, set }) => {
+      const p = await authenticateRequest(ctx, request, server);
+      requireScope(p, "keys:write");
+      const body = await readJson(ctx, request);
+      requireGrantable(p, createKeyInput.parse(body).scopes);
+      const { row, key } = createKey(ctx, p.userId, body as never, actorOf(p));
+      set.status = 201;
+      set.headers["cache-control"] = "no-store";
+      return { ...publicKey(ctx, row), key };
+    }, { parse: "none" })
+    .patch("/v1/keys/:id", async ({ request, server, params }) => {
+      const p = await authenticateRequest(ctx, request, server);
+      requireScope(p, "keys:write");
+      const id = keyIdParam(params.id);
+      const body = await readJson(ctx, request);
+      requireGrantable(p, updateKeyInput.parse(body).scopes);
+      return publicKey(ctx, updateKey(ctx, id, body as never, actorOf(p), p.userId));
+    }, { parse: "none" })
+    .delete("/v1/keys/:id", async ({ request, server, params }) => {
+      const p = await authenticateRequest(ctx, request, server);
+      requireScope(p, "keys:write");
+      const id = keyIdParam(params.id);
+      deleteKey(ctx, id, actorOf(p), p.userId);
+      return { id, object: "key", deleted: true };
+    })
+    .post("/v1/keys/:id/reveal", async ({ request, server, params, set }) => {
+      const p = await authenticateRequest(ctx, request, server);
+      requireSession(p);
+      const id = keyIdParam(params.id);
+      set.headers["cache-control"] = "no-store";
+      return { id, key: revealKey(ctx, id, actorOf(p), p.userId) };
+    }, { parse: "none" });

@@ -1,0 +1,94 @@
+import { errorCodes } from "../errors";
+import { SCOPES } from "../keys/model";
+
+/** Reusable OpenAPI 3.1 schemas. The error codes are read from server/errors.ts, so they cannot drift. */
+const str = { type: "string" } as const;
+const int = { type: "integer" } as const;
+const nullable = (t: string, extra: object = {}) => ({ type: [t, "null"], ...extra });
+const dateTime = { type: "string", format: "date-time" } as const;
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const scopeEnum = { type: "string", enum: [...SCOPES, "full"] };
+
+const keyFieldsDoc = {
+  label: { ...str, maxLength: 200 },
+  group: { type: "string", enum: ["official", "special", "either"], description: "Channel group the key's requests are routed to." },
+  allowIps: { type: "array", items: str, maxItems: 100, description: "CIDRs or IPs; empty = anywhere." },
+  expiresAt: nullable("string", { description: "ISO 8601 date or date-time; null = never." }),
+  models: nullable("array", { items: str, description: "Allowed model names; null = every model." }),
+  spendLimit: nullable("integer", { minimum: 0, description: "Credits this key may spend; null = no limit." }),
+  scopes: { type: "array", items: scopeEnum, minItems: 1, description: "Never more than the calling key holds; `full` = all." },
+};
+
+export const components = {
+  securitySchemes: {
+    bearer: { type: "http", scheme: "bearer", description: "An API key (`sk-app-…`) or a session JWT from POST /v1/auth/login." },
+  },
+  responses: {
+    Error: { description: "Any error.", content: { "application/json": { schema: ref("Error") } } },
+  },
+  schemas: {
+    ErrorCode: { type: "string", enum: Object.keys(errorCodes), description: Object.entries(errorCodes).map(([c, [s]]) => `${c}: ${s}`).join("; ") },
+    Error: {
+      type: "object",
+      required: ["error"],
+      properties: {
+        error: {
+          type: "object",
+          required: ["message", "type", "code", "param"],
+          properties: { message: str, type: str, code: ref("ErrorCode"), param: nullable("string") },
+        },
+      },
+    },
+    LoginRequest: {
+      type: "object", additionalProperties: false, required: ["name", "password"],
+      properties: { name: { ...str, maxLength: 200 }, password: { ...str, maxLength: 1024 } },
+    },
+    LoginResponse: {
+      type: "object",
+      properties: { token: str, token_type: { const: "Bearer" }, expires_at: dateTime, expires_in: { ...int, description: "Seconds." } },
+    },
+    Key: {
+      type: "object",
+      properties: {
+        id: int, userId: int, prefix: { ...str, description: "Public part of the key, safe to show." },
+        enabled: { type: "boolean" }, ...keyFieldsDoc, expiresAt: nullable("string", { format: "date-time" }),
+        spent: int, createdAt: dateTime, lastUsedAt: nullable("string", { format: "date-time" }),
+      },
+    },
+    NewKey: { allOf: [ref("Key"), { type: "object", properties: { key: { ...str, description: "The whole key; shown only this once." } } }] },
+    CreateKeyRequest: { type: "object", additionalProperties: false, properties: keyFieldsDoc },
+    UpdateKeyRequest: { type: "object", additionalProperties: false, properties: { ...keyFieldsDoc, enabled: { type: "boolean" } } },
+    KeyList: { type: "object", properties: { object: { const: "list" }, data: { type: "array", items: ref("Key") } } },
+    DeletedKey: { type: "object", properties: { id: int, object: { const: "key" }, deleted: { const: true } } },
+    RevealedKey: { type: "object", properties: { id: int, key: str } },
+    Me: {
+      type: "object",
+      properties: {
+        object: { const: "me" }, auth: { type: "string", enum: ["key", "session"] },
+        user: { type: "object", properties: { id: int, name: str, role: str, enabled: { type: "boolean" }, createdAt: dateTime } },
+        key: { oneOf: [ref("Key"), { type: "null" }] }, scopes: { type: "array", items: scopeEnum }, ip: str,
+        balance: int, heldCredits: int, concurrency: int, inFlight: int, monthlyTokens: { ...int, description: "0 = unlimited." }, tokensThisMonth: int,
+      },
+    },
+    UsageRow: {
+      type: "object",
+      properties: {
+        id: int, requestId: str, at: dateTime, keyId: nullable("integer"), keyPrefix: str, sourceIp: str, endpoint: str,
+        model: str, status: int, errorCode: nullable("string"), stream: { type: "boolean" }, promptTokens: int,
+        completionTokens: int, tokensEstimated: { type: "boolean" }, cost: int, ttfbMs: nullable("integer"), totalMs: int,
+      },
+    },
+    DayTotal: { type: "object", properties: { day: { type: "string", format: "date" }, requests: int, promptTokens: int, completionTokens: int, cost: int } },
+    Usage: {
+      type: "object",
+      properties: {
+        object: { const: "usage" }, from: dateTime, to: nullable("string", { format: "date-time" }), keyId: nullable("integer"),
+        data: { type: "array", items: ref("UsageRow"), description: "Newest first." }, hasMore: { type: "boolean" },
+        daily: { type: "array", items: ref("DayTotal"), description: "UTC days, oldest first, over the whole range." },
+        total: { type: "object", properties: { requests: int, promptTokens: int, completionTokens: int, cost: int } },
+      },
+    },
+    OpenAIRequest: { type: "object", description: "An OpenAI-compatible request body; see the OpenAI API reference.", additionalProperties: true },
+    OpenAIResponse: { type: "object", description: "The upstream's OpenAI-compatible response (or an SSE stream when `stream` is true).", additionalProperties: true },
+  },
+};

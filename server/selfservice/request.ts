@@ -1,0 +1,36 @@
+import type { AppContext } from "../context";
+import type { Principal } from "../auth/authenticate";
+import { ApiError } from "../errors";
+import { readBody, parseJsonObject } from "../http/body";
+import { expandScopes } from "../keys/model";
+
+/** Reads and parses a JSON object body with the same size limit and errors as the rest of the public API. */
+export async function readJson(ctx: AppContext, request: Request): Promise<Record<string, unknown>> {
+  const bytes = await readBody(request, ctx.config.RELAY_MAX_BODY_BYTES);
+  return parseJsonObject(bytes, request.headers.get("content-type"));
+}
+
+/** The audit actor for a caller: `user:<name>` for a session, `key:<id>` for an API key. */
+export function actorOf(p: Principal): string {
+  return p.entry ? `key:${p.entry.key.id}` : `user:${p.user.name}`;
+}
+
+/** A key id from the path; anything that is not a positive integer is as unknown as another user's id. */
+export function keyIdParam(raw: string): number {
+  const id = /^[1-9][0-9]{0,15}$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(id)) throw new ApiError("not_found", `no key with id ${raw.slice(0, 40)}`, "id");
+  return id;
+}
+
+/** A caller can never hand out a scope it lacks itself (`full` counts as every scope). */
+export function requireGrantable(p: Principal, scopes: readonly string[] | undefined): void {
+  if (scopes === undefined) return;
+  for (const s of expandScopes(scopes)) {
+    if (!p.scopes.has(s)) throw new ApiError("insufficient_scope", `A key cannot grant the '${s}' scope, which it lacks itself.`, "scopes");
+  }
+}
+
+/** Revealing a key's plaintext needs a session: a leaked API key must not be able to read its siblings. */
+export function requireSession(p: Principal): void {
+  if (p.kind !== "session") throw new ApiError("session_required", "This action needs a session token from POST /v1/auth/login, not an API key.");
+}

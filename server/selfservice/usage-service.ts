@@ -1,0 +1,82 @@
+import { and, desc, eq, gte, lt, sql, type SQL } from "drizzle-orm";
+import { z } from "zod";
+import { usageLog } from "../../db/schema";
+import type { AppContext } from "../context";
+import { ApiError } from "../errors";
+import { getKey } from "../keys/service";
+
+const DAY_MS = 86_400_000;
+/** Without `from`, this many days before `to` (or now). */
+export const DEFAULT_USAGE_DAYS = 30;
+
+const datetime = z.iso.datetime({ offset: true }).transform((v) => Date.parse(v));
+const date = z.iso.date().transform((v) => Date.parse(v));
+
+/**
+ * The query of GET /v1/usage. `from` is inclusive, `to` exclusive; a bare date as `to` means the end of
+ * that UTC day, so `from=2025-01-01&to=2025-01-31` covers all of January. Strict: unknown parameters are a 400.
+ */
+export const usageQuery = z.strictObject({
+  from: z.union([datetime, date]).optional(),
+  to: z.union([datetime, date.transform((t) => t + DAY_MS)]).optional(),
+  key_id: z.string().regex(/^[1-9][0-9]{0,15}$/, "must be a key id").transform(Number).optional(),
+  limit: z.string().regex(/^[0-9]{1,4}$/, "must be an integer").transform(Number).pipe(z.number().int().min(1).max(1000)).optional(),
+});
+export type UsageQuery = z.input<typeof usageQuery>;
+
+/** A usage row as its owner sees it: no user id, channel or upstream model name. */
+function publicUsage(r: typeof usageLog.$inferSelect) {
+  return {
+    id: r.id, requestId: r.requestId, at: new Date(r.at).toISOString(), keyId: r.keyId, keyPrefix: r.keyPrefix,
+    sourceIp: r.sourceIp, endpoint: r.endpoint, model: r.model, status: r.status, errorCode: r.errorCode,
+    stream: r.stream, promptTokens: r.promptTokens, completionTokens: r.completionTokens,
+    tokensEstimated: r.tokensEstimated, cost: r.cost, ttfbMs: r.ttfbMs, totalMs: r.totalMs,
+  };
+}
+
+export type DayTotal = { day: string; requests: number; promptTokens: number; completionTokens: number; cost: number };
+
+/**
+ * A user's usage between two instants: the newest rows first (at most `limit`, default 100, max 1000)
+ * and totals per UTC day over the whole range, oldest day first. A key id that is not the user's is a 404.
+ */
+export function userUsage(ctx: AppContext, userId: number, raw: UsageQuery, now = Date.now()) {
+  const q = usageQuery.parse(raw);
+  const to = q.to ?? null;
+  const from = q.from ?? (to ?? now) - DEFAULT_USAGE_DAYS * DAY_MS;
+  if (to !== null && from >= to) throw new ApiError("invalid_request", "from must be before to.", "from");
+  if (q.key_id !== undefined) getKey(ctx, q.key_id, userId);
+  const limit = q.limit ?? 100;
+  const conds: SQL[] = [eq(usageLog.userId, userId), gte(usageLog.at, from)];
+  if (to !== null) conds.push(lt(usageLog.at, to));
+  if (q.key_id !== undefined) conds.push(eq(usageLog.keyId, q.key_id));
+  const where = and(...conds);
+
+  const rows = ctx.db.select().from(usageLog).where(where).orderBy(desc(usageLog.at), desc(usageLog.id)).limit(limit + 1).all();
+  const day = sql<string>`strftime('%Y-%m-%d', ${usageLog.at} / 1000, 'unixepoch')`;
+  const daily: DayTotal[] = ctx.db.select({
+    day,
+    requests: sql<number>`count(*)`,
+    promptTokens: sql<number>`coalesce(sum(${usageLog.promptTokens}), 0)`,
+    completionTokens: sql<number>`coalesce(sum(${usageLog.completionTokens}), 0)`,
+    cost: sql<number>`coalesce(sum(${usageLog.cost}), 0)`,
+  }).from(usageLog).where(where).groupBy(day).orderBy(day).all();
+
+  const total = { requests: 0, promptTokens: 0, completionTokens: 0, cost: 0 };
+  for (const d of daily) {
+    total.requests += d.requests;
+    total.promptTokens += d.promptTokens;
+    total.completionTokens += d.completionTokens;
+    total.cost += d.cost;
+  }
+  return {
+    object: "usage",
+    from: new Date(from).toISOString(),
+    to: to === null ? null : new Date(to).toISOString(),
+    keyId: q.key_id ?? null,
+    data: rows.slice(0, limit).map(publicUsage),
+    hasMore: rows.length > limit,
+    daily,
+    total,
+  };
+}
