@@ -151,3 +151,25 @@ describe("X-Forwarded-For", () => {
     }
   });
 });
+
+describe("logs", () => {
+  test("no key or secret appears in a log line", async () => {
+    const { setLogSink, setLogLevel } = await import("../server/log");
+    const lines: string[] = [];
+    setLogSink((l) => lines.push(l));
+    setLogLevel("debug");
+    try {
+      const k = await userWithKey(h, "logged");
+      await me(bearer(k.key));
+      await me(bearer(k.key.slice(0, -1) + "Z"));
+      await fetch(`${h.url}/v1/chat/completions`, { method: "POST", headers: bearer(k.key), body: "{broken" });
+      const { log } = await import("../server/log");
+      log.error("simulated failure", { header: `Bearer ${k.key}`, raw: k.key });
+      expect(lines.length).toBeGreaterThan(0);
+      for (const l of lines) expect(l).not.toContain(k.key.split("_")[1]!);
+    } finally {
+      setLogSink((line) => process.stderr.write(line + "\n"));
+      setLogLevel("silent");
+    }
+  });
+});

@@ -3,6 +3,7 @@ import type { AppContext } from "../context";
 import { settle, type Hold } from "../limits/admission";
 import { utcMonth } from "../limits/month";
 import { metricsOf } from "../metrics/registry";
+import { log } from "../log";
 
 /** Everything the usage log keeps about one request. */
 export type RequestRecord = {
@@ -34,6 +35,10 @@ export function recordRequest(ctx: AppContext, hold: Hold | null, r: RequestReco
   const { cost, tokens } = hold ? settle(hold, r.promptTokens, r.completionTokens) : { cost: 0, tokens: 0 };
   const at = Date.now();
   metricsOf(ctx).observeRequest(r, cost);
+  // The access log is off at the default level: one line per request costs measurable throughput.
+  if (log.enabled("debug")) {
+    log.debug("request", { id: r.requestId, key: r.keyPrefix, ip: r.sourceIp, path: r.endpoint, model: r.model, channel: r.channelId, status: r.status, error: r.errorCode, tokens: r.promptTokens + r.completionTokens, cost, ms: r.totalMs });
+  }
   ctx.writer.enqueue((db) => writeSettlement(db, r, cost, tokens, at));
   return cost;
 }

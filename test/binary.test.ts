@@ -1,0 +1,35 @@
+import { expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const root = join(import.meta.dir, "..");
+const bin = join(root, "dist/relay");
+
+test("the compiled binary builds, starts from any directory with embedded migrations, and answers", async () => {
+  if (!existsSync(bin) || statSync(bin).mtimeMs < statSync(join(root, "server/main.ts")).mtimeMs) {
+    const b = Bun.spawnSync(["bun", join(root, ".ci/build.ts")], { stdout: "pipe", stderr: "pipe" });
+    expect(b.exitCode).toBe(0);
+  }
+  const cwd = mkdtempSync(join(tmpdir(), "relay-bin-"));
+  const version = Bun.spawnSync([bin, "--version"], { cwd, stdout: "pipe" });
+  expect(version.stdout.toString().trim()).toBe(JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version);
+  expect(Bun.spawnSync([bin, "--help"], { cwd, stdout: "pipe" }).stdout.toString()).toContain("relay admin");
+
+  const port = 30000 + Math.floor(Math.random() * 20000);
+  const server = Bun.spawn([bin, "serve"], { cwd, env: { ...process.env, RELAY_PORT: String(port), RELAY_DATA_DIR: "" }, stdout: "pipe", stderr: "pipe" });
+  try {
+    const deadline = Date.now() + 10_000;
+    while (!existsSync(join(cwd, "data/admin.sock")) && Date.now() < deadline) await Bun.sleep(20);
+    const admin = (...args: string[]) => Bun.spawnSync([bin, "admin", ...args, "--json"], { cwd, stdout: "pipe", stderr: "pipe" });
+    expect(admin("user", "create", "--name", "bin").exitCode).toBe(0);
+    const created = JSON.parse(admin("key", "create", "--user", "bin", "--label", "b").stdout.toString());
+    const me = await fetch(`http://127.0.0.1:${port}/v1/me`, { headers: { authorization: `Bearer ${created.key}` } });
+    expect(me.status).toBe(200);
+    expect(((await me.json()) as any).user.name).toBe("bin");
+  } finally {
+    server.kill("SIGTERM");
+    await server.exited;
+  }
+  expect(server.exitCode).toBe(0);
+});
