@@ -126,3 +126,35 @@ describe("reveal", () => {
     expect(await res.json()).toEqual({ id: k.id, key: k.key });
   });
 });
+
+describe("inference with a key created over HTTP", () => {
+  test("works at once, shows up in /v1/usage, and stops at once after DELETE", async () => {
+    const { startMockUpstream } = await import("./support/mock-upstream");
+    const mock = await startMockUpstream("ss-upstream");
+    try {
+      await h.admin.channels.create({ name: "ss-chan", baseUrl: `${mock.url}/v1`, apiKey: "upstream-secret", models: ["gpt-4o-mini"] });
+      const a = await account("ss-infer");
+      await h.admin.credits.grant("ss-infer", { amount: 1_000_000 });
+      const k = await createKey(a.session, { label: "infer", scopes: ["inference"] });
+      const chat = () => call("POST", "/v1/chat/completions", k.key, { model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] });
+      const ok = await chat();
+      expect(ok.status).toBe(200);
+      expect(((await ok.json()) as any).choices[0].message.content).toContain("ss-upstream");
+      // The usage row is written off the request path; poll (bounded) instead of guessing a delay.
+      let usage: any;
+      for (let i = 0; i < 100; i++) {
+        h.ctx.writer.flush();
+        usage = await (await call("GET", `/v1/usage?key_id=${k.id}`, a.session)).json();
+        if (usage.data.length > 0) break;
+        await Bun.sleep(10);
+      }
+      expect(usage.data.length).toBe(1);
+      expect(usage.data[0]).toMatchObject({ keyId: k.id, keyPrefix: k.prefix, model: "gpt-4o-mini", status: 200 });
+      expect((await call("DELETE", `/v1/keys/${k.id}`, a.session)).status).toBe(200);
+      await expectError(await chat(), 401, "invalid_api_key");
+      expect(mock.requests.length).toBe(1);
+    } finally {
+      await mock.stop();
+    }
+  });
+});

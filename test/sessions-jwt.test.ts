@@ -141,6 +141,8 @@ describe("login limiter", () => {
   test("free failures cost nothing, then the delay doubles up to its cap", () => {
     const l = new LoginLimiter({ freeFailures: 2, baseDelayMs: 100, maxDelayMs: 1000 });
     expect([0, 1, 2, 3, 4, 5, 6, 7, 50].map((f) => l.delayFor(f))).toEqual([0, 0, 0, 100, 200, 400, 800, 1000, 1000]);
+    expect(l.delayFor(3, 10)).toBe(0);
+    expect(l.delayFor(11, 10)).toBe(100);
   });
 
   test("locks a name after its limit and forgets after the window", () => {

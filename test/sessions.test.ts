@@ -86,6 +86,7 @@ describe("login", () => {
     await expectError(await post([1, 2]), 400, "invalid_request");
     const raw = await fetch(`${h.url}/v1/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: "{nope" });
     await expectError(raw, 400, "invalid_request");
+    await expectError(await post({ name: "x", password: "y".repeat(20_000) }), 400, "invalid_request");
   });
 });
 
@@ -114,7 +115,7 @@ describe("lock-out", () => {
   test("failures from one IP lock it out across names; unknown names count too", async () => {
     const t = await startRelay();
     try {
-      setLoginLimits(t.ctx, { freeFailures: 0, baseDelayMs: 1, maxDelayMs: 2, maxFailuresPerName: 1000, maxFailuresPerIp: 4 });
+      setLoginLimits(t.ctx, { freeFailures: 0, freeFailuresPerIp: 0, baseDelayMs: 1, maxDelayMs: 2, maxFailuresPerName: 1000, maxFailuresPerIp: 4 });
       await userWithKey(t, "ipuser");
       await t.admin.users.update("ipuser", { password: "right password" });
       const attempt = (name: string, password: string) =>

@@ -67,7 +67,13 @@ export const openApiDocument = {
         ],
       }),
     },
-    "/v1/models": { get: op("The model catalog (no authentication needed).", [], { schema: ref("OpenAIResponse") }) },
+    "/v1/models": {
+      get: op("The model catalog: without a token every served model, with one only those it may use.", [{}, { bearer: [] }], { schema: ref("OpenAIResponse") }),
+    },
+    "/v1/models/{model}": {
+      parameters: [{ name: "model", in: "path", required: true, schema: { type: "string" } }],
+      get: op("One model, or 404 `model_not_found`.", [{}, { bearer: [] }], { schema: ref("OpenAIResponse") }),
+    },
     "/v1/chat/completions": { post: relayOp("OpenAI chat completions, streamed or not.") },
     "/v1/completions": { post: relayOp("OpenAI legacy text completions.") },
     "/v1/embeddings": { post: relayOp("OpenAI embeddings.") },

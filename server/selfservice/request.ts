@@ -4,9 +4,9 @@ import { ApiError } from "../errors";
 import { readBody, parseJsonObject } from "../http/body";
 import { expandScopes } from "../keys/model";
 
-/** Reads and parses a JSON object body with the same size limit and errors as the rest of the public API. */
-export async function readJson(ctx: AppContext, request: Request): Promise<Record<string, unknown>> {
-  const bytes = await readBody(request, ctx.config.RELAY_MAX_BODY_BYTES);
+/** Reads and parses a JSON object body with the same errors as the rest of the public API, up to `maxBytes`. */
+export async function readJson(ctx: AppContext, request: Request, maxBytes = ctx.config.RELAY_MAX_BODY_BYTES): Promise<Record<string, unknown>> {
+  const bytes = await readBody(request, Math.min(maxBytes, ctx.config.RELAY_MAX_BODY_BYTES));
   return parseJsonObject(bytes, request.headers.get("content-type"));
 }
 

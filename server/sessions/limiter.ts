@@ -2,15 +2,17 @@ import { ApiError } from "../errors";
 
 /** How repeated login failures are slowed and then refused. */
 export type LoginLimits = {
-  /** Failures (for one name, or from one IP) answered at full speed. @default 3 */
+  /** Failures for one name answered at full speed. @default 3 */
   freeFailures: number;
+  /** Failures from one IP answered at full speed; higher, since many users may share one address. @default 10 */
+  freeFailuresPerIp: number;
   /** Delay after the free failures are used up; it doubles with each further failure. @default 250 */
   baseDelayMs: number;
   /** Longest delay. @default 8000 */
   maxDelayMs: number;
   /** Failures for one name that lock that name out. @default 10 */
   maxFailuresPerName: number;
-  /** Failures from one IP that lock that IP out; higher, since many users may share one address. @default 50 */
+  /** Failures from one IP that lock that IP out. @default 50 */
   maxFailuresPerIp: number;
   /** How long failures are remembered after the latest one, and so how long a lock-out lasts. @default 900000 */
   windowMs: number;
@@ -20,6 +22,7 @@ export type LoginLimits = {
 
 export const defaultLoginLimits: LoginLimits = {
   freeFailures: 3,
+  freeFailuresPerIp: 10,
   baseDelayMs: 250,
   maxDelayMs: 8_000,
   maxFailuresPerName: 10,
@@ -59,7 +62,7 @@ export class LoginLimiter {
       const seconds = Math.max(1, Math.ceil((lockedUntil - now) / 1000));
       throw new ApiError("too_many_attempts", `Too many failed login attempts; try again in ${seconds} seconds.`, null, { "retry-after": String(seconds) });
     }
-    const delayMs = Math.max(this.delayFor(byName.failures), this.delayFor(byIp.failures));
+    const delayMs = Math.max(this.delayFor(byName.failures), this.delayFor(byIp.failures, this.limits.freeFailuresPerIp));
     for (const c of [byName, byIp]) {
       c.failures++;
       c.lastAt = now;
@@ -76,8 +79,8 @@ export class LoginLimiter {
   }
 
   /** 0 for the free failures, then baseDelayMs doubling up to maxDelayMs. */
-  delayFor(failures: number): number {
-    const over = failures - this.limits.freeFailures;
+  delayFor(failures: number, free = this.limits.freeFailures): number {
+    const over = failures - free;
     if (over <= 0) return 0;
     return Math.min(this.limits.maxDelayMs, this.limits.baseDelayMs * 2 ** Math.min(over - 1, 30));
   }
