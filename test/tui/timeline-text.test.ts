@@ -1,0 +1,56 @@
+import { expect, test } from "bun:test";
+import { hourlySeries, resample, sparkline } from "../../tui/state/timeline";
+import { editText, splitKeys } from "../../tui/state/text";
+import { fit } from "../../tui/format";
+
+test("hourlySeries places points in hour slots ending now; outside points are dropped", () => {
+  const now = Date.parse("2026-01-03T10:30:00Z");
+  const s = hourlySeries(
+    [
+      { hour: "2026-01-03T10:00:00.000Z", requests: 2, tokens: 20 },
+      { hour: "2026-01-03T08:00:00.000Z", requests: 1, tokens: 5 },
+      { hour: "2025-12-01T00:00:00.000Z", requests: 9, tokens: 9 },
+    ],
+    4,
+    now,
+  );
+  expect(s.requests).toEqual([0, 1, 0, 2]);
+  expect(s.tokens).toEqual([0, 5, 0, 20]);
+});
+
+test("resample sums buckets aligned to the newest value", () => {
+  expect(resample([1, 2, 3], 5)).toEqual([1, 2, 3]);
+  expect(resample([1, 1, 1, 1, 1, 1, 1], 4)).toEqual([1, 2, 2, 2]);
+  expect(resample(new Array(72).fill(1), 36)).toEqual(new Array(36).fill(2));
+});
+
+test("sparkline: blank for zero, full bar for the maximum", () => {
+  expect(sparkline([0, 0])).toBe("  ");
+  expect(sparkline([0, 1, 8])).toBe(" ▁█");
+  expect(sparkline([5, 10])).toBe("▄█");
+});
+
+test("editText types printable text and deletes one character", () => {
+  expect(editText("ab", "c", "c")).toBe("abc");
+  expect(editText("ab", "backspace", "")).toBe("a");
+  expect(editText("", "backspace", "")).toBe("");
+  expect(editText("ab", "enter", "")).toBeNull();
+  expect(editText("ab", "ctrl+u", "u")).toBeNull();
+});
+
+test("splitKeys turns a chunk into single keys, enter and tab included", () => {
+  expect(splitKeys("ab\rc", "ab\rc")).toEqual([
+    { name: "a", input: "a" },
+    { name: "b", input: "b" },
+    { name: "enter", input: "" },
+    { name: "c", input: "c" },
+  ]);
+  expect(splitKeys("enter", "")).toEqual([{ name: "enter", input: "" }]);
+  expect(splitKeys("x", "x")).toEqual([{ name: "x", input: "x" }]);
+});
+
+test("fit cuts with an ellipsis and pads", () => {
+  expect(fit("abcdef", 4)).toBe("abc…");
+  expect(fit("ab", 4)).toBe("ab  ");
+  expect(fit("7", 3, "right")).toBe("  7");
+});

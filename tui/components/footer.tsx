@@ -1,0 +1,17 @@
+import { Text } from "ink";
+import { fitHints, hintsFor, type Scope } from "../keybindings";
+
+/** The keys of what has focus now, drawn from the keybinding table; help and quit always fit. */
+export function Footer({ scopes, width }: { scopes: readonly Scope[]; width: number }) {
+  const hints = fitHints(hintsFor(scopes), width);
+  return (
+    <Text wrap="truncate">
+      {hints.map((h, i) => (
+        <Text key={i}>
+          <Text bold color="cyan">{h.keys}</Text>
+          <Text dimColor> {h.hint}  </Text>
+        </Text>
+      ))}
+    </Text>
+  );
+}

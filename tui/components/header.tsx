@@ -1,0 +1,27 @@
+import { Box, Text } from "ink";
+import { VIEWS, VIEW_TITLES, type ViewId } from "../state/navigation";
+
+export type HealthLine = { status: string; listen: string; version: string; uptime: string };
+
+/** Server address and health on the first line, the views as numbered tabs on the second. */
+export function Header({ health, error, view, width }: { health?: HealthLine; error: string | null; view: ViewId; width: number }) {
+  const ok = !error && health?.status === "ok";
+  return (
+    <Box flexDirection="column" width={width}>
+      <Text wrap="truncate">
+        <Text bold color="cyan">relay</Text>
+        <Text dimColor> {health ? `v${health.version}` : ""} </Text>
+        <Text>{health?.listen ?? "…"}</Text>
+        <Text color={ok ? "green" : "red"}> ● {error ? `unreachable: ${error}` : (health?.status ?? "connecting")}</Text>
+        {health && !error ? <Text dimColor> · up {health.uptime}</Text> : null}
+      </Text>
+      <Text wrap="truncate">
+        {VIEWS.map((v, i) => (
+          <Text key={v} inverse={v === view} bold={v === view}>
+            {` ${i + 1} ${VIEW_TITLES[v]} `}
+          </Text>
+        ))}
+      </Text>
+    </Box>
+  );
+}

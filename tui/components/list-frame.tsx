@@ -1,0 +1,67 @@
+import type { ReactNode } from "react";
+import { Box, Text } from "ink";
+import type { ListState, RowId } from "../state/list";
+import type { Modal } from "../state/modal";
+import { ModalView } from "./modal-view";
+import { Table, type Column } from "./table";
+
+/** Terminals at least this wide show details beside the list instead of over it. */
+const SIDE_BY_SIDE = 120;
+
+/** Table rows that fit in a view body of `height` lines (title, optional error line, table header). */
+export const tableRows = (height: number, error: string | null) => Math.max(1, height - 2 - (error ? 1 : 0));
+
+type Props<T> = {
+  title: string;
+  /** Rows before filtering. */
+  total: number | undefined;
+  shown: number;
+  list: ListState;
+  error: string | null;
+  columns: readonly Column<T>[];
+  window: { rows: readonly T[]; offset: number; index: number };
+  keyOf: (row: T) => RowId;
+  modal: Modal;
+  width: number;
+  height: number;
+  /** The selected row's details pane, drawn when the list is opened (enter). */
+  details?: (width: number, height: number) => ReactNode;
+  /** Shown instead of an empty table. */
+  empty?: string;
+  /** Extra text on the title line. */
+  note?: string;
+};
+
+/** A view's body: title and filter line, load error, then the table, a details pane or a modal. */
+export function ListFrame<T>(p: Props<T>) {
+  const rows = tableRows(p.height, p.error);
+  const count = p.total === undefined ? "loading…" : p.shown === p.total ? `${p.total}` : `${p.shown} of ${p.total}`;
+  const position = p.window.index >= 0 && p.shown > rows ? ` · row ${p.window.index + 1}` : "";
+  const filter = p.list.filtering ? `  filter: ${p.list.filter}▏` : p.list.filter ? `  filter: ${p.list.filter}` : "";
+  const wide = p.width >= SIDE_BY_SIDE;
+  const showDetails = p.list.open && p.details && p.window.index >= 0;
+  const tableWidth = showDetails && wide ? Math.floor(p.width * 0.55) : p.width;
+  let body: ReactNode;
+  if (p.modal.kind !== "none") body = <ModalView modal={p.modal} width={p.width} height={rows + 1} />;
+  else if (showDetails && !wide) body = p.details!(p.width, rows + 1);
+  else if (p.total !== undefined && p.shown === 0) body = <Text dimColor>{p.list.filter ? "nothing matches the filter" : (p.empty ?? "nothing here yet")}</Text>;
+  else
+    body = (
+      <Box flexDirection="row">
+        <Table columns={p.columns} rows={p.window.rows} selected={p.window.index - p.window.offset} width={tableWidth} height={rows} keyOf={p.keyOf} />
+        {showDetails ? <Box marginLeft={1}>{p.details!(p.width - tableWidth - 1, rows + 1)}</Box> : null}
+      </Box>
+    );
+  return (
+    <Box flexDirection="column" width={p.width} height={p.height}>
+      <Text wrap="truncate">
+        <Text bold>{p.title}</Text>
+        <Text dimColor> {count}{position}</Text>
+        <Text color="cyan">{filter}</Text>
+        {p.note ? <Text dimColor>  {p.note}</Text> : null}
+      </Text>
+      {p.error ? <Text color="red" wrap="truncate">✗ {p.error}</Text> : null}
+      {body}
+    </Box>
+  );
+}

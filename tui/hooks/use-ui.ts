@@ -1,0 +1,26 @@
+import { createContext, useContext, useLayoutEffect } from "react";
+import type { Scope } from "../keybindings";
+import type { Status } from "../state/status";
+
+/** What views tell the app around them: action outcomes for the status line, and which keys they answer now. */
+export type Ui = {
+  report: (status: Status) => void;
+  /**
+   * The scopes whose keys the view answers now (drawn in the footer). `captured`: a form, question,
+   * picker or filter takes every key, so the global ones (q, ?, tab, 1-6) stay off.
+   */
+  setScopes: (scopes: readonly Scope[], captured: boolean) => void;
+};
+
+export const UiContext = createContext<Ui>({ report: () => {}, setScopes: () => {} });
+
+export const useUi = () => useContext(UiContext);
+
+/** Publishes the view's scopes in a layout effect, so the app knows them before the next key arrives. */
+export function useViewScopes(scopes: readonly Scope[], captured: boolean): void {
+  const ui = useUi();
+  const key = scopes.join(",");
+  useLayoutEffect(() => {
+    ui.setScopes(key ? (key.split(",") as Scope[]) : [], captured);
+  }, [key, captured, ui]);
+}

@@ -1,0 +1,136 @@
+import { useState } from "react";
+import type { ChannelsApi, ViewProps } from "../api";
+import type { ChannelRow } from "../types";
+import { usePoll } from "../hooks/use-poll";
+import { useAction } from "../hooks/use-action";
+import { useUi } from "../hooks/use-ui";
+import { describeError } from "../state/status";
+import { useListScreen } from "../hooks/use-list-screen";
+import { ListFrame, tableRows } from "../components/list-frame";
+import { Details } from "../components/details";
+import type { Column } from "../components/table";
+import { openForm, type FieldSpec } from "../state/form";
+import { when } from "../format";
+
+const fields = (creating: boolean): FieldSpec[] => [
+  { name: "name", label: "Name", kind: "text", required: creating },
+  { name: "group", label: "Group", kind: "text", help: "e.g. official or special (default official)" },
+  { name: "baseUrl", label: "Base URL", kind: "text", required: creating, help: "e.g. https://api.openai.com/v1" },
+  { name: "apiKey", label: "API key", kind: "secret", required: creating, help: creating ? "the upstream's key" : "blank = keep the current one" },
+  { name: "models", label: "Models", kind: "list", help: "comma-separated" },
+  { name: "priority", label: "Priority", kind: "int", help: "higher is tried first (default 0)" },
+  { name: "weight", label: "Weight", kind: "int", help: "share among equal priority (default 1)" },
+  { name: "modelMap", label: "Model map", kind: "map", help: "alias=upstream-model, comma-separated" },
+];
+
+const HEALTH = {
+  closed: { text: "ok", color: "green" },
+  half_open: { text: "probing", color: "yellow" },
+  open: { text: "cooling", color: "red" },
+} as const;
+
+export type TestResult = { ok: boolean; latencyMs?: number; status?: number; error?: string };
+
+export const describeTest = (c: { name: string }, r: TestResult) =>
+  r.ok
+    ? `channel ${c.name}: ok in ${r.latencyMs ?? "?"} ms${r.status ? ` (HTTP ${r.status})` : ""}`
+    : `channel ${c.name}: failed${r.status ? ` (HTTP ${r.status})` : ""}: ${r.error ?? "no detail"}`;
+
+const columns: Column<ChannelRow>[] = [
+  { title: "ID", width: 4, align: "right", cell: (c) => String(c.id) },
+  { title: "NAME", width: 14, cell: (c) => c.name },
+  { title: "GROUP", width: 9, cell: (c) => c.group },
+  { title: "PRIO", width: 5, align: "right", cell: (c) => String(c.priority) },
+  { title: "WT", width: 4, align: "right", cell: (c) => String(c.weight) },
+  { title: "ON", width: 3, cell: (c) => (c.enabled ? "yes" : "no"), color: (c) => (c.enabled ? undefined : "red") },
+  { title: "HEALTH", width: 8, cell: (c) => (c.health ? HEALTH[c.health.state]?.text ?? c.health.state : "-"), color: (c) => (c.health ? HEALTH[c.health.state]?.color : undefined) },
+  { title: "FAILS", width: 5, align: "right", cell: (c) => String(c.health?.consecutiveFailures ?? 0) },
+  { title: "LAST ERROR", width: "flex", cell: (c) => c.health?.lastError ?? "-", color: (c) => (c.health?.lastError ? "red" : undefined) },
+];
+
+/** Upstream channels with their breaker state; create, edit, enable/disable and test them. */
+export function ChannelsView({ api, active, width, height, pollMs = 1500 }: ViewProps<ChannelsApi>) {
+  const poll = usePoll(() => api.channels.list().then((r) => r.data as ChannelRow[]), pollMs);
+  const act = useAction();
+  const ui = useUi();
+  const [tests, setTests] = useState<Record<number, TestResult & { at: number }>>({});
+
+  const testChannel = async (c: ChannelRow) => {
+    ui.report({ kind: "busy", text: `testing channel ${c.name}…` });
+    try {
+      const r = (await api.channels.test(c.id)) as TestResult;
+      setTests((t) => ({ ...t, [c.id]: { ...r, at: Date.now() } }));
+      ui.report({ kind: r.ok ? "info" : "error", text: describeTest(c, r) });
+      poll.refresh();
+    } catch (e) {
+      ui.report({ kind: "error", text: `test channel ${c.name}: ${describeError(e)}` });
+    }
+  };
+
+  const screen = useListScreen<ChannelRow>({
+    rows: poll.data ?? [],
+    idOf: (c) => c.id,
+    textOf: (c) => `${c.id} ${c.name} ${c.group} ${c.baseUrl} ${c.models.join(" ")} ${c.health?.state ?? ""}`,
+    height: tableRows(height, poll.error),
+    active,
+    scope: "channels",
+    commands: {
+      "channel-create": () => screen.openModal({ type: "form", form: openForm("channel-create", "New channel", fields(true), { group: "official", priority: 0, weight: 1 }) }),
+      "channel-edit": (c) => c && screen.openModal({ type: "form", form: openForm("channel-edit", `Edit channel ${c.name}`, fields(false), { name: c.name, group: c.group, baseUrl: c.baseUrl, models: c.models, priority: c.priority, weight: c.weight, modelMap: c.modelMap }, c.id) }),
+      "channel-toggle": (c) =>
+        c && void act(`${c.enabled ? "disable" : "enable"} channel ${c.name}`, () => api.channels.update(c.id, { enabled: !c.enabled }), () => {
+          poll.refresh();
+          return `channel ${c.name} ${c.enabled ? "disabled" : "enabled"}`;
+        }),
+      "channel-test": (c) => c && void testChannel(c),
+    },
+    submit: async (form, v) => {
+      if (form.id === "channel-create") {
+        const c = await api.channels.create(v);
+        poll.refresh();
+        return `channel ${c.name ?? v.name} created`;
+      }
+      await api.channels.update(form.target!, v);
+      poll.refresh();
+      return `channel ${v.name ?? form.target} updated`;
+    },
+  });
+
+  const c = screen.selected;
+  const test = c ? tests[c.id] : undefined;
+  return (
+    <ListFrame
+      title="Channels"
+      total={poll.data?.length}
+      shown={screen.filtered.length}
+      list={screen.list}
+      error={poll.error}
+      columns={columns}
+      window={screen.window}
+      keyOf={(r) => r.id}
+      modal={screen.modal}
+      width={width}
+      height={height}
+      empty="no channels yet: press n to add one"
+      details={(w, h) =>
+        c && (
+          <Details
+            title={`Channel ${c.name}`}
+            width={w}
+            height={h}
+            fields={[
+              ["id", c.id], ["group", c.group], ["base URL", c.baseUrl], ["models", c.models], ["model map", c.modelMap],
+              ["priority", c.priority], ["weight", c.weight], ["enabled", c.enabled],
+              ["health", c.health ? `${c.health.state}, ${c.health.consecutiveFailures} failures in a row` : "-"],
+              ["last error", c.health?.lastError ? `${c.health.lastError} (${when(c.health.lastErrorAt)})` : "-"],
+              ["cool-down until", c.health?.cooldownUntil ? when(c.health.cooldownUntil) : "-"],
+              ["last test", test ? `${describeTest(c, test)} at ${when(test.at)}` : "not tested (press t)"],
+              ["timeouts", `first byte ${c.firstByteTimeoutMs ?? "default"} ms, idle ${c.idleTimeoutMs ?? "default"} ms`],
+              ["headers", Object.keys(c.headers ?? {})],
+            ]}
+          />
+        )
+      }
+    />
+  );
+}
