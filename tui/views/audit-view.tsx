@@ -20,7 +20,7 @@ const columns: Column<AuditRow>[] = [
 
 /** Who changed what, newest first. */
 export function AuditView({ api, active, width, height, pollMs = 1500 }: ViewProps<AuditApi>) {
-  const poll = usePoll(() => api.audit(AUDIT_ROWS).then((r) => r.data as AuditRow[]), Math.max(pollMs, 2000));
+  const poll = usePoll(() => api.audit(AUDIT_ROWS).then((r) => r.data as AuditRow[]), pollMs);
   const screen = useListScreen<AuditRow>({
     rows: poll.data ?? [],
     idOf: (a) => a.id,

@@ -55,7 +55,7 @@ export function LedgerView({ api, active, width, height, pollMs = 1500, user, on
       modal={screen.modal}
       width={width}
       height={height}
-      empty={user === null ? "no user chosen: press u to choose one (or l on a user in the Users view)" : "no ledger entries yet"}
+      empty={user !== null ? "no ledger entries yet" : users.data ? "no user chosen: press u to choose one (or l on a user in the Users view)" : "loading users…"}
       details={(w, h) =>
         l && (
           <Details

@@ -1,0 +1,115 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { useEffect } from "react";
+import { startRelay, userWithKey, type Harness } from "../support/harness";
+import { App } from "../../tui/app";
+import type { AdminApi } from "../../tui/api";
+import { KEY, renderView, waitFor } from "./support";
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startRelay();
+  await userWithKey(h, "alice");
+});
+afterAll(() => h.close());
+
+/** Notices when Ink unmounts the tree (what `q` does). */
+function app(api: AdminApi, size = { columns: 80, rows: 24 }) {
+  const state = { unmounted: false };
+  function Probe() {
+    useEffect(() => () => void (state.unmounted = true), []);
+    return null;
+  }
+  const v = renderView(
+    <>
+      <App api={api} size={size} pollMs={50} />
+      <Probe />
+    </>,
+  );
+  return { v, state };
+}
+
+describe("app shell", () => {
+  test("fills 80×24 exactly: header with address and health, tabs, the view, status and footer", async () => {
+    const { v } = app(h.admin);
+    const f = await v.waitFrame((fr) => fr.includes("● ok") && fr.includes("alice"));
+    const lines = f.split("\n");
+    expect(lines.length).toBe(24);
+    for (const l of lines) expect([...l].length).toBeLessThanOrEqual(80);
+    expect(lines[0]).toContain(h.url);
+    expect(lines[1]).toContain("1 Users  2 Keys  3 Channels  4 Usage  5 Ledger  6 Audit");
+    expect(lines[23]).toMatch(/^n new\s+e edit\s+c credits\s+x on\/off\s+enter details\s+\/ filter\s+q quit\s+\? help/);
+    v.unmount();
+  });
+
+  test("grows with the terminal", async () => {
+    const { v } = app(h.admin, { columns: 130, rows: 40 });
+    const f = await v.waitFrame("alice");
+    expect(f.split("\n").length).toBe(40);
+    v.unmount();
+  });
+
+  test("number keys, tab and shift-tab switch views; the footer follows the view", async () => {
+    const { v } = app(h.admin);
+    await v.waitFrame("alice");
+    await v.press("2");
+    await v.waitFrame((f) => f.includes("Keys 1") && /r reveal/.test(f));
+    await v.press(KEY.tab);
+    await v.waitFrame((f) => f.includes("Channels") && /t test/.test(f));
+    await v.press(KEY.shiftTab, KEY.shiftTab);
+    await v.waitFrame("Users 1");
+    await v.press("6");
+    await v.waitFrame("Audit log");
+    v.unmount();
+  });
+
+  test("? lists every binding, scrolls, and closes", async () => {
+    const { v } = app(h.admin, { columns: 100, rows: 60 });
+    await v.waitFrame("alice");
+    await v.press("?");
+    const f = await v.waitFrame("Key bindings");
+    for (const t of ["quit", "filter the list", "grant credits with a note", "delete the key (asks first)", "test the channel", "choose the user whose ledger"]) expect(f).toContain(t);
+    await v.press("?");
+    await v.waitFrame((fr) => !fr.includes("Key bindings") && fr.includes("alice"));
+    v.unmount();
+  });
+
+  test("in a form, q and digits are typed, not commands; esc leaves the form", async () => {
+    const { v, state } = app(h.admin);
+    await v.waitFrame("alice");
+    await v.press("n", "q", "2", KEY.tab);
+    const f = await v.waitFrame("New user");
+    expect(f).toMatch(/Name\*\s+q2/);
+    expect(state.unmounted).toBe(false);
+    await v.press(KEY.esc, "/", "q");
+    await v.waitFrame("filter: q");
+    expect(state.unmounted).toBe(false);
+    v.unmount();
+  });
+
+  test("q quits", async () => {
+    const { v, state } = app(h.admin);
+    await v.waitFrame("alice");
+    await v.press("q");
+    await waitFor(() => state.unmounted || undefined, "the app to unmount");
+  });
+
+  test("a view that breaks while drawing shows its error; the rest keeps working", async () => {
+    const broken = { ...h.admin, users: { ...h.admin.users, list: async () => ({ data: [null] }) } } as unknown as AdminApi;
+    const { v } = app(broken);
+    const f = await v.waitFrame("This view failed");
+    expect(f).toContain("view failed:");
+    await v.press("2");
+    await v.waitFrame("Keys");
+    v.unmount();
+  });
+
+  test("an unchanged list is not redrawn", async () => {
+    const { v } = app(h.admin);
+    await v.waitFrame((f) => f.includes("alice") && f.includes("● ok"));
+    await Bun.sleep(150);
+    const before = v.frames.length;
+    await Bun.sleep(400);
+    expect(v.frames.length).toBe(before);
+    v.unmount();
+  });
+});

@@ -1,0 +1,32 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { startRelay, userWithKey, type Harness } from "../support/harness";
+import { AuditView } from "../../tui/views/audit-view";
+import { KEY, renderView } from "./support";
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startRelay();
+  await userWithKey(h, "alice");
+});
+afterAll(() => h.close());
+
+test("shows the audit log newest first and follows new entries live", async () => {
+  const v = renderView(<AuditView api={h.admin} active width={110} height={14} pollMs={50} />);
+  let f = await v.waitFrame("key.create");
+  expect(f.indexOf("key.create")).toBeLessThan(f.indexOf("user.create"));
+  expect(f).toMatch(/admin:socket\s+user\.create\s+user:alice/);
+  await h.admin.users.update("alice", { enabled: false });
+  f = await v.waitFrame("user.update");
+  expect(f.indexOf("user.update")).toBeLessThan(f.indexOf("key.create"));
+  v.unmount();
+});
+
+test("filters and opens an entry's details", async () => {
+  const v = renderView(<AuditView api={h.admin} active width={80} height={14} pollMs={50} />);
+  await v.waitFrame("key.create");
+  await v.press("/", "key.create", KEY.enter, KEY.enter);
+  const f = await v.waitFrame("Audit #");
+  expect(f).toMatch(/action\s+key\.create/);
+  expect(f).toMatch(/detail\s+\{"userId":1/);
+  v.unmount();
+});

@@ -1,0 +1,119 @@
+import { describe, expect, test } from "bun:test";
+import { useState } from "react";
+import { AdminRefused, type Json, type ListOf } from "../../tui/client";
+import type { LedgerApi, UsageApi } from "../../tui/api";
+import { UsageView } from "../../tui/views/usage-view";
+import { LedgerView } from "../../tui/views/ledger-view";
+import { ledgerRow, usageRow, user } from "./fakes";
+import { KEY, renderView } from "./support";
+
+const users = { list: async (): Promise<ListOf<Json>> => ({ data: [user(1, "alice"), user(2, "bob")] }) };
+
+describe("Usage view", () => {
+  const live = (initial: number) => {
+    let rows = Array.from({ length: initial }, (_, i) => usageRow(initial - i));
+    const queries: unknown[] = [];
+    const api: UsageApi = {
+      users,
+      usage: async (q = {}) => {
+        queries.push(q);
+        return { data: rows };
+      },
+    };
+    /** New requests, newest first, as the server lists them. */
+    const arrive = (...ids: number[]) => void (rows = [...ids.map((id) => usageRow(id)), ...rows]);
+    return { api, arrive, queries };
+  };
+
+  test("shows requests newest first and new ones appear on top while the selection stays on its row", async () => {
+    const { api, arrive, queries } = live(3);
+    const v = renderView(<UsageView api={api} active width={100} height={12} pollMs={50} />);
+    const f = await v.waitFrame("model-3");
+    expect(f.indexOf("model-3")).toBeLessThan(f.indexOf("model-1"));
+    expect(f).toMatch(/alice\s+model-3\s+200\s+30\s+3\s+9\s+20\s+sk-app-AAAAAAAA/);
+    expect(queries[0]).toEqual({ limit: 500 });
+    await v.press(KEY.down, KEY.enter);
+    await v.waitFrame("Request req_2");
+    arrive(5, 4);
+    await v.press(KEY.esc);
+    const g = await v.waitFrame("model-5");
+    expect(g.indexOf("model-5")).toBeLessThan(g.indexOf("model-4"));
+    await v.press(KEY.enter);
+    await v.waitFrame("Request req_2");
+    v.unmount();
+  });
+
+  test("a long list scrolls to the end and back; the window is the available height", async () => {
+    const { api } = live(100);
+    const v = renderView(<UsageView api={api} active width={100} height={12} pollMs={50} />);
+    await v.waitFrame("model-100");
+    expect(v.frame().split("\n").filter((l) => l.includes("model-")).length).toBe(10);
+    await v.press("G");
+    const end = await v.waitFrame("row 100");
+    expect(end).toContain("model-1 ");
+    expect(end).not.toContain("model-100");
+    await v.press("g");
+    await v.waitFrame("row 1 ");
+    await v.press(KEY.down, KEY.down, "\x1b[6~");
+    await v.waitFrame("row 12");
+    v.unmount();
+  });
+
+  test("filters by model, user or status", async () => {
+    const { api } = live(12);
+    const v = renderView(<UsageView api={api} active width={100} height={20} pollMs={50} />);
+    await v.waitFrame("model-12");
+    await v.press("/", "model-1");
+    const f = await v.waitFrame("filter: model-1");
+    expect(f).toContain("4 of 12");
+    await v.press(KEY.esc);
+    await v.waitFrame((fr) => fr.includes("Usage 12"));
+    v.unmount();
+  });
+});
+
+describe("Ledger view", () => {
+  const ledgerApi = (fail = false) => {
+    const asked: string[] = [];
+    const api: LedgerApi = {
+      users,
+      credits: {
+        ledger: async (name: string) => {
+          asked.push(name);
+          if (fail) throw new AdminRefused(404, "not_found", `no user named ${name}`);
+          return { data: name === "bob" ? [ledgerRow(2, { kind: "charge", amount: -30, balanceAfter: 170, keyId: 4, note: null, ref: "req_9" }), ledgerRow(1, { amount: 200, balanceAfter: 200, note: "welcome" })] : [] };
+        },
+      },
+    };
+    return { api, asked };
+  };
+  function Host({ api }: { api: LedgerApi }) {
+    const [who, setWho] = useState<string | null>(null);
+    return <LedgerView api={api} active width={100} height={14} pollMs={50} user={who} onChooseUser={setWho} />;
+  }
+
+  test("asks for a user, then shows that user's ledger newest first", async () => {
+    const { api, asked } = ledgerApi();
+    const v = renderView(<Host api={api} />);
+    await v.waitFrame("no user chosen: press u");
+    expect(asked).toEqual([]);
+    await v.press("u");
+    await v.waitFrame("Whose ledger?");
+    await v.press(KEY.down, KEY.enter);
+    const f = await v.waitFrame("Ledger of bob");
+    expect(f).toMatch(/charge\s+-30\s+170\s+4\s+admin:socket\s+req_9/);
+    expect(f).toMatch(/grant\s+\+200\s+200\s+-\s+admin:socket\s+welcome/);
+    expect(f.indexOf("charge")).toBeLessThan(f.indexOf("welcome"));
+    expect(asked).toContain("bob");
+    v.unmount();
+  });
+
+  test("a refused ledger shows the error", async () => {
+    const { api } = ledgerApi(true);
+    const v = renderView(<Host api={api} />);
+    await v.waitFrame("no user chosen");
+    await v.press("u", KEY.enter);
+    await v.waitFrame("✗ no user named alice (not_found)");
+    v.unmount();
+  });
+});
