@@ -73,7 +73,7 @@ test("test shows the latency, or the error in red on the status line and in the 
   const ok = await v.waitReport(/channel primary: ok in 42 ms \(HTTP 200\)/);
   expect(ok.kind).toBe("info");
   await v.press(KEY.down, "t");
-  const bad = await v.waitReport(/channel backup: failed \(HTTP 401\): upstream said: invalid api key/);
+  const bad = await v.waitReport(/channel backup: failed: HTTP 401: invalid api key/);
   expect(bad.kind).toBe("error");
   await v.press(KEY.enter);
   await v.waitFrame("last test");

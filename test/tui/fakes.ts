@@ -44,7 +44,7 @@ export function fakeChannels(rows: ChannelRow[]) {
       test: async (id: number | string): Promise<Json> => {
         calls.push(["test", Number(id)]);
         const c = find(id);
-        return c.health?.state === "closed" ? { ok: true, latencyMs: 42, status: 200 } : { ok: false, latencyMs: 7, status: 401, error: "upstream said: invalid api key" };
+        return c.health?.state === "closed" ? { ok: true, latencyMs: 42, status: 200 } : { ok: false, latencyMs: 7, status: 401, error: "HTTP 401: invalid api key" };
       },
     },
   };

@@ -34,7 +34,7 @@ export type TestResult = { ok: boolean; latencyMs?: number; status?: number; err
 export const describeTest = (c: { name: string }, r: TestResult) =>
   r.ok
     ? `channel ${c.name}: ok in ${r.latencyMs ?? "?"} ms${r.status ? ` (HTTP ${r.status})` : ""}`
-    : `channel ${c.name}: failed${r.status ? ` (HTTP ${r.status})` : ""}: ${r.error ?? "no detail"}`;
+    : `channel ${c.name}: failed: ${r.error ?? (r.status ? `HTTP ${r.status}` : "no detail")}`;
 
 const columns: Column<ChannelRow>[] = [
   { title: "ID", width: 4, align: "right", cell: (c) => String(c.id) },

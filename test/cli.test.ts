@@ -1,0 +1,295 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { commands, runAdmin } from "../server/cli/admin";
+import { bearer, startRelay, userWithKey, type Harness } from "./support/harness";
+import { startMockUpstream, type MockUpstream } from "./support/mock-upstream";
+
+/**
+ * Every `relay admin` command with --json against a real server (in-process through runAdmin), its
+ * exit codes (0 ok, 1 refused or unreachable, 2 bad usage) and --help at every level; a few through
+ * the real `bun server/main.ts` process.
+ */
+let h: Harness;
+let up: MockUpstream;
+beforeAll(async () => {
+  h = await startRelay();
+  up = await startMockUpstream("cli");
+});
+afterAll(async () => {
+  await up.stop();
+  await h.close();
+});
+
+const nameOf = (c: { group: string; verb: string }) => [c.group, c.verb].filter(Boolean).join(" ");
+const covered = new Set<string>();
+
+async function cli(args: string[], socketPath = h.socketPath) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runAdmin(args, socketPath, (s) => out.push(s), (s) => err.push(s));
+  return { code, out: out.join("\n"), err: err.join("\n") };
+}
+
+/** Runs a command with --json, expects exit 0, exactly one JSON value on stdout and nothing on stderr. */
+async function json(...args: string[]): Promise<any> {
+  const r = await cli([...args, "--json"]);
+  if (r.code !== 0) throw new Error(`relay admin ${args.join(" ")} exited ${r.code}: ${r.err}`);
+  expect(r.err).toBe("");
+  expect(r.out.split("\n")).toHaveLength(1);
+  const cmd = commands.find((c) => c.group === args[0] && c.verb === args[1]) ?? commands.find((c) => c.group === args[0] && c.verb === "");
+  covered.add(nameOf(cmd!));
+  return JSON.parse(r.out);
+}
+
+async function refused(args: string[], code: string) {
+  const r = await cli([...args, "--json"]);
+  expect(r.code).toBe(1);
+  expect(r.out).toBe("");
+  expect(r.err).toContain(`(${code})`);
+  return r.err;
+}
+
+async function usage(args: string[], message: string | RegExp) {
+  const r = await cli(args);
+  expect(r.code).toBe(2);
+  expect(r.out).toBe("");
+  expect(r.err.split("\n")[0]).toMatch(message);
+}
+
+describe("users", () => {
+  test("create, list, show, update, disable, enable", async () => {
+    const u = await json("user", "create", "--name", "ann", "--concurrency", "4", "--monthly-tokens", "1000", "--credits", "50", "--role", "user");
+    expect(u).toMatchObject({ name: "ann", concurrency: 4, monthlyTokens: 1000, balance: 50, role: "user", enabled: true });
+    expect((await json("user", "list")).map((x: any) => x.name)).toContain("ann");
+    expect(await json("user", "show", "ann")).toMatchObject({ name: "ann", heldCredits: 0, inFlight: 0, tokensThisMonth: 0 });
+    expect(await json("user", "update", "ann", "--concurrency", "9", "--monthly-tokens", "0", "--role", "admin")).toMatchObject({ concurrency: 9, monthlyTokens: 0, role: "admin" });
+    expect(await json("user", "disable", "ann")).toMatchObject({ enabled: false });
+    expect(await json("user", "enable", "ann")).toMatchObject({ enabled: true });
+  });
+
+  test("refusals exit 1 with the server's code", async () => {
+    await refused(["user", "show", "nobody"], "not_found");
+    await refused(["user", "create", "--name", "ann"], "conflict");
+    await refused(["user", "update", "ann", "--concurrency", "-1"], "invalid_request");
+  });
+});
+
+describe("keys", () => {
+  test("create, list, show, update, reveal, disable, enable, delete", async () => {
+    await json("user", "create", "--name", "kim");
+    const k = await json(
+      "key", "create", "--user", "kim", "--label", "ci", "--group", "official", "--allow-ip", "10.0.0.0/8", "--allow-ip", "127.0.0.1",
+      "--expires", "2099-01-01T00:00:00Z", "--models", "gpt-4o,gpt-4o-mini", "--spend-limit", "500", "--scopes", "inference,usage:read",
+    );
+    expect(k).toMatchObject({ label: "ci", group: "official", allowIps: ["10.0.0.0/8", "127.0.0.1"], models: ["gpt-4o", "gpt-4o-mini"], spendLimit: 500, scopes: ["inference", "usage:read"] });
+    expect(k.key).toStartWith(k.prefix);
+    const list = await json("key", "list", "--user", "kim");
+    expect(list).toHaveLength(1);
+    expect(JSON.stringify(list)).not.toContain(k.key);
+    expect(await json("key", "show", String(k.id))).toMatchObject({ id: k.id, prefix: k.prefix });
+    expect(await json("key", "update", String(k.id), "--label", "ci-2", "--expires", "never", "--spend-limit", "0")).toMatchObject({ label: "ci-2", expiresAt: null, spendLimit: 0 });
+    expect(await json("key", "reveal", String(k.id))).toEqual({ id: k.id, key: k.key });
+    expect(await json("key", "disable", String(k.id))).toMatchObject({ enabled: false });
+    expect(await json("key", "enable", String(k.id))).toMatchObject({ enabled: true });
+    expect(await json("key", "delete", String(k.id))).toMatchObject({ id: k.id, deleted: true });
+    await refused(["key", "show", String(k.id)], "not_found");
+  });
+
+  test("refusals: unknown owner, bad CIDR", async () => {
+    await refused(["key", "create", "--user", "ghost", "--label", "x"], "not_found");
+    await refused(["key", "create", "--user", "kim", "--label", "x", "--allow-ip", "nope"], "invalid_request");
+  });
+});
+
+describe("channels, prices, credits, usage", () => {
+  test("channel create, list, show, update, test, reveal, disable, enable, delete", async () => {
+    const c = await json("channel", "create", "--name", "mock", "--base-url", `${up.url}/v1`, "--api-key", "sk-up-secret", "--models", "gpt-4o-mini", "--map", "fast=gpt-4o-mini");
+    expect(c).toMatchObject({ name: "mock", group: "official", models: ["gpt-4o-mini"], modelMap: { fast: "gpt-4o-mini" }, enabled: true });
+    expect(JSON.stringify(c)).not.toContain("sk-up-secret");
+    expect((await json("channel", "list")).map((x: any) => x.name)).toContain("mock");
+    expect((await json("channel", "show", String(c.id))).health.state).toBe("closed");
+    expect(await json("channel", "update", String(c.id), "--priority", "5", "--weight", "2")).toMatchObject({ priority: 5, weight: 2 });
+    expect(await json("channel", "test", String(c.id))).toMatchObject({ ok: true, status: 200 });
+    expect(await json("channel", "reveal", String(c.id))).toEqual({ id: c.id, apiKey: "sk-up-secret" });
+    expect(await json("channel", "disable", String(c.id))).toMatchObject({ enabled: false });
+    expect(await json("channel", "enable", String(c.id))).toMatchObject({ enabled: true });
+
+    const doomed = await json("channel", "create", "--name", "doomed", "--base-url", "https://example.invalid/v1", "--api-key", "k", "--models", "x");
+    expect(await json("channel", "delete", String(doomed.id))).toMatchObject({ id: doomed.id, deleted: true });
+  });
+
+  test("a failed channel test still prints its JSON, exits 1, and leaves the process exit code alone", async () => {
+    const c = await json("channel", "create", "--name", "broken", "--base-url", `${up.url}/v1`, "--api-key", "k", "--models", "m", "--header", `x-mock-behavior={"behavior":"status","status":401}`);
+    const r = await cli(["channel", "test", String(c.id), "--json"]);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.out)).toMatchObject({ ok: false, status: 401 });
+    expect(process.exitCode ?? 0).toBe(0);
+    await json("channel", "delete", String(c.id));
+  });
+
+  test("price set, list, delete", async () => {
+    expect(await json("price", "set", "gpt-4o-mini", "--input", "150", "--output", "600")).toMatchObject({ model: "gpt-4o-mini", inputPerMTok: 150, outputPerMTok: 600 });
+    expect(await json("price", "list")).toContainEqual(expect.objectContaining({ model: "gpt-4o-mini" }));
+    expect(await json("price", "delete", "gpt-4o-mini")).toMatchObject({ model: "gpt-4o-mini" });
+  });
+
+  test("credits grant, show, ledger; usage after a real request", async () => {
+    const { key } = await userWithKey(h, "payer");
+    expect(await json("credits", "grant", "payer", "1000", "--note", "top-up")).toMatchObject({ amount: 1000, balanceAfter: 1000 });
+    expect(await json("credits", "show", "payer")).toMatchObject({ name: "payer", balance: 1000, heldCredits: 0, available: 1000 });
+    expect((await json("credits", "ledger", "payer", "--limit", "5"))[0]).toMatchObject({ kind: "grant", amount: 1000, note: "top-up" });
+
+    const res = await fetch(`${h.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { ...bearer(key), "content-type": "application/json" },
+      body: JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] }),
+    });
+    expect(res.status).toBe(200);
+    await res.text();
+    let rows: any[] = [];
+    for (let i = 0; i < 100 && rows.length === 0; i++) {
+      rows = await json("usage", "--user", "payer", "--limit", "5");
+      if (rows.length === 0) await Bun.sleep(20);
+    }
+    expect(rows[0]).toMatchObject({ model: "gpt-4o-mini", status: 200 });
+    await usage(["credits", "grant", "payer", "lots"], /AMOUNT must be an integer/);
+    await refused(["credits", "ledger", "nobody"], "not_found");
+  });
+});
+
+describe("system", () => {
+  test("health, audit, master-key rotate", async () => {
+    const health = await json("health");
+    expect(health).toMatchObject({ status: "ok", listen: h.url });
+    const audit = await json("audit", "--limit", "3");
+    expect(audit).toHaveLength(3);
+    expect(audit[0].id).toBeGreaterThan(audit[2].id);
+    const r = await json("master-key", "rotate");
+    expect(r.current).not.toBe(r.previous);
+  });
+});
+
+describe("usage errors exit 2, on stderr, with help", () => {
+  test.each([
+    [[], /missing command/],
+    [["nope"], /unknown command 'nope'/],
+    [["user"], /'relay admin user' needs a verb/],
+    [["user", "--json"], /'relay admin user' needs a verb/],
+    [["user", "nope"], /unknown command 'relay admin user nope'/],
+    [["user", "create"], /--name is required/],
+    [["user", "create", "--name", "x", "--bogus"], /unknown flag --bogus/],
+    [["user", "create", "--name", "x", "--concurrency", "many"], /--concurrency must be an integer/],
+    [["user", "create", "--name"], /--name needs a value/],
+    [["user", "list", "--json=yes"], /--json takes no value/],
+    [["key", "show"], /missing argument/],
+    [["key", "show", "1", "2"], /unexpected argument '2'/],
+    [["health", "extra"], /unexpected argument 'extra'/],
+    [["help", "nope"], /unknown command 'nope'/],
+  ] as [string[], RegExp][])("relay admin %p", async (args, message) => {
+    await usage(args, message);
+    const r = await cli(args);
+    expect(r.err).toContain("usage: relay admin");
+  });
+});
+
+describe("--help at every level exits 0 on stdout", () => {
+  test("top level", async () => {
+    for (const args of [["--help"], ["-h"], ["help"]]) {
+      const r = await cli(args, "/nonexistent.sock");
+      expect(r).toMatchObject({ code: 0, err: "" });
+      for (const c of commands) expect(r.out).toContain(nameOf(c));
+    }
+  });
+
+  test("every group and every command, without a server", async () => {
+    for (const group of new Set(commands.map((c) => c.group))) {
+      for (const args of [[group, "--help"], [group, "-h"], ["help", group]]) {
+        const r = await cli(args, "/nonexistent.sock");
+        expect(r.code).toBe(0);
+        expect(r.out).toStartWith(`usage: relay admin ${group}`);
+      }
+    }
+    for (const c of commands) {
+      const words = nameOf(c).split(" ");
+      for (const args of [[...words, "--help"], [...words, "-h"], [...words, "--json", "--help"], ["help", ...words]]) {
+        const r = await cli(args, "/nonexistent.sock");
+        expect(r.code).toBe(0);
+        expect(r.err).toBe("");
+        expect(r.out).toStartWith(`usage: relay admin ${nameOf(c)}`);
+        for (const f of c.flags ?? []) expect(r.out).toContain(`--${f.name}`);
+        expect(r.out).toContain("--json");
+      }
+    }
+  });
+});
+
+describe("unreachable socket", () => {
+  test("every command exits 1 with one clear line", async () => {
+    const r = await cli(["user", "list", "--json"], "/nonexistent/admin.sock");
+    expect(r.code).toBe(1);
+    expect(r.out).toBe("");
+    expect(r.err.split("\n")).toHaveLength(1);
+    expect(r.err).toContain("cannot reach the relay admin socket at /nonexistent/admin.sock");
+  });
+});
+
+describe("through the real process", () => {
+  const main = join(import.meta.dir, "../server/main.ts");
+  async function relay(args: string[], env: Record<string, string> = {}, stdin?: string) {
+    const p = Bun.spawn(["bun", main, ...args], {
+      env: { ...process.env, RELAY_DATA_DIR: h.dataDir, RELAY_ADMIN_SOCKET: h.socketPath, RELAY_LOG_LEVEL: "silent", ...env },
+      stdin: stdin === undefined ? "ignore" : new Blob([stdin]),
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    return { out, err, code };
+  }
+
+  test("--json prints one JSON value and exits 0", async () => {
+    const r = await relay(["admin", "user", "create", "--name", "proc", "--credits", "7", "--json"]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out)).toMatchObject({ name: "proc", balance: 7 });
+    const list = await relay(["admin", "user", "list", "--json"]);
+    expect(JSON.parse(list.out).map((u: any) => u.name)).toContain("proc");
+  });
+
+  test("the password is read from stdin, never from argv", async () => {
+    const r = await relay(["admin", "user", "update", "proc", "--password", "--json"], {}, "correct horse battery\n");
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out).hasPassword).toBe(true);
+    const short = await relay(["admin", "user", "update", "proc", "--password"], {}, "short\n");
+    expect(short.code).toBe(2);
+    expect(short.err).toContain("at least 8 characters");
+  });
+
+  test("bad usage exits 2; a refusal exits 1", async () => {
+    expect((await relay(["admin", "user", "frobnicate"])).code).toBe(2);
+    const r = await relay(["admin", "user", "show", "ghost"]);
+    expect(r.code).toBe(1);
+    expect(r.err.trim()).toBe("error: no user named ghost (not_found)");
+  });
+
+  test("an unreachable socket exits 1 with one line, for admin and tui alike", async () => {
+    for (const args of [["admin", "health"], ["tui"]]) {
+      const r = await relay(args, { RELAY_ADMIN_SOCKET: "/nonexistent/admin.sock" });
+      expect(r.code).toBe(1);
+      expect(r.out).toBe("");
+      expect(r.err.trim().split("\n")).toHaveLength(1);
+      expect(r.err).toContain("cannot reach the relay admin socket at /nonexistent/admin.sock");
+    }
+  });
+
+  test("help at the top levels exits 0", async () => {
+    for (const args of [["--help"], ["admin", "--help"], ["admin", "key", "--help"], ["admin", "key", "create", "--help"], ["tui", "--help"], ["serve", "--help"]]) {
+      const r = await relay(args);
+      expect(r.code).toBe(0);
+      expect(r.out).toContain("usage");
+    }
+  });
+});
+
+test("every command above was run with --json", () => {
+  const missing = commands.map(nameOf).filter((n) => !covered.has(n));
+  expect(missing).toEqual([]);
+});
