@@ -1,7 +1,19 @@
 import { ApiError } from "../errors";
 
-/** Reads a request body up to `limit` bytes, refusing larger ones without buffering them. */
+/**
+ * Reads a request body up to `limit` bytes, refusing larger ones without buffering them. A client that
+ * hangs up mid-body gets a 400, not the 500 (and error log line) of an unexpected throw.
+ */
 export async function readBody(request: Request, limit: number): Promise<Uint8Array> {
+  try {
+    return await readLimited(request, limit);
+  } catch (e) {
+    if (e instanceof ApiError || (e as Error)?.name !== "AbortError") throw e;
+    throw new ApiError("invalid_request", "The request body was not received completely.");
+  }
+}
+
+async function readLimited(request: Request, limit: number): Promise<Uint8Array> {
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > limit) throw tooLarge(limit);
   if (!request.body) return new Uint8Array(0);

@@ -21,6 +21,8 @@ export function toApiError(error: unknown, elysiaCode?: string | number): ApiErr
     const msg = issue.code === "unrecognized_keys" ? `unknown field(s): ${issue.keys.join(", ")}` : `${path ? path + ": " : ""}${issue.message}`;
     return new ApiError("invalid_request", msg, path || null);
   }
+  // decodeURIComponent on a path or query piece with a malformed %-escape: the client's URL is wrong.
+  if (error instanceof URIError) return new ApiError("invalid_request", "The URL contains a malformed percent-encoding.");
   if (error instanceof KeyringError) return new ApiError("internal_error", error.message);
   switch (elysiaCode) {
     case "NOT_FOUND": return new ApiError("not_found", "No such route.");
@@ -41,6 +43,9 @@ export const withErrors = (name: string) =>
       const id = newRequestId();
       ids.set(request, id);
       set.headers["x-request-id"] = id;
+      // Without a usable Host (HTTP/1.0 without one, an empty or malformed one) Bun leaves request.url
+      // relative or unparseable, and every `new URL(request.url)` downstream would throw a 500.
+      if (!URL.canParse(request.url)) throw new ApiError("invalid_request", "The request's Host header or target is malformed.");
     })
     .onError({ as: "global" }, ({ error, code, request }) => {
       const err = toApiError(error, code);
