@@ -46,6 +46,9 @@ export const withErrors = (name: string) =>
       // Without a usable Host (HTTP/1.0 without one, an empty or malformed one) Bun leaves request.url
       // relative or unparseable, and every `new URL(request.url)` downstream would throw a 500.
       if (!URL.canParse(request.url)) throw new ApiError("invalid_request", "The request's Host header or target is malformed.");
+      // Elysia's router finds the path with url.indexOf("/", 11), which assumes "http://" plus a host of at
+      // least 4 characters; with a shorter Host it would route one path while handlers read another.
+      if (request.url.indexOf("/", request.url.indexOf("//") + 2) < 11) throw new ApiError("invalid_request", "The Host header is too short.");
     })
     .onError({ as: "global" }, ({ error, code, request }) => {
       const err = toApiError(error, code);

@@ -16,9 +16,11 @@ export function actorOf(p: Principal): string {
 }
 
 /** A key id from the path; anything that is not a positive integer is as unknown as another user's id. */
-export function keyIdParam(raw: string): number {
-  const id = /^[1-9][0-9]{0,15}$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isSafeInteger(id)) throw new ApiError("not_found", `no key with id ${raw.slice(0, 40)}`, "id");
+export function keyIdParam(raw: string | null | undefined): number {
+  // Elysia hands over null for a path segment it could not percent-decode (e.g. /v1/keys/%zz/).
+  const text = typeof raw === "string" ? raw : "";
+  const id = /^[1-9][0-9]{0,15}$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(id)) throw new ApiError("not_found", `no key with id ${text.slice(0, 40)}`, "id");
   return id;
 }
 
