@@ -73,6 +73,19 @@ describe("app shell", () => {
     v.unmount();
   });
 
+  test("at 80×24 the help screen scrolls to its last binding", async () => {
+    const { v } = app(h.admin);
+    await v.waitFrame("alice");
+    await v.press("?");
+    await v.waitFrame("Key bindings");
+    expect(v.frame()).not.toContain("hide the shown key");
+    await v.press("\x1b[6~", "\x1b[6~", "\x1b[6~", "\x1b[6~");
+    await v.waitFrame("hide the shown key");
+    await v.press(KEY.esc);
+    await v.waitFrame((f) => !f.includes("Key bindings"));
+    v.unmount();
+  });
+
   test("in a form, q and digits are typed, not commands; esc leaves the form", async () => {
     const { v, state } = app(h.admin);
     await v.waitFrame("alice");

@@ -49,7 +49,11 @@ export function ListFrame<T>(p: Props<T>) {
     body = (
       <Box flexDirection="row">
         <Table columns={p.columns} rows={p.window.rows} selected={p.window.index - p.window.offset} width={tableWidth} height={rows} keyOf={p.keyOf} />
-        {showDetails ? <Box marginLeft={1}>{p.details!(p.width - tableWidth - 1, rows + 1)}</Box> : null}
+        {showDetails ? (
+          <Box marginLeft={1} paddingLeft={1} borderStyle="single" borderTop={false} borderRight={false} borderBottom={false} borderDimColor>
+            {p.details!(p.width - tableWidth - 3, rows + 1)}
+          </Box>
+        ) : null}
       </Box>
     );
   return (

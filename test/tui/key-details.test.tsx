@@ -1,0 +1,36 @@
+import { expect, test } from "bun:test";
+import type { KeysApi } from "../../tui/api";
+import type { KeyRow } from "../../tui/types";
+import { KeysView } from "../../tui/views/keys-view";
+import { user } from "./fakes";
+import { KEY, renderView } from "./support";
+
+const key: KeyRow = {
+  id: 7, userId: 1, prefix: "sk-app-TIMELINE", label: "busy", enabled: true, group: "either", allowIps: [], expiresAt: null, models: null,
+  spendLimit: 1000, spent: 250, scopes: ["full"], createdAt: new Date().toISOString(), lastUsedAt: new Date().toISOString(),
+};
+const hourAgo = (n: number) => new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 - n * 3_600_000).toISOString();
+
+test("the details pane draws requests and tokens per hour over 72 hours", async () => {
+  const asked: [unknown, unknown][] = [];
+  const api = {
+    users: { list: async () => ({ data: [user(1, "alice")] }) },
+    keys: { list: async () => ({ data: [key] }) },
+    keyTimeline: async (id: number | string, hours?: number) => {
+      asked.push([id, hours]);
+      return { data: [{ hour: hourAgo(0), requests: 8, tokens: 4000 }, { hour: hourAgo(3), requests: 4, tokens: 1000 }, { hour: hourAgo(71), requests: 1, tokens: 10 }] };
+    },
+  } as unknown as KeysApi;
+  const v = renderView(<KeysView api={api} active width={90} height={22} pollMs={50} />);
+  await v.waitFrame("sk-app-TIMELINE");
+  await v.press(KEY.enter);
+  const f = await v.waitFrame("Σ 13");
+  expect(asked[0]).toEqual([7, 72]);
+  expect(f).toContain("spent        250 of 1,000");
+  const requests = f.split("\n").find((l) => l.startsWith("requests"))!;
+  const tokens = f.split("\n").find((l) => l.startsWith("tokens"))!;
+  expect(requests).toContain("█");
+  expect(requests).toMatch(/█ Σ 13$/);
+  expect(tokens).toMatch(/█ Σ 5,010$/);
+  v.unmount();
+});
