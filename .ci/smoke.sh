@@ -9,6 +9,7 @@ trap cleanup EXIT
 cd "$DIR"
 "$BIN" --version
 "$BIN" --help >/dev/null
+"$BIN" tui --help >/dev/null
 RELAY_PORT=$PORT "$BIN" serve >"$DIR/serve.log" 2>&1 &
 PID=$!
 for _ in $(seq 1 50); do [ -S data/admin.sock ] && break; sleep 0.1; done

@@ -32,4 +32,4 @@ test("the compiled binary builds, starts from any directory with embedded migrat
     await server.exited;
   }
   expect(server.exitCode).toBe(0);
-});
+}, 120_000); // a rebuild of the binary can take a while on a loaded machine
