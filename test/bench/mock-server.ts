@@ -1,0 +1,79 @@
+/**
+ * The upstream for `bun run bench`, run as its own process so it never shares the relay's event loop.
+ *
+ * Two servers on loopback, printed as one JSON line on stdout:
+ * - `fast`: a fixed chat completion, or for `"stream": true` a 50-chunk SSE stream written with no gap
+ *   between chunks. It is written here rather than with the test mock because the mock's streams wait
+ *   at least one timer tick (about 1 ms in Bun, even for a 0 ms delay) per chunk, which would make every
+ *   stream take 50 ms and hide the relay's own cost; it also keeps no record of requests.
+ * - `mock`: the test mock (test/support/mock-upstream.ts), for behaviours such as `drip` that keep
+ *   streams open (the 1,000-open-streams measurement uses it through the `x-mock-behavior` header).
+ */
+import { startMockUpstream } from "../support/mock-upstream";
+
+export const STREAM_CHUNKS = 50;
+const enc = new TextEncoder();
+
+const completion = JSON.stringify({
+  id: "chatcmpl-bench",
+  object: "chat.completion",
+  created: 1700000000,
+  model: "gpt-bench",
+  choices: [{ index: 0, message: { role: "assistant", content: "Hello from the bench upstream." }, finish_reason: "stop", logprobs: null }],
+  usage: { prompt_tokens: 10, completion_tokens: 7, total_tokens: 17 },
+});
+
+const head = { id: "chatcmpl-bench", object: "chat.completion.chunk", created: 1700000000, model: "gpt-bench" };
+const chunk = (choices: unknown[], extra: object = {}) => enc.encode(`data: ${JSON.stringify({ ...head, choices, ...extra })}\n\n`);
+const contentChunks = Array.from({ length: STREAM_CHUNKS }, (_, i) =>
+  chunk([{ index: 0, delta: i === 0 ? { role: "assistant", content: `tok${i + 1} ` } : { content: `tok${i + 1} ` }, finish_reason: null }]));
+const stopChunk = chunk([{ index: 0, delta: {}, finish_reason: "stop" }]);
+const usageChunk = chunk([], { usage: { prompt_tokens: 10, completion_tokens: STREAM_CHUNKS, total_tokens: 10 + STREAM_CHUNKS } });
+const doneChunk = enc.encode("data: [DONE]\n\n");
+
+/** One enqueue per pull, so chunks leave as the client reads them, with no timer in between. */
+function sse(includeUsage: boolean): ReadableStream<Uint8Array> {
+  const pieces = [...contentChunks, stopChunk, ...(includeUsage ? [usageChunk] : []), doneChunk];
+  let i = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(ctrl) {
+      ctrl.enqueue(pieces[i++]!);
+      if (i === pieces.length) ctrl.close();
+    },
+  });
+}
+
+export async function startBenchUpstream() {
+  const fast = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    idleTimeout: 0,
+    async fetch(req) {
+      if (req.method !== "POST") return Response.json({ object: "list", data: [{ id: "gpt-bench", object: "model", created: 0, owned_by: "bench" }] });
+      const body = (await req.json().catch(() => null)) as { stream?: boolean; stream_options?: { include_usage?: boolean } } | null;
+      if (body?.stream === true) {
+        return new Response(sse(body.stream_options?.include_usage === true), { headers: { "content-type": "text/event-stream", "cache-control": "no-cache" } });
+      }
+      return new Response(completion, { headers: { "content-type": "application/json" } });
+    },
+  });
+  const mock = await startMockUpstream("bench");
+  // The mock records every request; the bench never reads them, so keep that list empty.
+  const trim = setInterval(() => (mock.requests.length = 0), 200);
+  return {
+    fast: `http://127.0.0.1:${fast.port}`,
+    mock: mock.url,
+    stop: async () => {
+      clearInterval(trim);
+      await Promise.all([fast.stop(true), mock.stop()]);
+    },
+  };
+}
+
+if (import.meta.main) {
+  const up = await startBenchUpstream();
+  console.log(JSON.stringify({ fast: up.fast, mock: up.mock }));
+  const stop = () => void up.stop().then(() => process.exit(0));
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+}
