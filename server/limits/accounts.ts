@@ -44,6 +44,9 @@ export class Accounts {
       a = { userId, balance: u?.credits ?? 0, held: 0, inFlight: 0, month, monthTokens: this.loadMonthTokens(userId, month), heldTokens: 0 };
       this.users.set(userId, a);
     } else if (a.month !== month) {
+      // Settlements still queued may count in the new month; write them first, or this reload would miss
+      // them and the new month's quota would start short of what was already used.
+      this.ctx.writer.flush();
       a.month = month;
       a.monthTokens = this.loadMonthTokens(userId, month);
     }

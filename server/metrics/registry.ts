@@ -21,6 +21,12 @@ export class Metrics {
     if (r.channelId !== null && r.ttfbMs !== null) this.observeUpstream(r.channelId, r.ttfbMs / 1000);
   }
 
+  /** A request refused before any channel was tried (concurrency, credits, quota, spend limit). */
+  observeRefusal(status: number, model: string): void {
+    const labels = `status="${status}",model="${esc(model)}",channel=""`;
+    this.requests.set(labels, (this.requests.get(labels) ?? 0) + 1);
+  }
+
   private observeUpstream(channelId: number, seconds: number): void {
     const k = String(channelId);
     let h = this.latency.get(k);

@@ -9,6 +9,7 @@ import { registryOf, type LiveChannel } from "../channels/registry";
 import { admit, type Hold } from "../limits/admission";
 import { publicPrefix } from "../keys/key-format";
 import { recordRequest, type RequestRecord } from "../usage/recorder";
+import { metricsOf } from "../metrics/registry";
 import { endpointKind } from "./endpoint";
 import { parseRelayBody, type RelayBody } from "./parse";
 import { orderCandidates } from "./select";
@@ -46,12 +47,20 @@ export async function relay(ctx: AppContext, request: Request, server: Server<un
   if (candidates.length === 0) throw new ApiError("model_not_found", `The model '${body.model}' does not exist or you do not have access to it.`, "model");
 
   const key = principal.entry?.key ?? null;
-  const hold = admit(ctx, {
-    requestId, userId: principal.userId, concurrency: principal.user.concurrency, monthlyTokens: principal.user.monthlyTokens,
-    keyId: key?.id ?? null, spendLimit: key?.spendLimit ?? null, model: body.model,
-    promptTokens: body.format === "json" ? promptBound(body.json, bytes.byteLength) : 0,
-    clientMaxOutput: body.clientMaxOutput, producesOutput: kind === "chat" || kind === "completion" || kind === "other",
-  });
+  let hold: Hold;
+  try {
+    hold = admit(ctx, {
+      requestId, userId: principal.userId, concurrency: principal.user.concurrency, monthlyTokens: principal.user.monthlyTokens,
+      keyId: key?.id ?? null, spendLimit: key?.spendLimit ?? null, model: body.model,
+      promptTokens: body.format === "json" ? promptBound(body.json, bytes.byteLength) : 0,
+      clientMaxOutput: body.clientMaxOutput, producesOutput: kind === "chat" || kind === "completion" || kind === "other",
+    });
+  } catch (err) {
+    // Requests the limits refuse (429, 402) never reach `finish`; count them anyway, or /metrics
+    // "requests by status" would hide exactly the rejections operators need to see.
+    if (err instanceof ApiError) metricsOf(ctx).observeRefusal(err.status, body.model);
+    throw err;
+  }
   const job: Job = { ctx, request, requestId, started, principal, path: url.pathname, search: url.search, body, hold };
   try {
     return await attempt(job, orderCandidates(candidates));
@@ -72,7 +81,12 @@ function buildBody(job: Job, channel: LiveChannel): { body: BodyInit | null; con
   const json: Record<string, unknown> = { ...b.json, model: upstreamModel };
   // Ask for usage in streams; the extra chunk is dropped again when the client did not ask for it.
   if (b.stream) json.stream_options = { ...(b.json.stream_options as object | undefined), include_usage: true };
-  if (job.hold.injectMaxOutput !== null && endpointKind(job.path) !== "other") json.max_tokens = job.hold.injectMaxOutput;
+  if (job.hold.injectMaxOutput !== null) {
+    if (endpointKind(job.path) !== "other") json.max_tokens = job.hold.injectMaxOutput;
+    // The Responses API calls it max_output_tokens. Without a bound its answer could outgrow the hold,
+    // and since a charge never passes the hold, the user would get the excess for free.
+    else if (job.path === "/v1/responses") json.max_output_tokens = job.hold.injectMaxOutput;
+  }
   return { body: JSON.stringify(json), contentType: "application/json", upstreamModel };
 }
 
@@ -157,12 +171,16 @@ function streamResponse(job: Job, channel: LiveChannel, upstreamModel: string, r
     onEnd: ({ end, usage, completionEstimate }) => {
       if (end === "upstream_error" || end === "idle_timeout") channel.breaker.onFailure(`${channel.row.name}: stream ${end}`);
       const estimated = usage === null;
+      const completionTokens = usage?.completion ?? completionEstimate();
+      // A stream the upstream broke or stalled before it produced a single token is a failed request that
+      // produced nothing, and such a request costs nothing (issue 4): not even its estimated prompt.
+      const failedEmpty = estimated && completionTokens === 0 && (end === "upstream_error" || end === "idle_timeout");
       finish(job, channel, upstreamModel, {
         status: end === "done" ? res.status : end === "client_abort" ? 499 : end === "idle_timeout" ? 504 : 502,
         errorCode: end === "done" ? null : end === "client_abort" ? "client_closed" : end === "idle_timeout" ? "upstream_timeout" : "upstream_error",
         ttfbMs,
-        promptTokens: usage?.prompt ?? (b.format === "json" ? countPrompt(b.json) : 0),
-        completionTokens: usage?.completion ?? completionEstimate(),
+        promptTokens: failedEmpty ? 0 : usage?.prompt ?? (b.format === "json" ? countPrompt(b.json) : 0),
+        completionTokens,
         tokensEstimated: estimated,
       });
     },

@@ -1,0 +1,344 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { rmSync } from "node:fs";
+import { createContext } from "../../server/bootstrap";
+import { loadConfig, type Config } from "../../server/config";
+import type { AppContext } from "../../server/context";
+import { ApiError } from "../../server/errors";
+import { setLogLevel } from "../../server/log";
+import { admit, DEFAULT_MAX_OUTPUT_TOKENS, MIN_OUTPUT_TOKENS, type Hold } from "../../server/limits/admission";
+import { accountsOf } from "../../server/limits/accounts";
+import { grantCredits } from "../../server/billing/credits";
+import { setPrice, type Price } from "../../server/billing/prices";
+import { createUser } from "../../server/users/service";
+import { createKey } from "../../server/keys/service";
+import { recordRequest, type RequestRecord } from "../../server/usage/recorder";
+import { ledgerViolations, tempDataDir } from "../support/limits-helpers";
+
+/**
+ * A seeded random walk over admit, settle, release, double settlement, grants, adjustments, flushes and
+ * crashes, at the unit level against a real SQLite file, checked against a model after every step.
+ * Set LIMITS_SEED to replay a failure; LIMITS_STEPS to walk longer.
+ */
+
+/** sfc32: small, fast, and the same sequence on every platform for a given seed. */
+function prng(seed: number) {
+  let a = 0x9e3779b9, b = 0x243f6a88, c = 0xb7e15162, d = seed >>> 0;
+  const next = () => {
+    a >>>= 0; b >>>= 0; c >>>= 0; d >>>= 0;
+    const t = (a + b) | 0;
+    a = b ^ (b >>> 9);
+    b = (c + (c << 3)) | 0;
+    c = (c << 21) | (c >>> 11);
+    d = (d + 1) | 0;
+    const r = (t + d) | 0;
+    c = (c + r) | 0;
+    return (r >>> 0) / 4294967296;
+  };
+  for (let i = 0; i < 16; i++) next();
+  return {
+    next,
+    int: (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1)),
+    pick: <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!,
+    chance: (p: number) => next() < p,
+  };
+}
+
+/** Worst-case cost, computed independently of the code under test (exact in BigInt). */
+const costOf = (p: Price, prompt: number, output: number) =>
+  Number((BigInt(prompt) * BigInt(p.inputPerMTok) + BigInt(output) * BigInt(p.outputPerMTok) + 999_999n) / 1_000_000n);
+
+const PRICES: Record<string, Price> = {
+  free: { inputPerMTok: 0, outputPerMTok: 0 },
+  out: { inputPerMTok: 0, outputPerMTok: 1_000_000 },
+  odd: { inputPerMTok: 1_300_000, outputPerMTok: 2_700_001 },
+  cheap: { inputPerMTok: 150, outputPerMTok: 600 },
+};
+
+type MKey = { id: number; limit: number | null; spent: number; durableSpent: number };
+type MUser = {
+  id: number; name: string; cap: number; monthly: number;
+  /** Live balance (unflushed charges included) and what the database holds. */
+  balance: number; durable: number;
+  monthTokens: number; durableMonthTokens: number;
+  keys: MKey[];
+};
+type Open = { hold: Hold; user: MUser; key: MKey | null; model: string; output: number; prompt: number };
+
+class Failure extends Error {}
+const check = (ok: boolean, what: string) => {
+  if (!ok) throw new Failure(what);
+};
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function walk(seed: number, steps: number): Record<string, number> {
+  setLogLevel("silent");
+  const rng = prng(seed);
+  const dir = tempDataDir();
+  dirs.push(dir);
+  // The flush timer never fires inside this synchronous walk: writes land only on explicit flushes.
+  const config: Config = loadConfig({ RELAY_DATA_DIR: dir, RELAY_LOG_LEVEL: "silent", RELAY_FLUSH_INTERVAL_MS: "10000" });
+  let ctx: AppContext = createContext(config);
+  let pending: { user: MUser; key: MKey | null; cost: number; tokens: number }[] = [];
+  const hookFlush = (c: AppContext) => c.writer.onFlush(() => {
+    for (const p of pending) {
+      p.user.durable -= p.cost;
+      p.user.durableMonthTokens += p.tokens;
+      if (p.key) p.key.durableSpent += p.cost;
+    }
+    pending = [];
+  });
+  hookFlush(ctx);
+
+  for (const [model, price] of Object.entries(PRICES)) if (model !== "free") setPrice(ctx, model, price, "test");
+  const users: MUser[] = [];
+  for (let i = 0; i < 3; i++) {
+    const credits = rng.int(0, 3000);
+    const u = createUser(ctx, { name: `r${i}`, credits }, "test");
+    const m: MUser = {
+      id: u.id, name: u.name, cap: i === 0 ? 1 : rng.int(1, 4), monthly: rng.chance(0.4) ? rng.int(1000, 60_000) : 0,
+      balance: credits, durable: credits, monthTokens: 0, durableMonthTokens: 0, keys: [],
+    };
+    for (let k = 0; k < 2; k++) {
+      const limit = rng.chance(0.5) ? rng.int(0, 2000) : null;
+      m.keys.push({ id: createKey(ctx, u.id, { label: `k${k}`, spendLimit: limit }, "test").row.id, limit, spent: 0, durableSpent: 0 });
+    }
+    users.push(m);
+  }
+
+  let open: Open[] = [];
+  let closed: Open[] = [];
+  let seq = 0;
+  const log: string[] = [];
+  const stats: Record<string, number> = {};
+  const count = (k: string) => (stats[k] = (stats[k] ?? 0) + 1);
+  const sumOpen = (u: MUser, f: (o: Open) => number) => open.filter((o) => o.user === u).reduce((s, o) => s + f(o), 0);
+
+  /** The spec's admission decision for this request, from the model alone. */
+  function expected(u: MUser, key: MKey | null, price: Price, prompt: number, clientMax: number | null, producesOutput: boolean) {
+    if (open.filter((o) => o.user === u).length >= u.cap) return { error: "concurrency_limit_exceeded" } as const;
+    const avail = u.balance - sumOpen(u, (o) => o.hold.credits);
+    const keyRoom = key && key.limit !== null ? key.limit - key.spent - sumOpen(u, (o) => (o.key === key ? o.hold.credits : 0)) : Infinity;
+    const tokenRoom = u.monthly > 0 ? u.monthly - u.monthTokens - sumOpen(u, (o) => o.hold.tokens) : Infinity;
+    const fits = (o: number) => [costOf(price, prompt, o) <= avail, costOf(price, prompt, o) <= keyRoom, prompt + o <= tokenRoom] as const;
+    const billed = price.inputPerMTok > 0 || price.outputPerMTok > 0 || u.monthly > 0;
+    let output = 0;
+    let inject: number | null = null;
+    if (producesOutput && clientMax !== null) output = clientMax;
+    else if (producesOutput && billed) {
+      const at16 = fits(MIN_OUTPUT_TOKENS);
+      if (!at16[0]) return { error: "quota_exceeded" } as const;
+      if (!at16[1]) return { error: "key_spend_limit_exceeded" } as const;
+      if (!at16[2]) return { error: "monthly_quota_exceeded" } as const;
+      // The largest affordable output up to the default maximum (every constraint is monotone in it).
+      let lo = MIN_OUTPUT_TOKENS, hi = DEFAULT_MAX_OUTPUT_TOKENS;
+      while (lo < hi) {
+        const mid = Math.ceil((lo + hi) / 2);
+        if (fits(mid).every(Boolean)) lo = mid;
+        else hi = mid - 1;
+      }
+      output = inject = lo;
+    }
+    const [credits, key_, tokens] = fits(output);
+    if (!credits) return { error: "quota_exceeded" } as const;
+    if (!key_) return { error: "key_spend_limit_exceeded" } as const;
+    if (!tokens) return { error: "monthly_quota_exceeded" } as const;
+    return { credits: costOf(price, prompt, output), tokens: u.monthly > 0 ? prompt + output : 0, output, inject };
+  }
+
+  function recordFor(o: { requestId: string; user: MUser; key: MKey | null; model: string }, prompt: number, completion: number, status: number): RequestRecord {
+    return {
+      requestId: o.requestId, userId: o.user.id, keyId: o.key?.id ?? null, keyPrefix: "t", sourceIp: "127.0.0.1", endpoint: "/v1/chat/completions",
+      model: o.model, upstreamModel: o.model, channelId: null, status, errorCode: status === 200 ? null : "upstream_error", stream: false,
+      promptTokens: prompt, completionTokens: completion, tokensEstimated: false, ttfbMs: null, totalMs: 1,
+    };
+  }
+
+  function close(o: Open, prompt: number, completion: number, status: number) {
+    const charged = recordRequest(ctx, o.hold, recordFor({ requestId: o.hold.requestId, user: o.user, key: o.key, model: o.model }, prompt, completion, status));
+    const want = Math.min(costOf(o.hold.price, prompt, completion), o.hold.credits);
+    check(charged === want, `charged ${charged}, expected min(cost, hold) = ${want}`);
+    o.user.balance -= want;
+    o.user.monthTokens += prompt + completion;
+    if (o.key) o.key.spent += want;
+    pending.push({ user: o.user, key: o.key, cost: want, tokens: prompt + completion });
+    open = open.filter((x) => x !== o);
+    closed.push(o);
+    if (closed.length > 20) closed.shift();
+  }
+
+  function crash(flushFirst: boolean) {
+    if (flushFirst) ctx.writer.flush();
+    else {
+      // kill -9: whatever the writer had queued is lost, the committed database stays.
+      (ctx.writer as unknown as { queue: unknown[] }).queue = [];
+      ctx.writer.flush(); // only clears the timer now
+      pending = [];
+      for (const u of users) {
+        u.balance = u.durable;
+        u.monthTokens = u.durableMonthTokens;
+        for (const k of u.keys) k.spent = k.durableSpent;
+      }
+    }
+    ctx.db.$client.close();
+    ctx = createContext(config);
+    hookFlush(ctx);
+    open = [];
+    closed = [];
+  }
+
+  function invariants(afterFlush: boolean) {
+    const db = ctx.db.$client;
+    const rows = db.query<{ id: number; credits: number; s: number }, []>(
+      "SELECT u.id, u.credits, coalesce((SELECT sum(amount) FROM ledger l WHERE l.user_id = u.id), 0) AS s FROM users u").all();
+    for (const u of users) {
+      const r = rows.find((x) => x.id === u.id)!;
+      check(r.credits === r.s, `${u.name}: DB credits ${r.credits} != SUM(ledger) ${r.s}`);
+      check(r.credits === u.durable, `${u.name}: DB credits ${r.credits} != model ${u.durable}`);
+      const a = accountsOf(ctx).peek(u.id);
+      const held = sumOpen(u, (o) => o.hold.credits);
+      const inFlight = open.filter((o) => o.user === u).length;
+      if (a) {
+        check(a.balance === u.balance, `${u.name}: live balance ${a.balance} != model ${u.balance}`);
+        check(a.held === held, `${u.name}: held ${a.held} != open holds ${held}`);
+        check(a.inFlight === inFlight, `${u.name}: inFlight ${a.inFlight} != open ${inFlight}`);
+        check(a.heldTokens === sumOpen(u, (o) => o.hold.tokens), `${u.name}: heldTokens ${a.heldTokens}`);
+        check(a.monthTokens === u.monthTokens, `${u.name}: monthTokens ${a.monthTokens} != model ${u.monthTokens}`);
+        check(a.balance >= 0 && a.held >= 0 && a.balance - a.held >= 0, `${u.name}: balance ${a.balance} held ${a.held}`);
+        check(a.inFlight >= 0 && a.inFlight <= u.cap, `${u.name}: inFlight ${a.inFlight} cap ${u.cap}`);
+        if (afterFlush) check(a.balance === r.credits, `${u.name}: live ${a.balance} != DB ${r.credits} after flush`);
+      } else {
+        check(u.balance === u.durable && inFlight === 0, `${u.name}: not loaded but has unflushed state`);
+      }
+      for (const k of u.keys) {
+        const ks = accountsOf(ctx).keySpend(k.id);
+        check(ks.spent === k.spent, `key ${k.id}: spent ${ks.spent} != model ${k.spent}`);
+        check(ks.held === sumOpen(u, (o) => (o.key === k ? o.hold.credits : 0)), `key ${k.id}: held ${ks.held}`);
+        const dbSpent = db.query<{ spent: number }, [number]>("SELECT spent FROM api_keys WHERE id = ?").get(k.id)!.spent;
+        check(dbSpent === k.durableSpent, `key ${k.id}: DB spent ${dbSpent} != model ${k.durableSpent}`);
+      }
+    }
+  }
+
+  let step = 0;
+  try {
+    for (step = 0; step < steps; step++) {
+      const roll = rng.next();
+      let flushed = false;
+      if (roll < 0.36) {
+        const u = rng.pick(users);
+        const key = rng.chance(0.8) ? rng.pick(u.keys) : null; // null: a session, no key limit
+        const model = rng.pick(Object.keys(PRICES));
+        const prompt = rng.int(0, 60);
+        const clientMax = rng.chance(0.35) ? null : rng.int(1, 150);
+        const producesOutput = rng.chance(0.9);
+        const requestId = `req_walk_${seed}_${++seq}`;
+        const want = expected(u, key, PRICES[model]!, prompt, clientMax, producesOutput);
+        log.push(`admit ${u.name} key=${key?.id ?? "-"} ${model} prompt=${prompt} max=${clientMax} out=${producesOutput} → ${JSON.stringify(want)}`);
+        let hold: Hold | null = null;
+        let code: string | null = null;
+        try {
+          hold = admit(ctx, { requestId, userId: u.id, concurrency: u.cap, monthlyTokens: u.monthly, keyId: key?.id ?? null, spendLimit: key?.limit ?? null, model, promptTokens: prompt, clientMaxOutput: clientMax, producesOutput });
+        } catch (e) {
+          if (!(e instanceof ApiError)) throw e;
+          code = e.errorCode;
+        }
+        count(code ?? "hold");
+        if ("error" in want) check(code === want.error, `admit gave ${code ?? "a hold"}, expected ${want.error}`);
+        else {
+          check(hold !== null, `admit refused with ${code}, expected a hold of ${want.credits}`);
+          check(hold!.credits === want.credits && hold!.tokens === want.tokens && hold!.injectMaxOutput === want.inject,
+            `hold ${JSON.stringify({ c: hold!.credits, t: hold!.tokens, i: hold!.injectMaxOutput })} != ${JSON.stringify(want)}`);
+          open.push({ hold: hold!, user: u, key, model, output: want.output, prompt });
+        }
+      } else if (roll < 0.6 && open.length > 0) {
+        const o = rng.pick(open);
+        // Upstreams may report more than the bound or the maximum: the charge is capped at the hold.
+        const p = rng.int(0, o.prompt + 20), c = rng.int(0, o.output + 20);
+        log.push(`settle ${o.hold.requestId} ${p}+${c}`);
+        count("settle");
+        close(o, p, c, 200);
+      } else if (roll < 0.7 && open.length > 0) {
+        const o = rng.pick(open);
+        log.push(`release ${o.hold.requestId}`);
+        count("release");
+        close(o, 0, 0, 502);
+      } else if (roll < 0.75 && closed.length > 0) {
+        const o = rng.pick(closed);
+        log.push(`settle again ${o.hold.requestId}`);
+        check(recordRequest(ctx, o.hold, recordFor({ requestId: o.hold.requestId, user: o.user, key: o.key, model: o.model }, 50, 50, 200)) === 0, "a second settlement charged");
+        pending.push({ user: o.user, key: o.key, cost: 0, tokens: 0 });
+      } else if (roll < 0.85) {
+        const u = rng.pick(users);
+        const amount = rng.chance(0.6) ? rng.int(1, 1500) : -rng.int(1, 600);
+        const available = u.balance - sumOpen(u, (o) => o.hold.credits);
+        log.push(`grant ${u.name} ${amount} (available ${available})`);
+        let applied = true;
+        try {
+          grantCredits(ctx, u.id, amount, { actor: "test", ref: `walk-${seed}-${step}` });
+        } catch (e) {
+          if (!(e instanceof ApiError)) throw e;
+          applied = false;
+        }
+        check(applied === (available + amount >= 0), `grant of ${amount} with ${available} available: applied=${applied}`);
+        if (applied) {
+          u.balance += amount;
+          u.durable += amount;
+        }
+      } else if (roll < 0.92) {
+        log.push("flush");
+        ctx.writer.flush();
+        flushed = true;
+      } else if (roll < 0.98) {
+        const u = rng.pick(users);
+        if (rng.chance(0.5)) u.monthly = rng.chance(0.3) ? 0 : u.monthTokens + rng.int(0, 20_000);
+        else {
+          const k = rng.pick(u.keys);
+          k.limit = rng.chance(0.3) ? null : rng.int(0, 2000);
+        }
+        log.push(`limits ${u.name} monthly=${u.monthly} keys=${u.keys.map((k) => k.limit).join(",")}`);
+      } else {
+        const flushFirst = rng.chance(0.5);
+        log.push(`crash ${flushFirst ? "after flushing" : "losing queued writes"} with ${open.length} open`);
+        count("crash");
+        crash(flushFirst);
+      }
+      invariants(flushed);
+    }
+
+    log.push("drain");
+    for (const o of [...open]) close(o, rng.int(0, o.prompt), rng.int(0, o.output), 200);
+    ctx.writer.flush();
+    invariants(true);
+    for (const u of users) {
+      const a = accountsOf(ctx).account(u.id);
+      check(a.held === 0 && a.inFlight === 0 && a.heldTokens === 0, `${u.name}: a hold leaked after everything settled`);
+    }
+    const violations = ledgerViolations(ctx.db.$client);
+    check(violations.length === 0, violations.join("; "));
+    if (process.env.LIMITS_DEBUG) console.log(seed, stats);
+    return stats;
+  } catch (e) {
+    const last = log.slice(-8).map((l) => `    ${l}`).join("\n");
+    throw new Error(`randomized limits walk failed: LIMITS_SEED=${seed} at step ${step}: ${(e as Error).message}\n  last steps:\n${last}`, { cause: e });
+  } finally {
+    ctx.db.$client.close();
+  }
+}
+
+describe("seeded random walk through holds, settlements, grants and crashes", () => {
+  const fixed = process.env.LIMITS_SEED ? Number(process.env.LIMITS_SEED) : null;
+  const steps = Number(process.env.LIMITS_STEPS ?? 1500);
+  const seeds = fixed !== null ? [fixed] : Array.from({ length: 4 }, () => Math.floor(Math.random() * 2 ** 31));
+  for (const seed of seeds) {
+    test(`seed ${seed}: the invariants hold after every step`, () => {
+      const stats = walk(seed, steps); // throws with the seed in its message
+      // The walk must really exercise each path, or passing proves little.
+      for (const k of ["hold", "settle", "release", "crash", "concurrency_limit_exceeded"]) expect(stats[k] ?? 0).toBeGreaterThan(0);
+      expect((stats.quota_exceeded ?? 0) + (stats.key_spend_limit_exceeded ?? 0) + (stats.monthly_quota_exceeded ?? 0)).toBeGreaterThan(0);
+    }, 30_000);
+  }
+});

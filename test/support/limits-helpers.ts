@@ -1,0 +1,160 @@
+import { Database } from "bun:sqlite";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+import { AdminClient } from "../../tui/client";
+import { startMockUpstream, type MockOptions, type MockUpstream } from "./mock-upstream";
+import { startRelay, type Harness } from "./harness";
+
+/** The model every limits test relays. */
+export const MODEL = "gpt-x";
+/** One credit per output token, prompts free: a request's worst-case hold is exactly its max_tokens. */
+export const PER_OUTPUT_TOKEN = { inputPerMTok: 0, outputPerMTok: 1_000_000 };
+
+const root = join(import.meta.dir, "..", "..");
+
+/** A chat body; `extra` adds or overrides fields (max_tokens, stream …). */
+export const chatBody = (extra: Record<string, unknown> = {}) => ({ model: MODEL, messages: [{ role: "user", content: "hi" }], ...extra });
+
+/** POSTs a chat completion; `mock` becomes the `x-mock-behavior` header the relay forwards to the upstream. */
+export function sendChat(url: string, key: string, body: unknown, opts: { mock?: MockOptions; signal?: AbortSignal } = {}): Promise<Response> {
+  const headers: Record<string, string> = { authorization: `Bearer ${key}`, "content-type": "application/json" };
+  if (opts.mock) headers["x-mock-behavior"] = JSON.stringify(opts.mock);
+  return fetch(`${url}/v1/chat/completions`, { method: "POST", headers, body: typeof body === "string" ? body : JSON.stringify(body), signal: opts.signal });
+}
+
+/** Polls until `fn` holds; the deadline is generous because only the outcome is asserted, never the time. */
+export async function until(fn: () => boolean | Promise<boolean>, what: string, deadlineMs = 15_000): Promise<void> {
+  const end = Date.now() + deadlineMs;
+  while (Date.now() < end) {
+    if (await fn()) return;
+    await Bun.sleep(10);
+  }
+  throw new Error(`timed out waiting for: ${what}`);
+}
+
+/** Waits until the user has nothing in flight and nothing held. */
+export async function settled(admin: AdminClient, name: string): Promise<void> {
+  await until(async () => {
+    const u = await admin.users.get(name);
+    return u.inFlight === 0 && u.heldCredits === 0;
+  }, `${name}: no request in flight and no credits held`);
+}
+
+export type LimitsRig = { h: Harness; mock: MockUpstream; channelId: number; close: () => Promise<void> };
+
+/**
+ * A relay with one mock upstream serving MODEL. The breaker threshold is raised so failure cases
+ * never put the only channel into cool-down. `price` is set unless null.
+ */
+export async function startLimitsRig(env: Record<string, string> = {}, price: { inputPerMTok: number; outputPerMTok: number } | null = PER_OUTPUT_TOKEN): Promise<LimitsRig> {
+  const mock = await startMockUpstream("up1");
+  const h = await startRelay({ RELAY_BREAKER_THRESHOLD: "1000000", ...env });
+  const ch = await h.admin.channels.create({ name: "c1", group: "official", baseUrl: `${mock.url}/v1`, apiKey: "sk-upstream-1", models: [MODEL] });
+  if (price) await h.admin.prices.set(MODEL, price);
+  return {
+    h, mock, channelId: ch.id as number,
+    close: async () => {
+      await h.close();
+      await mock.stop();
+    },
+  };
+}
+
+/** Opens the relay's database read-only after flushing the batch writer (caller closes it). */
+export function openFlushedDb(h: Harness): Database {
+  h.ctx.writer.flush();
+  return new Database(join(h.dataDir, "relay.db"), { readonly: true });
+}
+
+export const ledgerSumOf = (db: Database, userId: number): number =>
+  db.query<{ s: number }, [number]>("SELECT coalesce(sum(amount), 0) AS s FROM ledger WHERE user_id = ?").get(userId)!.s;
+
+export const creditsOf = (db: Database, userId: number): number =>
+  db.query<{ credits: number }, [number]>("SELECT credits FROM users WHERE id = ?").get(userId)!.credits;
+
+/**
+ * Every accounting invariant the database must keep, however the process ended. Returns the violations
+ * (empty when consistent) so a failing test shows all of them at once.
+ */
+export function ledgerViolations(db: Database): string[] {
+  const out: string[] = [];
+  const q = <T>(sql: string) => db.query<T, []>(sql).all();
+  const integrity = q<{ integrity_check: string }>("PRAGMA integrity_check").map((r) => r.integrity_check);
+  if (integrity.join() !== "ok") out.push(`integrity_check: ${integrity.join("; ")}`);
+  for (const r of q<{ id: number; credits: number; s: number }>(
+    "SELECT u.id, u.credits, coalesce((SELECT sum(amount) FROM ledger l WHERE l.user_id = u.id), 0) AS s FROM users u",
+  )) {
+    if (r.credits !== r.s) out.push(`user ${r.id}: credits ${r.credits} != ledger sum ${r.s}`);
+    if (r.credits < 0) out.push(`user ${r.id}: negative balance ${r.credits}`);
+  }
+  for (const r of q<{ ref: string; n: number }>("SELECT ref, count(*) AS n FROM ledger GROUP BY ref HAVING n > 1")) out.push(`ref ${r.ref} appears ${r.n} times`);
+  // balance_after must be the running sum of the user's rows in commit order.
+  const running = new Map<number, number>();
+  for (const r of q<{ id: number; user_id: number; amount: number; balance_after: number }>("SELECT id, user_id, amount, balance_after FROM ledger ORDER BY id")) {
+    const b = (running.get(r.user_id) ?? 0) + r.amount;
+    running.set(r.user_id, b);
+    if (r.balance_after !== b) out.push(`ledger row ${r.id}: balance_after ${r.balance_after} != running sum ${b}`);
+    if (r.balance_after < 0) out.push(`ledger row ${r.id}: negative balance_after ${r.balance_after}`);
+  }
+  for (const r of q<{ request_id: string; cost: number; n: number; amount: number | null }>(
+    `SELECT u.request_id, u.cost, count(l.id) AS n, sum(l.amount) AS amount FROM usage_log u
+     LEFT JOIN ledger l ON l.ref = u.request_id AND l.kind = 'charge' GROUP BY u.id`,
+  )) {
+    if (r.cost > 0 && (r.n !== 1 || r.amount !== -r.cost)) out.push(`usage ${r.request_id}: cost ${r.cost} has ${r.n} charge row(s) totalling ${r.amount}`);
+    if (r.cost === 0 && r.n !== 0) out.push(`usage ${r.request_id}: cost 0 but ${r.n} charge row(s)`);
+    if (r.cost < 0) out.push(`usage ${r.request_id}: negative cost`);
+  }
+  for (const r of q<{ ref: string }>("SELECT ref FROM ledger l WHERE kind = 'charge' AND NOT EXISTS (SELECT 1 FROM usage_log u WHERE u.request_id = l.ref)")) {
+    out.push(`charge ${r.ref} has no usage row`);
+  }
+  for (const r of q<{ id: number; spent: number; s: number }>(
+    "SELECT k.id, k.spent, coalesce((SELECT -sum(amount) FROM ledger l WHERE l.key_id = k.id AND l.kind = 'charge'), 0) AS s FROM api_keys k",
+  )) {
+    if (r.spent !== r.s) out.push(`key ${r.id}: spent ${r.spent} != its charges ${r.s}`);
+  }
+  for (const r of q<{ user_id: number; month: string; tokens: number; s: number }>(
+    `SELECT t.user_id, t.month, t.tokens, coalesce((SELECT sum(prompt_tokens + completion_tokens) FROM usage_log u
+       WHERE u.user_id = t.user_id AND strftime('%Y-%m', u.at / 1000, 'unixepoch') = t.month), 0) AS s FROM token_usage t`,
+  )) {
+    if (r.tokens !== r.s) out.push(`user ${r.user_id} ${r.month}: token_usage ${r.tokens} != usage rows ${r.s}`);
+  }
+  return out;
+}
+
+/** A `relay serve` child process on a data dir, reached over its admin socket. */
+export type ChildRelay = { proc: Subprocess; url: string; admin: AdminClient; dataDir: string; kill9: () => Promise<void>; stop: () => Promise<void> };
+
+export const tempDataDir = () => mkdtempSync(join(tmpdir(), "relay-limits-"));
+
+/** Starts `bun server/main.ts serve` (RELAY_PORT 0: a free port) and waits until its admin socket answers. */
+export async function spawnRelay(dataDir: string, env: Record<string, string> = {}): Promise<ChildRelay> {
+  const proc = Bun.spawn(["bun", join(root, "server/main.ts"), "serve"], {
+    env: { ...process.env, RELAY_DATA_DIR: dataDir, RELAY_PORT: "0", RELAY_LOG_LEVEL: "error", RELAY_BREAKER_THRESHOLD: "1000000", ...env },
+    stdout: "ignore",
+    stderr: "pipe",
+  });
+  const admin = new AdminClient(join(dataDir, "admin.sock"));
+  let url = "";
+  await until(async () => {
+    if (proc.exitCode !== null) throw new Error(`relay exited with ${proc.exitCode}: ${await new Response(proc.stderr as ReadableStream).text()}`);
+    try {
+      url = (await admin.health()).listen as string;
+      return true;
+    } catch {
+      return false;
+    }
+  }, "child relay up");
+  return {
+    proc, url, admin, dataDir,
+    kill9: async () => {
+      proc.kill("SIGKILL");
+      await proc.exited;
+    },
+    stop: async () => {
+      proc.kill("SIGTERM");
+      await proc.exited;
+    },
+  };
+}
