@@ -89,7 +89,12 @@ export function admit(ctx: AppContext, input: AdmitInput): Hold {
 
 const quota = (room: number) => new ApiError("quota_exceeded", `Insufficient credits for this request (available ${Math.max(0, room)}).`);
 const keyLimit = () => new ApiError("key_spend_limit_exceeded", "This request would pass the key's spend limit.");
-const monthly = () => new ApiError("monthly_quota_exceeded", "This request would pass the user's monthly token quota.", null, retryAfter);
+const monthly = () => {
+  // The quota resets at the start of the next UTC month; tell the client so instead of "retry in a second".
+  const now = new Date();
+  const next = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1);
+  return new ApiError("monthly_quota_exceeded", "This request would pass the user's monthly token quota.", null, { "retry-after": String(Math.ceil((next - now.getTime()) / 1000)) });
+};
 
 /**
  * Ends a hold: frees the slot, releases the held amounts and moves the actual cost (capped at the hold)
