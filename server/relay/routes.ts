@@ -1,6 +1,7 @@
 import { Elysia } from "elysia";
 import type { AppContext } from "../context";
 import { relay } from "./handler";
+import { preloadTokenizer } from "./tokens";
 
 /**
  * The relayed OpenAI endpoints. Bodies are left unparsed (`parse: "none"`): the relay reads them once,
@@ -9,6 +10,8 @@ import { relay } from "./handler";
  */
 export const relayRoutes = (ctx: AppContext) =>
   new Elysia({ name: "relay" })
+    // Off the start-up path (the server answers first), and usually before the first relayed request.
+    .onStart(() => void setTimeout(preloadTokenizer, 1000).unref())
     .post("/v1/chat/completions", ({ request, server }) => relay(ctx, request, server), { parse: "none" })
     .post("/v1/completions", ({ request, server }) => relay(ctx, request, server), { parse: "none" })
     .post("/v1/embeddings", ({ request, server }) => relay(ctx, request, server), { parse: "none" })

@@ -72,19 +72,21 @@ export async function readWithIdleTimeout(res: Response, abort: AbortController,
   if (!res.body) return new Uint8Array(0);
   const reader = res.body.getReader();
   const chunks: Uint8Array[] = [];
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  // One timer for the whole body, pushed back after every chunk (no promise race per chunk). When it
+  // fires, the upstream is aborted and the pending read ends, as done or as an error.
+  let idle = false;
+  const timer = setTimeout(() => {
+    idle = true;
+    abort.abort(new Error("idle timeout"));
+    reader.cancel().catch(() => {});
+  }, idleMs);
   try {
     for (;;) {
-      const next = reader.read();
-      const idle = new Promise<"idle">((resolve) => (timer = setTimeout(() => resolve("idle"), idleMs)));
-      const r = await Promise.race([next, idle]);
-      clearTimeout(timer);
-      if (r === "idle") {
-        abort.abort(new Error("idle timeout"));
-        return null;
-      }
+      const r = await reader.read();
+      if (idle) return null;
       if (r.done) break;
       chunks.push(r.value);
+      timer.refresh();
     }
     return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
   } catch {
