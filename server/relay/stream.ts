@@ -26,9 +26,21 @@ export function relaySse(opts: {
   const forwarded: string[] = [];
   let usage: StreamResult["usage"] = null;
   let ended = false;
+  // One idle timer per stream, re-armed when each upstream read starts (no promise race per read). It
+  // acts only while a read is pending, so a client that reads slowly is not taken for an idle upstream;
+  // firing aborts the upstream and cancels the read, and the pull that was waiting ends the stream.
+  let reading = false;
+  let idle = false;
+  const timer = setTimeout(() => {
+    if (!reading || ended) return;
+    idle = true;
+    opts.abort.abort(new Error("stream idle timeout"));
+    reader.cancel().catch(() => {});
+  }, opts.idleMs);
   const finish = (end: StreamEnd) => {
     if (ended) return;
     ended = true;
+    clearTimeout(timer);
     opts.clientSignal.removeEventListener("abort", onClientAbort);
     opts.onEnd({ end, usage, completionEstimate: () => countStreamedTokens(forwarded) });
   };
@@ -58,22 +70,30 @@ export function relaySse(opts: {
     return out;
   };
 
+  const idleEnd = (controller: ReadableStreamDefaultController<Uint8Array>) => {
+    try {
+      controller.enqueue(errorEvent("upstream_timeout", `The upstream sent nothing for ${opts.idleMs} ms.`));
+    } catch {
+      /* client already gone */
+    }
+    finish("idle_timeout");
+    try {
+      controller.close();
+    } catch {
+      /* client already gone */
+    }
+  };
+
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
       try {
         for (;;) {
-          const idle = new Promise<"idle">((r) => (timer = setTimeout(() => r("idle"), opts.idleMs)));
-          const r = await Promise.race([reader.read(), idle]);
-          clearTimeout(timer);
+          reading = true;
+          timer.refresh();
+          const r = await reader.read();
+          reading = false;
           if (ended) return;
-          if (r === "idle") {
-            opts.abort.abort(new Error("stream idle timeout"));
-            reader.cancel().catch(() => {});
-            controller.enqueue(errorEvent("upstream_timeout", `The upstream sent nothing for ${opts.idleMs} ms.`));
-            finish("idle_timeout");
-            return controller.close();
-          }
+          if (idle) return idleEnd(controller);
           if (r.done) {
             const tail = render(splitter.end());
             if (tail) controller.enqueue(encoder.encode(tail));
@@ -84,8 +104,9 @@ export function relaySse(opts: {
           if (text) return controller.enqueue(encoder.encode(text));
         }
       } catch {
-        clearTimeout(timer);
+        reading = false;
         if (ended) return;
+        if (idle) return idleEnd(controller);
         try {
           controller.enqueue(errorEvent("upstream_error", "The upstream connection was lost mid-stream."));
           controller.close();
