@@ -95,7 +95,8 @@ async function main(): Promise<number> {
 
       // Each user can use their whole cap at once, and not one more.
       for (const u of USERS) {
-        const hold = JSON.stringify({ behavior: "drip", delayMs: 150, chunks: 3 });
+        // Streams that stay open (a chunk a second) while one more request is tried.
+        const hold = JSON.stringify({ behavior: "drip", delayMs: 1000, chunks: 3 });
         const opened = await Promise.all(Array.from({ length: u.cap }, () => send(relay!.url, u.name, true, hold)));
         const statuses = opened.map((r) => r.status);
         const extra = await send(relay.url, u.name, false, null);
