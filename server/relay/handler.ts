@@ -52,7 +52,10 @@ export async function relay(ctx: AppContext, request: Request, server: Server<un
     hold = admit(ctx, {
       requestId, userId: principal.userId, concurrency: principal.user.concurrency, monthlyTokens: principal.user.monthlyTokens,
       keyId: key?.id ?? null, spendLimit: key?.spendLimit ?? null, model: body.model,
-      promptTokens: body.format === "json" ? promptBound(body.json, bytes.byteLength) : 0,
+      // Every prompt token is at least one byte of the body, so its size bounds the prompt at no cost;
+      // the tokenizer is asked only when that bound would make a difference to the hold.
+      promptTokens: body.format === "json" ? bytes.byteLength + 32 : 0,
+      refinePromptTokens: body.format === "json" ? () => promptBound(body.json, bytes.byteLength) : undefined,
       clientMaxOutput: body.clientMaxOutput, producesOutput: kind === "chat" || kind === "completion" || kind === "other",
     });
   } catch (err) {

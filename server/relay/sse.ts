@@ -21,8 +21,23 @@ export class SseSplitter {
   private readonly decoder = new TextDecoder();
 
   feed(bytes: Uint8Array): { raw: string; data: string | null }[] {
-    this.buffer += this.decoder.decode(bytes, { stream: true });
+    return this.feedText(this.decoder.decode(bytes, { stream: true }));
+  }
+
+  /** Same as `feed`, for text the caller already decoded with `decode`. */
+  feedText(text: string): { raw: string; data: string | null }[] {
+    this.buffer += text;
     return this.drain(false);
+  }
+
+  /** Decodes bytes with this splitter's streaming decoder without buffering them as events. */
+  decode(bytes: Uint8Array): string {
+    return this.decoder.decode(bytes, { stream: true });
+  }
+
+  /** True when no partial event is waiting for more bytes. */
+  get idle(): boolean {
+    return this.buffer.length === 0;
   }
 
   /** Whatever is left at the end of the stream (an unterminated last event). */
@@ -57,10 +72,16 @@ function dataOf(raw: string): string | null {
   return lines.length === 0 ? null : lines.map((l) => l.slice(l[5] === " " ? 6 : 5)).join("\n");
 }
 
-/** Counts the generated tokens in forwarded stream chunks (content, text, reasoning and tool-call arguments). */
-export function countStreamedTokens(payloads: readonly string[]): number {
+/** The data payloads of the events in raw SSE text. */
+export function payloadsOf(raw: string): string[] {
+  const s = new SseSplitter();
+  return [...s.feedText(raw), ...s.end()].map((e) => e.data).filter((d): d is string => d !== null);
+}
+
+/** Counts the generated tokens in forwarded SSE text (content, text, reasoning and tool-call arguments). */
+export function countStreamedTokens(forwardedText: string): number {
   const parts: string[] = [];
-  for (const p of payloads) {
+  for (const p of payloadsOf(forwardedText)) {
     if (p === "[DONE]") continue;
     let obj: any;
     try {

@@ -42,7 +42,7 @@ export function relaySse(opts: {
     ended = true;
     clearTimeout(timer);
     opts.clientSignal.removeEventListener("abort", onClientAbort);
-    opts.onEnd({ end, usage, completionEstimate: () => countStreamedTokens(forwarded) });
+    opts.onEnd({ end, usage, completionEstimate: () => countStreamedTokens(forwarded.join("")) });
   };
   const onClientAbort = () => {
     opts.abort.abort(new Error("client disconnected"));
@@ -64,9 +64,9 @@ export function relaySse(opts: {
           /* not JSON: forward as is */
         }
       }
-      if (e.data !== null) forwarded.push(e.data);
       out += e.raw + "\n\n";
     }
+    if (out) forwarded.push(out);
     return out;
   };
 
@@ -100,7 +100,14 @@ export function relaySse(opts: {
             finish("done");
             return controller.close();
           }
-          const text = render(splitter.feed(r.value));
+          const chunk = splitter.decode(r.value);
+          // Fast path: whole events with no usage in them go out as the upstream's own bytes; only a chunk
+          // that may carry the usage event (or completes a split event) is parsed and rewritten.
+          if (splitter.idle && chunk.endsWith("\n\n") && !chunk.includes('"usage"')) {
+            forwarded.push(chunk);
+            return controller.enqueue(r.value);
+          }
+          const text = render(splitter.feedText(chunk));
           if (text) return controller.enqueue(encoder.encode(text));
         }
       } catch {
