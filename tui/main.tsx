@@ -38,7 +38,9 @@ export async function runTui(socketPath: string): Promise<number> {
   process.on("unhandledRejection", (e) => stop(1, describeError(e)));
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => stop(130));
 
-  app = render(<App api={client} />, { exitOnCtrlC: true, incrementalRendering: true, patchConsole: true });
+  // interactive: stdout is known to be a terminal here (checked above); without this, Ink renders nothing
+  // until exit whenever CI=true is in the environment (as in CI runs of the tmux end-to-end test).
+  app = render(<App api={client} />, { exitOnCtrlC: true, incrementalRendering: true, patchConsole: true, interactive: true });
   try {
     await app.waitUntilExit();
   } catch (e) {
