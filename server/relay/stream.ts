@@ -4,6 +4,16 @@ export type StreamEnd = "done" | "client_abort" | "upstream_error" | "idle_timeo
 export type StreamResult = { end: StreamEnd; usage: { prompt: number; completion: number } | null; completionEstimate: () => number };
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const USAGE = Buffer.from('"usage"');
+
+/** Whether a chunk ends exactly on an event boundary ("\n\n"): no partial event or UTF-8 sequence after it. */
+function endsOnBoundary(bytes: Uint8Array): boolean {
+  const n = bytes.length;
+  return n >= 2 && bytes[n - 1] === 10 && bytes[n - 2] === 10;
+}
+
+const mentionsUsage = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).indexOf(USAGE) !== -1;
 const errorEvent = (code: string, message: string) =>
   encoder.encode(`data: ${JSON.stringify({ error: { message, type: "upstream_error", code, param: null } })}\n\n`);
 
@@ -23,8 +33,11 @@ export function relaySse(opts: {
 }): ReadableStream<Uint8Array> {
   const reader = opts.body.getReader();
   const splitter = new SseSplitter();
-  const forwarded: string[] = [];
+  /** What reached the client, kept (undecoded when possible) for a token count if no usage arrives. */
+  const forwarded: (string | Uint8Array)[] = [];
   let usage: StreamResult["usage"] = null;
+  /** True while everything read so far ended on an event boundary (so the splitter holds nothing). */
+  let aligned = true;
   let ended = false;
   // One idle timer per stream, re-armed when each upstream read starts (no promise race per read). It
   // acts only while a read is pending, so a client that reads slowly is not taken for an idle upstream;
@@ -42,7 +55,7 @@ export function relaySse(opts: {
     ended = true;
     clearTimeout(timer);
     opts.clientSignal.removeEventListener("abort", onClientAbort);
-    opts.onEnd({ end, usage, completionEstimate: () => countStreamedTokens(forwarded.join("")) });
+    opts.onEnd({ end, usage, completionEstimate: () => countStreamedTokens(forwarded.map((f) => (typeof f === "string" ? f : decoder.decode(f))).join("")) });
   };
   const onClientAbort = () => {
     opts.abort.abort(new Error("client disconnected"));
@@ -115,16 +128,18 @@ export function relaySse(opts: {
             finish("done"); // no-op when the last write found the client gone
             break;
           }
-          const chunk = splitter.decode(r.value);
-          // Fast path: whole events with no usage in them go out as the upstream's own bytes; only a chunk
-          // that may carry the usage event (or completes a split event) is parsed and rewritten.
-          if (splitter.idle && chunk.endsWith("\n\n") && !chunk.includes('"usage"')) {
-            forwarded.push(chunk);
+          // Fast path, checked on the bytes without decoding them: whole events with no usage in them go out
+          // as the upstream's own bytes. Only a chunk that may carry the usage event (or completes an event
+          // split across reads) is decoded, parsed and rewritten.
+          const whole = aligned && endsOnBoundary(r.value);
+          aligned = endsOnBoundary(r.value);
+          if (whole && !mentionsUsage(r.value)) {
+            forwarded.push(r.value);
             await send(r.value);
             if (ended) break;
             continue;
           }
-          const text = render(splitter.feedText(chunk));
+          const text = render(splitter.feed(r.value));
           if (text) await send(encoder.encode(text));
           if (ended) break;
         }

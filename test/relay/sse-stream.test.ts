@@ -1,0 +1,59 @@
+import { describe, expect, test } from "bun:test";
+import { countTokens } from "gpt-tokenizer";
+import { relaySse, type StreamResult } from "../../server/relay/stream";
+
+const enc = new TextEncoder();
+const ev = (obj: unknown) => `data: ${JSON.stringify(obj)}\n\n`;
+const chunk = (content: string) => ev({ choices: [{ index: 0, delta: { content } }] });
+const usageChunk = ev({ choices: [], usage: { prompt_tokens: 7, completion_tokens: 3, total_tokens: 10 } });
+
+/** Runs relaySse over upstream bytes cut at the given byte offsets; returns what the client got. */
+async function pipe(text: string, cuts: number[], clientWantsUsage: boolean) {
+  const bytes = enc.encode(text);
+  const pieces: Uint8Array[] = [];
+  let at = 0;
+  for (const c of [...cuts, bytes.length]) {
+    pieces.push(bytes.slice(at, c));
+    at = c;
+  }
+  const body = new ReadableStream<Uint8Array>({
+    start(c) {
+      for (const p of pieces) if (p.length) c.enqueue(p);
+      c.close();
+    },
+  });
+  let result: StreamResult | null = null;
+  const out = relaySse({ body, abort: new AbortController(), idleMs: 5000, clientWantsUsage, clientSignal: new AbortController().signal, onEnd: (r) => (result = r) });
+  const got = await new Response(out).text();
+  return { got, result: result! };
+}
+
+describe("SSE relay", () => {
+  const upstream = chunk("héllo ") + chunk("wörld ") + chunk("✓") + usageChunk + "data: [DONE]\n\n";
+  const expected = upstream.replace(usageChunk, "");
+
+  test("whatever the read boundaries (even inside a UTF-8 character), the client gets the events intact", async () => {
+    const bytes = enc.encode(upstream);
+    for (let cut = 1; cut < bytes.length; cut++) {
+      for (const second of [cut + 1, cut + 7, bytes.length - 1]) {
+        if (second <= cut || second >= bytes.length) continue;
+        const { got, result } = await pipe(upstream, [cut, second], false);
+        if (got !== expected) throw new Error(`cuts ${cut},${second}: got ${JSON.stringify(got)}`);
+        expect(result.usage).toEqual({ prompt: 7, completion: 3 });
+      }
+    }
+  });
+
+  test("the usage chunk reaches a client that asked for it", async () => {
+    const { got } = await pipe(upstream, [10, 40], true);
+    expect(got).toBe(upstream);
+  });
+
+  test("without upstream usage, delivered tokens are counted", async () => {
+    const noUsage = chunk("one ") + chunk("two ") + "data: [DONE]\n\n";
+    const { got, result } = await pipe(noUsage, [5], false);
+    expect(got).toBe(noUsage);
+    expect(result.usage).toBeNull();
+    expect(result.completionEstimate()).toBe(countTokens("one two "));
+  });
+});
