@@ -66,7 +66,8 @@ export class SseSplitter {
   }
 }
 
-function dataOf(raw: string): string | null {
+/** The data payload of one raw event (its `data:` lines joined), or null when it has none. */
+export function dataOf(raw: string): string | null {
   if (raw.startsWith("data:") && !raw.includes("\n")) return raw.slice(raw[5] === " " ? 6 : 5);
   const lines = raw.split("\n").filter((l) => l.startsWith("data:"));
   return lines.length === 0 ? null : lines.map((l) => l.slice(l[5] === " " ? 6 : 5)).join("\n");

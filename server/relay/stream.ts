@@ -1,4 +1,4 @@
-import { SseSplitter, countStreamedTokens, usageOf } from "./sse";
+import { SseSplitter, countStreamedTokens, dataOf, usageOf } from "./sse";
 
 export type StreamEnd = "done" | "client_abort" | "upstream_error" | "idle_timeout";
 export type StreamResult = { end: StreamEnd; usage: { prompt: number; completion: number } | null; completionEstimate: () => number };
@@ -6,6 +6,7 @@ export type StreamResult = { end: StreamEnd; usage: { prompt: number; completion
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const USAGE = Buffer.from('"usage"');
+const BLANK = Buffer.from("\n\n");
 
 /** Whether a chunk ends exactly on an event boundary ("\n\n"): no partial event or UTF-8 sequence after it. */
 function endsOnBoundary(bytes: Uint8Array): boolean {
@@ -13,7 +14,7 @@ function endsOnBoundary(bytes: Uint8Array): boolean {
   return n >= 2 && bytes[n - 1] === 10 && bytes[n - 2] === 10;
 }
 
-const mentionsUsage = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).indexOf(USAGE) !== -1;
+
 const errorEvent = (code: string, message: string) =>
   encoder.encode(`data: ${JSON.stringify({ error: { message, type: "upstream_error", code, param: null } })}\n\n`);
 
@@ -110,6 +111,27 @@ export function relaySse(opts: {
           onClientAbort();
         }
       };
+      const sendWhole = async (bytes: Uint8Array) => {
+        let rest = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+        while (rest.length > 0 && !ended) {
+          const at = rest.indexOf(USAGE);
+          if (at === -1) {
+            forwarded.push(rest);
+            return send(rest);
+          }
+          const prev = rest.lastIndexOf(BLANK, at);
+          const start = prev === -1 ? 0 : prev + 2;
+          const end = rest.indexOf(BLANK, at) + 2; // the read ends on a boundary, so there is one
+          if (start > 0) {
+            forwarded.push(rest.subarray(0, start));
+            await send(rest.subarray(0, start));
+          }
+          const raw = decoder.decode(rest.subarray(start, end - 2));
+          const out = render([{ raw, data: dataOf(raw) }]);
+          if (out) await send(encoder.encode(out));
+          rest = rest.subarray(end);
+        }
+      };
       try {
         for (;;) {
           reading = true;
@@ -131,11 +153,13 @@ export function relaySse(opts: {
           // Fast path, checked on the bytes without decoding them: whole events with no usage in them go out
           // as the upstream's own bytes. Only a chunk that may carry the usage event (or completes an event
           // split across reads) is decoded, parsed and rewritten.
+          // Fast path, on the bytes: when this read and every one before it end on an event boundary, the
+          // events go out as the upstream's own bytes; only an event that mentions usage is decoded and
+          // parsed (to note the usage, and drop it if the client did not ask for it).
           const whole = aligned && endsOnBoundary(r.value);
           aligned = endsOnBoundary(r.value);
-          if (whole && !mentionsUsage(r.value)) {
-            forwarded.push(r.value);
-            await send(r.value);
+          if (whole) {
+            await sendWhole(r.value);
             if (ended) break;
             continue;
           }
