@@ -166,6 +166,8 @@ describe("system", () => {
     expect(audit[0].id).toBeGreaterThan(audit[2].id);
     const r = await json("master-key", "rotate");
     expect(r.current).not.toBe(r.previous);
+    expect(await json("metrics")).toContain("# TYPE relay_requests_total counter");
+    expect((await json("openapi")).paths["/users"]).toBeDefined();
   });
 });
 

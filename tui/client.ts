@@ -95,4 +95,6 @@ export class AdminClient {
   keyTimeline = (id: number | string, hours = 72) => this.call<ListOf<{ hour: string; requests: number; tokens: number }>>("GET", `/keys/${id}/timeline?hours=${hours}`);
 
   metrics = () => this.text("/metrics");
+
+  openApi = () => this.call("GET", "/openapi.json");
 }

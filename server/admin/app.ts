@@ -7,6 +7,7 @@ import { adminSystemRoutes } from "./system-routes";
 import { adminChannelRoutes } from "./channels-routes";
 import { adminBillingRoutes } from "./billing-routes";
 import { adminUsageRoutes } from "./usage-routes";
+import { adminOpenApiRoutes } from "./openapi";
 
 /** The admin API, served only on the Unix socket (mode 0600). Its clients: `relay admin` and `relay tui`. */
 export function createAdminApp(ctx: AppContext, info: () => Record<string, unknown>) {
@@ -17,5 +18,6 @@ export function createAdminApp(ctx: AppContext, info: () => Record<string, unkno
     .use(adminKeyRoutes(ctx))
     .use(adminChannelRoutes(ctx))
     .use(adminBillingRoutes(ctx))
-    .use(adminUsageRoutes(ctx));
+    .use(adminUsageRoutes(ctx))
+    .use(adminOpenApiRoutes());
 }

@@ -14,6 +14,16 @@ export const systemCommands: Command[] = [
     format: (rows) => table(rows, ["id", "at", "actor", "action", "target", "detail"]),
   },
   {
+    group: "metrics", verb: "", summary: "Print the Prometheus metrics (requests, in-flight per user, upstream latency, credits charged)",
+    run: (c) => c.metrics(),
+    format: (text) => String(text).trimEnd(),
+  },
+  {
+    group: "openapi", verb: "", summary: "Print the admin API's OpenAPI document",
+    run: (c) => c.openApi(),
+    format: (doc) => JSON.stringify(doc, null, 2),
+  },
+  {
     group: "master-key", verb: "rotate", summary: "Add a new master key and re-encrypt every secret with it",
     run: (c) => c.rotateMasterKey(),
     format: (r) => `master key rotated: ${r.previous} -> ${r.current} (${r.reencrypted} secrets re-encrypted)`,
