@@ -80,7 +80,6 @@ export function relaySse(opts: {
       }
       out += e.raw + "\n\n";
     }
-    if (out) forwarded.push(out);
     return out;
   };
 
@@ -101,36 +100,38 @@ export function relaySse(opts: {
       // A write that throws means the client is gone: that is a client abort, not an upstream failure.
       // A write or flush that returns a promise is backpressure from a slow client: wait for it, so the
       // upstream is read no faster than the client takes the bytes.
-      const send = async (bytes: Uint8Array) => {
+      const send = async (...parts: Uint8Array[]) => {
         try {
-          const w = sink.write(bytes);
-          if (typeof w !== "number") await w;
-          const f = sink.flush();
+          for (const part of parts) {
+            const w = sink.write(part);
+            if (typeof w !== "number") await w;
+          }
+          const f = sink.flush(); // one flush per upstream read: the client sees each read's events at once
           if (typeof f !== "number") await f;
         } catch {
           onClientAbort();
         }
       };
-      const sendWhole = async (bytes: Uint8Array) => {
+      const sendWhole = (bytes: Uint8Array) => {
+        const parts: Uint8Array[] = [];
         let rest = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-        while (rest.length > 0 && !ended) {
+        while (rest.length > 0) {
           const at = rest.indexOf(USAGE);
           if (at === -1) {
-            forwarded.push(rest);
-            return send(rest);
+            parts.push(rest);
+            break;
           }
           const prev = rest.lastIndexOf(BLANK, at);
           const start = prev === -1 ? 0 : prev + 2;
           const end = rest.indexOf(BLANK, at) + 2; // the read ends on a boundary, so there is one
-          if (start > 0) {
-            forwarded.push(rest.subarray(0, start));
-            await send(rest.subarray(0, start));
-          }
+          if (start > 0) parts.push(rest.subarray(0, start));
           const raw = decoder.decode(rest.subarray(start, end - 2));
           const out = render([{ raw, data: dataOf(raw) }]);
-          if (out) await send(encoder.encode(out));
+          if (out) parts.push(encoder.encode(out));
           rest = rest.subarray(end);
         }
+        for (const part of parts) forwarded.push(part);
+        return send(...parts);
       };
       try {
         for (;;) {
@@ -146,13 +147,13 @@ export function relaySse(opts: {
           }
           if (r.done) {
             const tail = render(splitter.end());
-            if (tail) await send(encoder.encode(tail));
+            if (tail) {
+              forwarded.push(tail);
+              await send(encoder.encode(tail));
+            }
             finish("done"); // no-op when the last write found the client gone
             break;
           }
-          // Fast path, checked on the bytes without decoding them: whole events with no usage in them go out
-          // as the upstream's own bytes. Only a chunk that may carry the usage event (or completes an event
-          // split across reads) is decoded, parsed and rewritten.
           // Fast path, on the bytes: when this read and every one before it end on an event boundary, the
           // events go out as the upstream's own bytes; only an event that mentions usage is decoded and
           // parsed (to note the usage, and drop it if the client did not ask for it).
@@ -163,8 +164,12 @@ export function relaySse(opts: {
             if (ended) break;
             continue;
           }
+          // Slow path: a read that ends inside an event (or follows one that did) goes through the splitter.
           const text = render(splitter.feed(r.value));
-          if (text) await send(encoder.encode(text));
+          if (text) {
+            forwarded.push(text);
+            await send(encoder.encode(text));
+          }
           if (ended) break;
         }
       } catch {
