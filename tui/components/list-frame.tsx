@@ -11,6 +11,20 @@ const SIDE_BY_SIDE = 120;
 /** Table rows that fit in a view body of `height` lines (title, optional error line, table header). */
 export const tableRows = (height: number, error: string | null) => Math.max(1, height - 2 - (error ? 1 : 0));
 
+/**
+ * The ListFrame props every list view takes the same way: counts, filter, window and modal from its
+ * `useListScreen`, the load error from its `usePoll`, rows keyed by id.
+ */
+export function fromScreen<T extends { id: RowId }>(
+  screen: { filtered: readonly T[]; list: ListState; window: Props<T>["window"]; modal: Modal },
+  poll: { data: readonly T[] | undefined; error: string | null },
+) {
+  return {
+    total: poll.data?.length, shown: screen.filtered.length, list: screen.list, error: poll.error,
+    window: screen.window, modal: screen.modal, keyOf: (row: T) => row.id,
+  };
+}
+
 type Props<T> = {
   title: string;
   /** Rows before filtering. */

@@ -2,7 +2,7 @@ import type { AuditApi, ViewProps } from "../api";
 import type { AuditRow } from "../types";
 import { usePoll } from "../hooks/use-poll";
 import { useListScreen } from "../hooks/use-list-screen";
-import { ListFrame, tableRows } from "../components/list-frame";
+import { fromScreen, ListFrame, tableRows } from "../components/list-frame";
 import { Details } from "../components/details";
 import type { Column } from "../components/table";
 import { stamp, text, when } from "../format";
@@ -33,14 +33,8 @@ export function AuditView({ api, active, width, height, pollMs = 1500 }: ViewPro
     <ListFrame
       title="Audit log"
       note="newest first"
-      total={poll.data?.length}
-      shown={screen.filtered.length}
-      list={screen.list}
-      error={poll.error}
+      {...fromScreen(screen, poll)}
       columns={columns}
-      window={screen.window}
-      keyOf={(row) => row.id}
-      modal={screen.modal}
       width={width}
       height={height}
       details={(w, h) =>

@@ -6,7 +6,7 @@ import { useAction } from "../hooks/use-action";
 import { useUi } from "../hooks/use-ui";
 import { describeError } from "../state/status";
 import { useListScreen } from "../hooks/use-list-screen";
-import { ListFrame, tableRows } from "../components/list-frame";
+import { fromScreen, ListFrame, tableRows } from "../components/list-frame";
 import { Details } from "../components/details";
 import type { Column } from "../components/table";
 import { openForm, type FieldSpec } from "../state/form";
@@ -101,14 +101,8 @@ export function ChannelsView({ api, active, width, height, pollMs = 1500 }: View
   return (
     <ListFrame
       title="Channels"
-      total={poll.data?.length}
-      shown={screen.filtered.length}
-      list={screen.list}
-      error={poll.error}
+      {...fromScreen(screen, poll)}
       columns={columns}
-      window={screen.window}
-      keyOf={(r) => r.id}
-      modal={screen.modal}
       width={width}
       height={height}
       empty="no channels yet: press n to add one"

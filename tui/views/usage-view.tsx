@@ -2,7 +2,7 @@ import type { UsageApi, ViewProps } from "../api";
 import type { UsageRow, UserRow } from "../types";
 import { usePoll } from "../hooks/use-poll";
 import { useListScreen } from "../hooks/use-list-screen";
-import { ListFrame, tableRows } from "../components/list-frame";
+import { fromScreen, ListFrame, tableRows } from "../components/list-frame";
 import { Details } from "../components/details";
 import type { Column } from "../components/table";
 import { num, stamp, when } from "../format";
@@ -42,14 +42,8 @@ export function UsageView({ api, active, width, height, pollMs = 1500 }: ViewPro
     <ListFrame
       title="Usage"
       note="live, newest first"
-      total={poll.data?.length}
-      shown={screen.filtered.length}
-      list={screen.list}
-      error={poll.error}
+      {...fromScreen(screen, poll)}
       columns={columns}
-      window={screen.window}
-      keyOf={(row) => row.id}
-      modal={screen.modal}
       width={width}
       height={height}
       empty="no requests yet"

@@ -3,7 +3,7 @@ import type { UserRow } from "../types";
 import { usePoll } from "../hooks/use-poll";
 import { useAction } from "../hooks/use-action";
 import { useListScreen } from "../hooks/use-list-screen";
-import { ListFrame, tableRows } from "../components/list-frame";
+import { fromScreen, ListFrame, tableRows } from "../components/list-frame";
 import { Details } from "../components/details";
 import type { Column } from "../components/table";
 import { openForm, type FieldSpec } from "../state/form";
@@ -68,14 +68,8 @@ export function UsersView({ api, active, width, height, pollMs = 1500, onShowLed
   return (
     <ListFrame
       title="Users"
-      total={poll.data?.length}
-      shown={screen.filtered.length}
-      list={screen.list}
-      error={poll.error}
+      {...fromScreen(screen, poll)}
       columns={columns}
-      window={screen.window}
-      keyOf={(r) => r.id}
-      modal={screen.modal}
       width={width}
       height={height}
       empty="no users yet: press n to create one"
