@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { bearer, startRelay, userWithKey, type Harness } from "./support/harness";
+import { expectError } from "./support/expect-error";
 
 let h: Harness;
 beforeAll(async () => {
@@ -10,17 +11,6 @@ beforeAll(async () => {
 afterAll(() => h.close());
 
 const me = (headers: Record<string, string>) => fetch(`${h.url}/v1/me`, { headers });
-
-async function expectError(res: Response, status: number, code: string) {
-  expect(res.status).toBe(status);
-  expect(res.headers.get("x-request-id")).toMatch(/^req_/);
-  const body = (await res.json()) as any;
-  expect(body.error.code).toBe(code);
-  expect(typeof body.error.message).toBe("string");
-  expect(body.error).toHaveProperty("type");
-  expect(body.error).toHaveProperty("param");
-  return body;
-}
 
 describe("authentication", () => {
   test("a valid key reaches /v1/me with its user and key, no secret", async () => {

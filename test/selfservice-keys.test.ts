@@ -1,21 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { bearer, startRelay, userWithKey, type Harness } from "./support/harness";
+import { expectError } from "./support/expect-error";
 
 let h: Harness;
 beforeAll(async () => {
   h = await startRelay();
 });
 afterAll(() => h.close());
-
-async function expectError(res: Response, status: number, code: string) {
-  expect(res.headers.get("x-request-id")).toMatch(/^req_/);
-  const body = (await res.json()) as any;
-  expect({ status: res.status, code: body.error.code }).toEqual({ status, code });
-  expect(typeof body.error.message).toBe("string");
-  expect(body.error).toHaveProperty("type");
-  expect(body.error).toHaveProperty("param");
-  return body;
-}
 
 function call(method: string, path: string, token: string, body?: unknown) {
   return fetch(`${h.url}${path}`, {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { bearer, startRelay, userWithKey, type Harness } from "./support/harness";
 import { usageLog } from "../db/schema";
 import { errorCodes } from "../server/errors";
+import { expectError } from "./support/expect-error";
 
 let h: Harness;
 let alice: Awaited<ReturnType<typeof userWithKey>>;
@@ -32,15 +33,6 @@ beforeAll(async () => {
   ]).run();
 });
 afterAll(() => h.close());
-
-async function expectError(res: Response, status: number, code: string) {
-  expect(res.headers.get("x-request-id")).toMatch(/^req_/);
-  const body = (await res.json()) as any;
-  expect({ status: res.status, code: body.error.code }).toEqual({ status, code });
-  expect(body.error).toHaveProperty("type");
-  expect(body.error).toHaveProperty("param");
-  return body;
-}
 
 const usage = (query: string, key = alice.key) => fetch(`${h.url}/v1/usage?${query}`, { headers: bearer(key) });
 

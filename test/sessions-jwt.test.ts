@@ -12,21 +12,13 @@ import { passwordVersion, signSession } from "../server/sessions/jwt";
 import { SESSION_SECRET_SETTING } from "../server/sessions/secret";
 import { LoginLimiter } from "../server/sessions/limiter";
 import { getUserByName } from "../server/users/service";
+import { expectError } from "./support/expect-error";
 
 let h: Harness;
 beforeAll(async () => {
   h = await startRelay();
 });
 afterAll(() => h.close());
-
-async function expectError(res: Response, status: number, code: string) {
-  expect(res.headers.get("x-request-id")).toMatch(/^req_/);
-  const body = (await res.json()) as any;
-  expect({ status: res.status, code: body.error.code }).toEqual({ status, code });
-  expect(body.error).toHaveProperty("type");
-  expect(body.error).toHaveProperty("param");
-  return body;
-}
 
 const me = (url: string, token: string) => fetch(`${url}/v1/me`, { headers: bearer(token) });
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");

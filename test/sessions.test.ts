@@ -2,23 +2,13 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { SignJWT } from "jose";
 import { bearer, startRelay, userWithKey, type Harness } from "./support/harness";
 import { setLoginLimits } from "../server/sessions/state";
+import { expectError } from "./support/expect-error";
 
 let h: Harness;
 beforeAll(async () => {
   h = await startRelay();
 });
 afterAll(() => h.close());
-
-async function expectError(res: Response, status: number, code: string) {
-  expect(res.headers.get("x-request-id")).toMatch(/^req_/);
-  expect(res.headers.get("content-type")).toContain("application/json");
-  const body = (await res.json()) as any;
-  expect({ status: res.status, code: body.error.code }).toEqual({ status, code });
-  expect(typeof body.error.message).toBe("string");
-  expect(body.error).toHaveProperty("type");
-  expect(body.error).toHaveProperty("param");
-  return body;
-}
 
 const post = (body: unknown, headers: Record<string, string> = {}) =>
   fetch(`${h.url}/v1/auth/login`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
