@@ -17,7 +17,7 @@ export function applyMigrations(sqlite: Database): string[] {
     sqlite.transaction(() => {
       for (const s of statements) sqlite.run(s);
       sqlite.run("INSERT INTO __relay_migrations (tag, applied_at) VALUES (?, ?)", [m.tag, Date.now()]);
-    })();
+    }).immediate();
     applied.push(m.tag);
   }
   return applied;

@@ -5,7 +5,7 @@ import type { AppContext } from "./context";
 import { KeyCache } from "./auth/key-cache";
 import { loadKeyring } from "./keyring/setup";
 import { compileCidrs } from "./net/cidr";
-import { BatchWriter } from "./usage/batch-writer";
+import { SettlementWriter } from "./usage/settlement-writer";
 
 /** Opens the data dir and database and builds the shared context. `dbPath` overrides the file (tests use `:memory:`). */
 export function createContext(config: Config, opts: { dbPath?: string } = {}): AppContext {
@@ -17,7 +17,7 @@ export function createContext(config: Config, opts: { dbPath?: string } = {}): A
     db,
     keyring,
     keyCache: new KeyCache(db.$client),
-    writer: new BatchWriter(db.$client, config.RELAY_FLUSH_INTERVAL_MS),
+    writer: new SettlementWriter(db.$client, config.RELAY_FLUSH_INTERVAL_MS),
     trustedProxies: compileCidrs(config.RELAY_TRUSTED_PROXIES),
     startedAt: Date.now(),
     ext: {},

@@ -2,7 +2,7 @@ import type { Config } from "./config";
 import type { Db } from "../db/client";
 import type { Keyring } from "./keyring/keyring";
 import type { KeyCache } from "./auth/key-cache";
-import type { BatchWriter } from "./usage/batch-writer";
+import type { SettlementWriter } from "./usage/settlement-writer";
 import type { Cidr } from "./net/cidr";
 
 /**
@@ -14,7 +14,7 @@ export type AppContext = {
   db: Db;
   keyring: Keyring;
   keyCache: KeyCache;
-  writer: BatchWriter;
+  writer: SettlementWriter;
   trustedProxies: Cidr[];
   startedAt: number;
   /** Extension slots filled by feature modules (relay, limits, sessions). */

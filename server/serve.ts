@@ -60,7 +60,7 @@ export async function startServer(config: Config, opts: { dbPath?: string } = {}
       }
       await admin.stop(true);
       for (const fn of (ctx.ext.onShutdown as (() => void)[] | undefined) ?? []) fn();
-      ctx.writer.flush();
+      ctx.writer.close(); // flushes first
       ctx.db.$client.close();
       if (existsSync(config.RELAY_ADMIN_SOCKET)) unlinkSync(config.RELAY_ADMIN_SOCKET);
     })());

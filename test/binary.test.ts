@@ -20,13 +20,21 @@ test("the compiled binary builds, starts from any directory with embedded migrat
   const server = Bun.spawn([bin, "serve"], { cwd, env: { ...process.env, RELAY_PORT: String(port), RELAY_DATA_DIR: "" }, stdout: "pipe", stderr: "pipe" });
   try {
     const deadline = Date.now() + 10_000;
-    while (!existsSync(join(cwd, "data/admin.sock")) && Date.now() < deadline) await Bun.sleep(20);
+    while (!existsSync(join(cwd, "data/admin.sock")) && Date.now() < deadline && server.exitCode === null) await Bun.sleep(20);
+    if (!existsSync(join(cwd, "data/admin.sock"))) {
+      server.kill(9);
+      throw new Error(`relay serve did not start (exit ${server.exitCode}):\n${await new Response(server.stderr).text()}`);
+    }
     const admin = (...args: string[]) => Bun.spawnSync([bin, "admin", ...args, "--json"], { cwd, stdout: "pipe", stderr: "pipe" });
     expect(admin("user", "create", "--name", "bin").exitCode).toBe(0);
     const created = JSON.parse(admin("key", "create", "--user", "bin", "--label", "b").stdout.toString());
     const me = await fetch(`http://127.0.0.1:${port}/v1/me`, { headers: { authorization: `Bearer ${created.key}` } });
     expect(me.status).toBe(200);
     expect(((await me.json()) as any).user.name).toBe("bin");
+    // The settlement writer's thread is a second module in the binary; if it could not load, commits fall
+    // back to the main thread (with an error logged), which this would show.
+    await Bun.sleep(100);
+    expect(JSON.parse(admin("health").stdout.toString()).settlementWriter).toBe("thread");
   } finally {
     server.kill("SIGTERM");
     await server.exited;

@@ -7,3 +7,4 @@ export * from "./usage-log";
 export * from "./ledger";
 export * from "./prices";
 export * from "./token-usage";
+export * from "./auth-epoch";

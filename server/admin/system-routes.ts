@@ -13,6 +13,7 @@ export const adminSystemRoutes = (ctx: AppContext, info: () => Record<string, un
       uptimeSeconds: Math.round((Date.now() - ctx.startedAt) / 1000),
       masterKeyId: ctx.keyring.currentId(),
       pendingWrites: ctx.writer.pending,
+      settlementWriter: ctx.writer.where,
       ...info(),
     }))
     .get("/audit", ({ query }) => ({

@@ -13,16 +13,22 @@ export type CachedKey = {
 
 /**
  * Keys by public id, with their user, so authentication costs no query when warm.
- * Every write through our services clears it; writes by another process are caught by
- * SQLite's `PRAGMA data_version`, which changes whenever another connection commits.
+ * Every write through our services clears it. Writes by another connection (another process, or a person
+ * with sqlite3) are caught in two steps: SQLite's `PRAGMA data_version` changes whenever another connection
+ * commits, and then the `auth_epoch` counter, which triggers bump on every change to a key or user that
+ * authentication reads, tells whether the cache is stale. The second step is what keeps the cache warm
+ * while the settlement writer's thread commits on its own connection every few milliseconds.
  */
 export class KeyCache {
   private readonly entries = new Map<string, CachedKey | null>();
   private readonly versionStmt;
+  private readonly epochStmt;
   private version = -1;
+  private epoch = -1;
 
   constructor(private readonly sqlite: Database, private readonly max = 50_000) {
     this.versionStmt = sqlite.query<{ data_version: number }, []>("PRAGMA data_version");
+    this.epochStmt = sqlite.query<{ n: number }, []>("SELECT n FROM auth_epoch WHERE id = 1");
   }
 
   private checkedThisTurn = false;
@@ -35,8 +41,11 @@ export class KeyCache {
     this.checkedThisTurn = true;
     setImmediate(() => (this.checkedThisTurn = false));
     const v = this.versionStmt.get()!.data_version;
-    if (v !== this.version) {
-      this.version = v;
+    if (v === this.version) return;
+    this.version = v;
+    const e = this.epochStmt.get()?.n ?? -1;
+    if (e !== this.epoch) {
+      this.epoch = e;
       this.entries.clear();
     }
   }

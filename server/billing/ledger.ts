@@ -34,7 +34,7 @@ export function applyLedgerEntry(
       keyId: e.keyId ?? null, actor: e.actor ?? "", note: e.note ?? "",
     }).returning().get();
     return { row, applied: true };
-  })();
+  }).immediate();
   if (result.applied) for (const fn of listeners.get(ctx) ?? []) fn(e.userId, e.amount);
   return result;
 }

@@ -58,7 +58,7 @@ export function setPrice(ctx: AppContext, model: string, raw: unknown, actor: st
       .onConflictDoUpdate({ target: prices.model, set: { ...p, updatedAt: Date.now() } }).returning().get();
     recordAudit(ctx, actor, "price.set", `model:${model}`, p);
     return r;
-  })();
+  }).immediate();
   priceBookOf(ctx).reload();
   return row;
 }
@@ -69,6 +69,6 @@ export function deletePrice(ctx: AppContext, model: string, actor: string): void
   ctx.db.$client.transaction(() => {
     ctx.db.delete(prices).where(eq(prices.model, model)).run();
     recordAudit(ctx, actor, "price.delete", `model:${model}`);
-  })();
+  }).immediate();
   priceBookOf(ctx).reload();
 }

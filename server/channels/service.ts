@@ -38,7 +38,7 @@ export function createChannel(ctx: AppContext, raw: CreateChannelInput, actor: s
     ctx.db.update(channels).set({ apiKeyCiphertext }).where(eq(channels.id, inserted.id)).run();
     recordAudit(ctx, actor, "channel.create", `channel:${inserted.id}`, { name: input.name, group: input.group, baseUrl: input.baseUrl, models: input.models });
     return { ...inserted, apiKeyCiphertext };
-  })();
+  }).immediate();
   registryOf(ctx).reload();
   return row;
 }
@@ -52,7 +52,7 @@ export function updateChannel(ctx: AppContext, id: number, raw: UpdateChannelInp
     const secret = apiKey === undefined ? {} : { apiKeyCiphertext: ctx.keyring.encrypt(apiKey, channelAad(id)) };
     ctx.db.update(channels).set({ ...fields, ...secret }).where(eq(channels.id, id)).run();
     recordAudit(ctx, actor, "channel.update", `channel:${id}`, { name: current.name, changed: Object.keys(input), enabled: input.enabled });
-  })();
+  }).immediate();
   registryOf(ctx).reload();
   return getChannel(ctx, id);
 }
@@ -62,7 +62,7 @@ export function deleteChannel(ctx: AppContext, id: number, actor: string): void 
   ctx.db.$client.transaction(() => {
     ctx.db.delete(channels).where(eq(channels.id, id)).run();
     recordAudit(ctx, actor, "channel.delete", `channel:${id}`, { name: current.name });
-  })();
+  }).immediate();
   registryOf(ctx).reload();
 }
 

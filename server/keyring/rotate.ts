@@ -40,7 +40,7 @@ export function rotateMasterKey(ctx: AppContext, actor: string): { previous: str
       ctx.keyring.setCurrent(previous);
       throw err;
     }
-  })();
+  }).immediate();
   ctx.keyCache.clear();
   return { previous, current: id, reencrypted: count };
 }

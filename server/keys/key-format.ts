@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { randomBytes, timingSafeEqual } from "node:crypto";
 
 /** `<prefix><8 base62 public id>_<48 base62 secret>`: 64 characters with the default `sk-app-` prefix. */
 export const PUBLIC_ID_LENGTH = 8;
@@ -31,7 +31,7 @@ export function generateApiKey(prefix: string): GeneratedKey {
 }
 
 export function hashKey(key: string): string {
-  return createHash("sha256").update(key).digest("hex");
+  return Bun.CryptoHasher.hash("sha256", key, "hex");
 }
 
 export function hashesEqual(a: string, b: string): boolean {

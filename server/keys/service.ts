@@ -47,7 +47,7 @@ export function createKey(ctx: AppContext, userId: number, raw: CreateKeyInput, 
         ctx.db.update(apiKeys).set({ ciphertext }).where(eq(apiKeys.id, inserted.id)).run();
         recordAudit(ctx, actor, "key.create", `key:${inserted.id}`, { userId, prefix: publicPrefix(ctx.config.RELAY_KEY_PREFIX, g.publicId), scopes: input.scopes, group: input.group });
         return { ...inserted, ciphertext };
-      })();
+      }).immediate();
       return { row, key: g.key };
     } catch (err) {
       // A public-id collision (1 in 62^8 per pair) is retried with a fresh key.
@@ -76,7 +76,7 @@ export function updateKey(ctx: AppContext, id: number, raw: UpdateKeyInput, acto
   ctx.db.$client.transaction(() => {
     ctx.db.update(apiKeys).set(input).where(eq(apiKeys.id, key.id)).run();
     recordAudit(ctx, actor, "key.update", `key:${key.id}`, { changed: Object.keys(input), enabled: input.enabled });
-  })();
+  }).immediate();
   ctx.keyCache.clear();
   return getKey(ctx, key.id);
 }
@@ -86,7 +86,7 @@ export function deleteKey(ctx: AppContext, id: number, actor: string, ownerId?: 
   ctx.db.$client.transaction(() => {
     ctx.db.delete(apiKeys).where(eq(apiKeys.id, key.id)).run();
     recordAudit(ctx, actor, "key.delete", `key:${key.id}`, { userId: key.userId });
-  })();
+  }).immediate();
   ctx.keyCache.clear();
 }
 

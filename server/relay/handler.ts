@@ -114,12 +114,12 @@ async function attempt(job: Job, order: LiveChannel[]): Promise<Response> {
       last = { ...a, channel };
       continue;
     }
-    const { res, ttfbMs, abort } = a;
+    const { res, ttfbMs, abort, alsoOnClientAbort } = a;
     const idleMs = channel.row.idleTimeoutMs ?? ctx.config.RELAY_STREAM_IDLE_TIMEOUT_MS;
     const isSse = (res.headers.get("content-type") ?? "").includes("text/event-stream");
     if (res.ok && isSse && res.body) {
       channel.breaker.onSuccess();
-      return streamResponse(job, channel, upstreamModel, res, abort, ttfbMs, idleMs);
+      return streamResponse(job, channel, upstreamModel, res, abort, alsoOnClientAbort, ttfbMs, idleMs);
     }
     const bytes = await readWithIdleTimeout(res, abort, idleMs);
     if (bytes === null) {
@@ -167,10 +167,11 @@ function exhausted(job: Job, last: { status?: number; body?: Uint8Array; content
   return errorResponse(new ApiError(code, `All ${tries} upstream attempt(s) failed; last: ${last.message}`), job.requestId);
 }
 
-function streamResponse(job: Job, channel: LiveChannel, upstreamModel: string, res: Response, abort: AbortController, ttfbMs: number, idleMs: number): Response {
+function streamResponse(job: Job, channel: LiveChannel, upstreamModel: string, res: Response, abort: AbortController,
+  onClientAbort: (fn: () => void) => void, ttfbMs: number, idleMs: number): Response {
   const b = job.body;
   const stream = relaySse({
-    body: res.body!, abort, idleMs, clientWantsUsage: b.clientWantsUsage, clientSignal: job.request.signal,
+    body: res.body!, abort, idleMs, clientWantsUsage: b.clientWantsUsage, onClientAbort,
     onEnd: ({ end, usage, completionEstimate }) => {
       if (end === "upstream_error" || end === "idle_timeout") channel.breaker.onFailure(`${channel.row.name}: stream ${end}`);
       const estimated = usage === null;
@@ -188,9 +189,10 @@ function streamResponse(job: Job, channel: LiveChannel, upstreamModel: string, r
       });
     },
   });
-  const headers = responseHeaders(job, "text/event-stream; charset=utf-8");
-  headers.set("cache-control", "no-cache");
-  return new Response(stream, { status: res.status, headers });
+  return new Response(stream, {
+    status: res.status,
+    headers: { "x-request-id": job.requestId, "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" },
+  });
 }
 
 function clientGone(job: Job, channel: LiveChannel, upstreamModel: string): Response {
@@ -198,10 +200,8 @@ function clientGone(job: Job, channel: LiveChannel, upstreamModel: string): Resp
   return new Response(null, { status: 499 });
 }
 
-function responseHeaders(job: Job, contentType: string | null): Headers {
-  const h = new Headers({ "x-request-id": job.requestId });
-  if (contentType) h.set("content-type", contentType);
-  return h;
+function responseHeaders(job: Job, contentType: string | null): Record<string, string> {
+  return contentType ? { "x-request-id": job.requestId, "content-type": contentType } : { "x-request-id": job.requestId };
 }
 
 /** Settles the hold and logs the request. Safe to call more than once; only the first call counts. */

@@ -6,6 +6,7 @@ import type { LiveChannel } from "../channels/registry";
  * Channels with weight 0 are kept as last resorts within their tier.
  */
 export function orderCandidates(channels: readonly LiveChannel[], random: () => number = Math.random): LiveChannel[] {
+  if (channels.length === 1) return [channels[0]!]; // the common case, without the tier map
   const tiers = new Map<number, LiveChannel[]>();
   for (const c of channels) {
     const t = tiers.get(c.row.priority);

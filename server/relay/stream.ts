@@ -29,7 +29,8 @@ export function relaySse(opts: {
   abort: AbortController;
   idleMs: number;
   clientWantsUsage: boolean;
-  clientSignal: AbortSignal;
+  /** Registers the stream's handler for a client that goes away (see UpstreamAttempt). */
+  onClientAbort: (fn: () => void) => void;
   onEnd: (r: StreamResult) => void;
 }): ReadableStream<Uint8Array> {
   const reader = opts.body.getReader();
@@ -55,7 +56,6 @@ export function relaySse(opts: {
     if (ended) return;
     ended = true;
     clearTimeout(timer);
-    opts.clientSignal.removeEventListener("abort", onClientAbort);
     opts.onEnd({ end, usage, completionEstimate: () => countStreamedTokens(forwarded.map((f) => (typeof f === "string" ? f : decoder.decode(f))).join("")) });
   };
   const onClientAbort = () => {
@@ -63,7 +63,7 @@ export function relaySse(opts: {
     reader.cancel().catch(() => {});
     finish("client_abort");
   };
-  opts.clientSignal.addEventListener("abort", onClientAbort, { once: true });
+  opts.onClientAbort(onClientAbort);
 
   const render = (events: { raw: string; data: string | null }[]): string => {
     let out = "";

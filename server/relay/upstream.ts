@@ -7,18 +7,24 @@ const DROP = new Set([
   "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-real-ip", "forwarded", "x-api-key", "api-key",
 ]);
 
-export function upstreamHeaders(client: Headers, channel: LiveChannel, contentType: string | null): Headers {
-  const named = (client.get("connection") ?? "").toLowerCase().split(",").map((s) => s.trim()).filter(Boolean);
-  const out = new Headers();
-  client.forEach((value, name) => {
-    if (!DROP.has(name) && !named.includes(name)) out.set(name, value);
-  });
-  if (contentType !== null) out.set("content-type", contentType);
-  else out.delete("content-type");
-  for (const [k, v] of Object.entries(channel.row.headers)) out.set(k, v);
-  out.set("authorization", `Bearer ${channel.apiKey}`);
+/**
+ * The headers sent upstream: the client's, minus the ones above and any named in its Connection header,
+ * plus the channel's own and its credentials. A plain object rather than a Headers: fetch takes either,
+ * and building a Headers with a validated set() per header cost about 3% of a relayed request.
+ */
+export function upstreamHeaders(client: Headers, channel: LiveChannel, contentType: string | null): Record<string, string> {
+  const connection = client.get("connection");
+  const named = connection ? connection.toLowerCase().split(",").map((s) => s.trim()) : null;
+  const out: Record<string, string> = {};
+  for (const [name, value] of client) {
+    if (!DROP.has(name) && !named?.includes(name)) out[name] = value; // Headers yields lower-case names
+  }
+  if (contentType !== null) out["content-type"] = contentType;
+  else delete out["content-type"];
+  for (const k in channel.row.headers) out[k.toLowerCase()] = channel.row.headers[k]!;
+  out.authorization = `Bearer ${channel.apiKey}`;
   // Ask for identity encoding: the relay reads usage out of the body.
-  out.set("accept-encoding", "identity");
+  out["accept-encoding"] = "identity";
   return out;
 }
 
@@ -28,7 +34,11 @@ export function upstreamUrl(channel: LiveChannel, path: string, search: string):
 }
 
 export type UpstreamAttempt =
-  | { kind: "response"; res: Response; ttfbMs: number; abort: AbortController }
+  | {
+    kind: "response"; res: Response; ttfbMs: number; abort: AbortController;
+    /** Runs `fn` too when the client goes away (after the upstream is aborted), sharing this attempt's one listener. */
+    alsoOnClientAbort: (fn: () => void) => void;
+  }
   | { kind: "failed"; retryable: boolean; timeout: boolean; message: string; status?: number; body?: Uint8Array; contentType?: string | null };
 
 /** Statuses after which another channel is tried (if nothing reached the client yet). */
@@ -39,11 +49,15 @@ export const isRetryableStatus = (s: number) => s === 429 || s >= 500;
  * away aborts it. Never throws: connection errors and timeouts come back as retryable failures.
  */
 export async function sendUpstream(
-  channel: LiveChannel, url: string, init: { method: string; headers: Headers; body: BodyInit | null },
+  channel: LiveChannel, url: string, init: { method: string; headers: Record<string, string>; body: BodyInit | null },
   firstByteTimeoutMs: number, clientSignal: AbortSignal,
 ): Promise<UpstreamAttempt> {
   const abort = new AbortController();
-  const onClientAbort = () => abort.abort(new Error("client disconnected"));
+  let also: (() => void) | null = null;
+  const onClientAbort = () => {
+    abort.abort(new Error("client disconnected"));
+    also?.();
+  };
   if (clientSignal.aborted) onClientAbort();
   clientSignal.addEventListener("abort", onClientAbort, { once: true });
   let timedOut = false;
@@ -55,7 +69,11 @@ export async function sendUpstream(
   try {
     const res = await fetch(url, { ...init, signal: abort.signal, redirect: "manual", decompress: true } as RequestInit);
     clearTimeout(timer);
-    return { kind: "response", res, ttfbMs: Math.round(performance.now() - started), abort };
+    const alsoOnClientAbort = (fn: () => void) => {
+      if (clientSignal.aborted) fn();
+      else also = fn;
+    };
+    return { kind: "response", res, ttfbMs: Math.round(performance.now() - started), abort, alsoOnClientAbort };
   } catch (err) {
     clearTimeout(timer);
     clientSignal.removeEventListener("abort", onClientAbort);

@@ -50,7 +50,7 @@ export function createUser(ctx: AppContext, raw: CreateUserInput, actor: string)
     }).returning().get();
     recordAudit(ctx, actor, "user.create", `user:${u.name}`, { concurrency: u.concurrency, monthlyTokens: u.monthlyTokens, role: u.role });
     return u;
-  })();
+  }).immediate();
   if (input.credits > 0) {
     applyLedgerEntry(ctx, { userId: user.id, kind: "grant", amount: input.credits, ref: `grant:init:${user.id}`, actor, note: "initial credits" });
   }
@@ -67,7 +67,7 @@ export async function updateUser(ctx: AppContext, name: string, raw: UpdateUserI
     ctx.db.update(users).set({ ...fields, ...(passwordHash ? { passwordHash } : {}) }).where(eq(users.id, user.id)).run();
     const changed = Object.keys(fields).concat(password !== undefined ? ["password"] : []);
     recordAudit(ctx, actor, "user.update", `user:${user.name}`, { changed, ...fields });
-  })();
+  }).immediate();
   ctx.keyCache.clear();
   return getUserById(ctx, user.id)!;
 }

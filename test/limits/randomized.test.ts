@@ -175,7 +175,6 @@ function walk(seed: number, steps: number): Record<string, number> {
     else {
       // kill -9: whatever the writer had queued is lost, the committed database stays.
       (ctx.writer as unknown as { queue: unknown[] }).queue = [];
-      ctx.writer.flush(); // only clears the timer now
       pending = [];
       for (const u of users) {
         u.balance = u.durable;
@@ -183,6 +182,7 @@ function walk(seed: number, steps: number): Record<string, number> {
         for (const k of u.keys) k.spent = k.durableSpent;
       }
     }
+    ctx.writer.close(); // flushes what is left (nothing, after a simulated kill -9) and stops the writer's thread
     ctx.db.$client.close();
     ctx = createContext(config);
     hookFlush(ctx);

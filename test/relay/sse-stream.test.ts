@@ -23,7 +23,7 @@ async function pipe(text: string, cuts: number[], clientWantsUsage: boolean) {
     },
   });
   let result: StreamResult | null = null;
-  const out = relaySse({ body, abort: new AbortController(), idleMs: 5000, clientWantsUsage, clientSignal: new AbortController().signal, onEnd: (r) => (result = r) });
+  const out = relaySse({ body, abort: new AbortController(), idleMs: 5000, clientWantsUsage, onClientAbort: () => {}, onEnd: (r) => (result = r) });
   const got = await new Response(out).text();
   return { got, result: result! };
 }

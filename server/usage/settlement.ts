@@ -1,0 +1,145 @@
+import type { Database } from "bun:sqlite";
+import { utcMonth } from "../limits/month";
+
+/*
+ * Database code only (bun:sqlite and a date helper, nothing with state), because it runs in the settlement
+ * writer's thread (settlement-thread.ts) as well as in the main thread (in-memory databases, the fallback).
+ */
+
+/** Everything the usage log keeps about one request. */
+export type RequestRecord = {
+  requestId: string;
+  userId: number;
+  keyId: number | null;
+  keyPrefix: string;
+  sourceIp: string;
+  endpoint: string;
+  model: string;
+  upstreamModel: string;
+  channelId: number | null;
+  status: number;
+  errorCode: string | null;
+  stream: boolean;
+  promptTokens: number;
+  completionTokens: number;
+  tokensEstimated: boolean;
+  ttfbMs: number | null;
+  totalMs: number;
+};
+
+/** One settled request as it is written: its usage row, and the charge already capped at its hold. */
+export type Settlement = { record: RequestRecord; cost: number; tokens: number; at: number };
+
+/**
+ * Writes settlements in one transaction: per request the usage row and, when it cost anything, the ledger
+ * charge; then per user and key the summed balance, spend, monthly tokens and last-used time. The usage
+ * row's unique request id makes it idempotent: a settlement already written is skipped, never charged twice.
+ * Throws (and rolls everything back) when any statement fails.
+ */
+export function commitSettlements(db: Database, settlements: readonly Settlement[]): void {
+  // IMMEDIATE: take the write lock before the first read, so the balances read below cannot go stale.
+  db.transaction(() => {
+    const totals = new Totals(db);
+    for (const s of settlements) writeOne(db, totals, s);
+    totals.write();
+  }).immediate();
+}
+
+function writeOne(db: Database, totals: Totals, { record: r, cost, tokens, at }: Settlement): void {
+  const inserted = db.query(
+    `INSERT OR IGNORE INTO usage_log (request_id, at, user_id, key_id, key_prefix, source_ip, endpoint, model, upstream_model,
+       channel_id, status, error_code, stream, prompt_tokens, completion_tokens, tokens_estimated, cost, ttfb_ms, total_ms)
+     VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+  ).run(r.requestId, at, r.userId, r.keyId, r.keyPrefix, r.sourceIp, r.endpoint, r.model, r.upstreamModel, r.channelId,
+    r.status, r.errorCode, r.stream ? 1 : 0, r.promptTokens, r.completionTokens, r.tokensEstimated ? 1 : 0, cost, r.ttfbMs, r.totalMs);
+  if (inserted.changes === 0) return; // already recorded: never charge twice
+  if (cost > 0) {
+    const balanceAfter = totals.charge(r.userId, cost);
+    if (balanceAfter !== null) {
+      db.query(`INSERT INTO ledger (at, user_id, kind, amount, balance_after, ref, key_id, actor, note) VALUES (?,?,?,?,?,?,?,?,?)`)
+        .run(at, r.userId, "charge", -cost, balanceAfter, r.requestId, r.keyId, "relay", r.model);
+    }
+    if (r.keyId !== null) totals.spend(r.keyId, cost);
+  }
+  if (tokens > 0) totals.addTokens(r.userId, utcMonth(at), tokens);
+  if (r.keyId !== null) totals.used(r.keyId, at);
+}
+
+/**
+ * One transaction's balance, spend, token and last-used changes, written once per user or key at its end:
+ * the same rows and totals as one update per request, with four statements fewer per request. A user's
+ * balance is read once, then each charge's `balance_after` follows from it in order, exactly as successive
+ * `UPDATE … RETURNING` would give: nothing else writes in between, since the transaction holds the write lock.
+ */
+class Totals {
+  private readonly balances = new Map<number, { balance: number; charged: number } | null>();
+  private readonly spent = new Map<number, number>();
+  private readonly tokens = new Map<string, { userId: number; month: string; tokens: number }>();
+  private readonly lastUsed = new Map<number, number>();
+
+  constructor(private readonly db: Database) {}
+
+  /** The balance after charging `cost`, or null when the user no longer exists (nothing is charged then). */
+  charge(userId: number, cost: number): number | null {
+    let b = this.balances.get(userId);
+    if (b === undefined) {
+      const row = this.db.query<{ credits: number }, [number]>("SELECT credits FROM users WHERE id = ?").get(userId);
+      this.balances.set(userId, (b = row ? { balance: row.credits, charged: 0 } : null));
+    }
+    if (b === null) return null;
+    b.balance -= cost;
+    b.charged += cost;
+    return b.balance;
+  }
+
+  spend(keyId: number, cost: number): void {
+    this.spent.set(keyId, (this.spent.get(keyId) ?? 0) + cost);
+  }
+
+  addTokens(userId: number, month: string, tokens: number): void {
+    const k = `${userId}:${month}`;
+    const t = this.tokens.get(k);
+    if (t) t.tokens += tokens;
+    else this.tokens.set(k, { userId, month, tokens });
+  }
+
+  used(keyId: number, at: number): void {
+    this.lastUsed.set(keyId, at); // the last request's time, as successive updates would leave it
+  }
+
+  write(): void {
+    for (const [userId, b] of this.balances) {
+      if (b && b.charged > 0) this.db.query("UPDATE users SET credits = credits - ? WHERE id = ?").run(b.charged, userId);
+    }
+    for (const [keyId, cost] of this.spent) this.db.query("UPDATE api_keys SET spent = spent + ? WHERE id = ?").run(cost, keyId);
+    for (const t of this.tokens.values()) {
+      this.db.query(`INSERT INTO token_usage (user_id, month, tokens) VALUES (?,?,?)
+                ON CONFLICT (user_id, month) DO UPDATE SET tokens = tokens + excluded.tokens`).run(t.userId, t.month, t.tokens);
+    }
+    for (const [keyId, at] of this.lastUsed) this.db.query("UPDATE api_keys SET last_used_at = ? WHERE id = ?").run(at, keyId);
+  }
+}
+
+/** Why some settlements could not be written: the batch's error, and each one dropped with its own. */
+export type CommitReport = { batchError: string | null; dropped: { requestId: string; error: string }[] };
+
+/**
+ * Commits a batch; when it fails, commits each settlement on its own, so one bad row cannot drop the rest.
+ * Never throws: what could not be written is reported.
+ */
+export function commitOrSplit(db: Database, settlements: readonly Settlement[]): CommitReport {
+  try {
+    commitSettlements(db, settlements);
+    return { batchError: null, dropped: [] };
+  } catch (err) {
+    const dropped: CommitReport["dropped"] = [];
+    for (const s of settlements) {
+      try {
+        commitSettlements(db, [s]);
+      } catch (e) {
+        dropped.push({ requestId: s.record.requestId, error: String(e) });
+      }
+    }
+    return { batchError: String(err), dropped };
+  }
+}
