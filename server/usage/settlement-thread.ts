@@ -4,16 +4,17 @@
  * main thread) are written beside the request path instead of on it.
  *
  * Protocol (see settlement-writer.ts): first `{ init }` with the database path and a shared cell; then
- * `{ seq, settlements }` batches in order. After each commit the thread stores `seq` in the cell (which a
+ * `{ seq, settlements }` batches in order (settlements encoded by encodeSettlements). After each commit the thread stores `seq` in the cell (which a
  * flushing main thread waits on) and posts `{ seq, report }` (which the main thread logs).
  */
 import { Database } from "bun:sqlite";
-import { commitOrSplit, type Settlement } from "./settlement";
+import { commitOrSplit, decodeSettlements } from "./settlement";
 
 declare const self: Worker;
 
 export type ThreadInit = { init: { path: string; committed: SharedArrayBuffer } };
-export type ThreadBatch = { seq: number; settlements: Settlement[] };
+/** `settlements` is encodeSettlements' JSON. */
+export type ThreadBatch = { seq: number; settlements: string };
 
 let db: Database | null = null;
 let committed: Int32Array | null = null;
@@ -29,7 +30,7 @@ self.onmessage = (e: MessageEvent<ThreadInit | ThreadBatch>) => {
     committed = new Int32Array(m.init.committed);
     return;
   }
-  const report = commitOrSplit(db!, m.settlements);
+  const report = commitOrSplit(db!, decodeSettlements(m.settlements));
   Atomics.store(committed!, 0, m.seq);
   Atomics.notify(committed!, 0);
   self.postMessage({ seq: m.seq, report });

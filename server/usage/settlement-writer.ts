@@ -1,6 +1,6 @@
 import type { Database } from "bun:sqlite";
 import { log } from "../log";
-import { commitOrSplit, type CommitReport, type Settlement } from "./settlement";
+import { commitOrSplit, encodeSettlements, type CommitReport, type Settlement } from "./settlement";
 import type { ThreadBatch, ThreadInit } from "./settlement-thread";
 
 /**
@@ -144,7 +144,7 @@ class CommitThread {
   send(batch: Settlement[]): void {
     this.sent = (this.sent + 1) | 0; // wraps after 2^31 batches; compared with wrap-around below
     this.unconfirmed.set(this.sent, batch);
-    this.worker.postMessage({ seq: this.sent, settlements: batch } satisfies ThreadBatch);
+    this.worker.postMessage({ seq: this.sent, settlements: encodeSettlements(batch) } satisfies ThreadBatch);
   }
 
   /**

@@ -8,7 +8,7 @@ import { setLogLevel } from "../../server/log";
 import { createUser } from "../../server/users/service";
 import { createKey } from "../../server/keys/service";
 import { authenticateKey } from "../../server/auth/authenticate";
-import type { Settlement } from "../../server/usage/settlement";
+import { decodeSettlements, encodeSettlements, type Settlement } from "../../server/usage/settlement";
 import { ledgerViolations, tempDataDir } from "../support/limits-helpers";
 
 setLogLevel("silent");
@@ -43,6 +43,12 @@ function settlement(userId: number, keyId: number | null, cost: number): Settlem
 const count = (ctx: AppContext, sql: string) => (ctx.db.$client.query(sql).get() as { n: number }).n;
 
 describe("settlement writer", () => {
+  test("settlements reach the thread unchanged (every field of the flat encoding in its place)", () => {
+    const a = settlement(1, 2, 3);
+    const b: Settlement = { ...settlement(4, null, 0), record: { ...settlement(4, null, 0).record, errorCode: "client_closed", stream: true, tokensEstimated: true, ttfbMs: null, channelId: 9 } };
+    expect(decodeSettlements(encodeSettlements([a, b]))).toEqual([a, b]);
+  });
+
   test("a database file is written by the writer's thread; flush returns once the rows are committed", () => {
     const ctx = context();
     expect(ctx.writer.where).toBe("thread");
