@@ -2,7 +2,7 @@ import { eq } from "drizzle-orm";
 import { apiKeys, users } from "../../db/schema";
 import { ApiError } from "../errors";
 import type { AppContext } from "../context";
-import { hashKey, hashesEqual, keyPattern } from "../keys/key-format";
+import { digestsEqual, hashKeyBytes, keyPattern } from "../keys/key-format";
 import type { Scope } from "../keys/model";
 import { ipInAny } from "../net/cidr";
 import type { CachedKey } from "./key-cache";
@@ -19,7 +19,7 @@ export type Principal = {
 };
 
 const patterns = new Map<string, RegExp>();
-const DUMMY_HASH = hashKey("relay-dummy-key-for-constant-work");
+const DUMMY_HASH = hashKeyBytes("relay-dummy-key-for-constant-work");
 const INVALID = () => new ApiError("invalid_api_key", "Incorrect API key provided.");
 
 /** Session verifier slot, filled by the sessions feature so this module stays free of JWT code. */
@@ -38,8 +38,9 @@ function bearerToken(header: string | null): string | null {
 /**
  * Checks the Authorization header. Malformed values are rejected before any database access; a known
  * public id and an unknown one cost the same hash comparison; then disabled → expired → IP, in that order.
+ * Synchronous for API keys (a promise only for sessions), so the relay's hot path awaits nothing here.
  */
-export async function authenticate(ctx: AppContext, header: string | null, ip: string): Promise<Principal> {
+export function authenticate(ctx: AppContext, header: string | null, ip: string): Principal | Promise<Principal> {
   const token = bearerToken(header);
   if (!token) throw INVALID();
   if (token.startsWith("eyJ") && sessionVerifier) return sessionVerifier(ctx, token, ip);
@@ -59,8 +60,7 @@ export function authenticateKey(ctx: AppContext, token: string, ip: string): Pri
     const user = key ? ctx.db.select().from(users).where(eq(users.id, key.userId)).get() : undefined;
     entry = ctx.keyCache.set(publicId, key, user);
   }
-  const presented = hashKey(token);
-  const ok = hashesEqual(presented, entry ? entry.key.hash : DUMMY_HASH);
+  const ok = digestsEqual(hashKeyBytes(token), entry ? entry.hash : DUMMY_HASH);
   if (!entry || !ok) throw INVALID();
   const { key, user } = entry;
   if (!user.enabled || !key.enabled) throw new ApiError("key_disabled", "This API key or its user is disabled.");

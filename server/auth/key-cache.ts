@@ -5,6 +5,8 @@ import { expandScopes, type Scope } from "../keys/model";
 
 export type CachedKey = {
   key: ApiKeyRow;
+  /** `key.hash` as bytes, decoded once. */
+  hash: Uint8Array;
   user: UserRow;
   cidrs: Cidr[];
   scopes: Set<Scope>;
@@ -59,7 +61,7 @@ export class KeyCache {
   set(publicId: string, key: ApiKeyRow | undefined, user: UserRow | undefined): CachedKey | null {
     if (this.entries.size >= this.max) this.entries.clear();
     const entry = key && user
-      ? { key, user, cidrs: compileCidrs(key.allowIps), scopes: expandScopes(key.scopes), models: key.models ? new Set(key.models) : null }
+      ? { key, user, hash: Buffer.from(key.hash, "hex"), cidrs: compileCidrs(key.allowIps), scopes: expandScopes(key.scopes), models: key.models ? new Set(key.models) : null }
       : null;
     // Unknown ids are not cached: a flood of random ids must not evict real keys.
     if (entry) this.entries.set(publicId, entry);

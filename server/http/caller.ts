@@ -27,6 +27,6 @@ export function clientIp(ctx: AppContext, request: Request, server: Server<unkno
 }
 
 /** Authenticates the request's bearer token; throws the matching ApiError. */
-export function authenticateRequest(ctx: AppContext, request: Request, server: Server<unknown> | null): Promise<Principal> {
+export function authenticateRequest(ctx: AppContext, request: Request, server: Server<unknown> | null): Principal | Promise<Principal> {
   return authenticate(ctx, request.headers.get("authorization"), clientIp(ctx, request, server));
 }

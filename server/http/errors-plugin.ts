@@ -39,16 +39,22 @@ export function toApiError(error: unknown, elysiaCode?: string | number): ApiErr
  */
 export const withErrors = (name: string) =>
   new Elysia({ name: `errors:${name}` })
-    .onRequest(({ request, set }) => {
-      const id = newRequestId();
-      ids.set(request, id);
-      set.headers["x-request-id"] = id;
+    .onRequest(({ request }) => {
+      ids.set(request, newRequestId());
       // Without a usable Host (HTTP/1.0 without one, an empty or malformed one) Bun leaves request.url
       // relative or unparseable, and every `new URL(request.url)` downstream would throw a 500.
       if (!URL.canParse(request.url)) throw new ApiError("invalid_request", "The request's Host header or target is malformed.");
       // Elysia's router finds the path with url.indexOf("/", 11), which assumes "http://" plus a host of at
       // least 4 characters; with a shorter Host it would route one path while handlers read another.
       if (request.url.indexOf("/", request.url.indexOf("//") + 2) < 11) throw new ApiError("invalid_request", "The Host header is too short.");
+    })
+    // The id goes on the response here rather than into `set.headers` up front: with any header in `set`,
+    // Elysia rebuilds every Response a handler returns (a new Response around its body, headers merged),
+    // which for the relay's streams was several percent of a request's CPU. The relay sets it itself.
+    .onAfterHandle({ as: "global" }, ({ request, response, set }) => {
+      const id = ids.get(request) ?? "";
+      if (!(response instanceof Response)) set.headers["x-request-id"] = id;
+      else if (!response.headers.has("x-request-id")) response.headers.set("x-request-id", id);
     })
     .onError({ as: "global" }, ({ error, code, request }) => {
       const err = toApiError(error, code);

@@ -34,6 +34,16 @@ export function hashKey(key: string): string {
   return Bun.CryptoHasher.hash("sha256", key, "hex");
 }
 
+/** The same SHA-256 as raw bytes: what authentication compares, so no hex string is made per request. */
+export function hashKeyBytes(key: string): Uint8Array {
+  return Bun.CryptoHasher.hash("sha256", key) as Uint8Array;
+}
+
+/** Constant-time comparison of two digests. */
+export function digestsEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
 export function hashesEqual(a: string, b: string): boolean {
   return a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 }

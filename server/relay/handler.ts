@@ -36,11 +36,13 @@ export async function relay(ctx: AppContext, request: Request, server: Server<un
   const started = performance.now();
   const requestId = requestIdOf(request);
   const url = new URL(request.url);
-  const principal = await authenticateRequest(ctx, request, server);
+  const authenticated = authenticateRequest(ctx, request, server);
+  const principal = authenticated instanceof Promise ? await authenticated : authenticated; // keys: no await
   requireScope(principal, "inference");
   const kind = endpointKind(url.pathname);
   const bytes = await readBody(request, ctx.config.RELAY_MAX_BODY_BYTES);
-  const body = await parseRelayBody(bytes, request.headers.get("content-type"), kind, url, request.method);
+  const parsed = parseRelayBody(bytes, request.headers.get("content-type"), kind, url, request.method);
+  const body = parsed instanceof Promise ? await parsed : parsed;
   requireModelAllowed(principal, body.model);
   const group = principal.entry?.key.group ?? "either";
   const candidates = registryOf(ctx).serving(body.model, group);

@@ -26,20 +26,15 @@ function requireModel(model: unknown): string {
   return model;
 }
 
-/** Checks a body just enough to route it: well-formed JSON (or form data) with a `model`. */
-export async function parseRelayBody(bytes: Uint8Array, contentType: string | null, kind: EndpointKind, url: URL, method: string): Promise<RelayBody> {
+/**
+ * Checks a body just enough to route it: well-formed JSON (or form data) with a `model`. Synchronous for
+ * JSON and query-string requests (only multipart parsing is asynchronous), so the hot path awaits nothing.
+ */
+export function parseRelayBody(bytes: Uint8Array, contentType: string | null, kind: EndpointKind, url: URL, method: string): RelayBody | Promise<RelayBody> {
   if (method === "GET" || method === "HEAD" || (method === "DELETE" && bytes.byteLength === 0)) {
     return { format: "none", model: requireModel(url.searchParams.get("model")), stream: false, clientWantsUsage: false, clientMaxOutput: null };
   }
-  if (kind === "other" && contentType && /^multipart\/form-data/i.test(contentType)) {
-    let form: FormData;
-    try {
-      form = await new Response(bytes as Uint8Array<ArrayBuffer>, { headers: { "content-type": contentType } }).formData();
-    } catch {
-      throw new ApiError("invalid_request", "The multipart body could not be parsed.");
-    }
-    return { format: "form", form, model: requireModel(form.get("model")), stream: false, clientWantsUsage: false, clientMaxOutput: null };
-  }
+  if (kind === "other" && contentType && /^multipart\/form-data/i.test(contentType)) return parseForm(bytes, contentType);
   const json = parseJsonObject(bytes, contentType);
   const model = requireModel(json.model);
   if (json.stream !== undefined && json.stream !== null && typeof json.stream !== "boolean") {
@@ -52,4 +47,14 @@ export async function parseRelayBody(bytes: Uint8Array, contentType: string | nu
   const stream = json.stream === true;
   const clientWantsUsage = stream && (so as { include_usage?: unknown } | undefined)?.include_usage === true;
   return { format: "json", json, model, stream, clientWantsUsage, clientMaxOutput: kind === "embedding" ? null : maxOutputOf(json, kind) };
+}
+
+async function parseForm(bytes: Uint8Array, contentType: string): Promise<RelayBody> {
+  let form: FormData;
+  try {
+    form = await new Response(bytes as Uint8Array<ArrayBuffer>, { headers: { "content-type": contentType } }).formData();
+  } catch {
+    throw new ApiError("invalid_request", "The multipart body could not be parsed.");
+  }
+  return { format: "form", form, model: requireModel(form.get("model")), stream: false, clientWantsUsage: false, clientMaxOutput: null };
 }

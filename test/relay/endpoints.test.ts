@@ -88,6 +88,26 @@ describe("OpenAI endpoints through the official client", () => {
   });
 });
 
+test("every answer carries an x-request-id: relayed, streamed, passed through, listed, refused", async () => {
+  const answers = [
+    await post(f.h, key, "/v1/chat/completions", chat("gpt-test")),
+    await post(f.h, key, "/v1/chat/completions", { ...chat("gpt-test"), stream: true }),
+    await post(f.h, key, "/v1/embeddings", { model: "text-embed", input: "x" }),
+    await fetch(`${f.h.url}/v1/models`),
+    await fetch(`${f.h.url}/v1/models`, { headers: { authorization: `Bearer ${key}` } }),
+    await fetch(`${f.h.url}/v1/me`, { headers: { authorization: `Bearer ${key}` } }),
+    await fetch(`${f.h.url}/v1/openapi.json`),
+    await fetch(`${f.h.url}/no/such/route`),
+  ];
+  const ids = new Set<string>();
+  for (const res of answers) {
+    expect(res.headers.get("x-request-id")).toMatch(/^req_/);
+    ids.add(res.headers.get("x-request-id")!);
+    await res.arrayBuffer();
+  }
+  expect(ids.size).toBe(answers.length);
+});
+
 describe("request checks", () => {
   const cases: [string, string | object, number, string][] = [
     ["broken JSON", "{nope", 400, "invalid_request"],
