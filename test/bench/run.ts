@@ -5,8 +5,9 @@
  * and the relay (dist/relay, rebuilt when stale) with a user, key, channel and price, so every request
  * is authenticated, takes a concurrency slot, holds and settles credits and writes a usage row and a
  * ledger charge. Load: wrk with test/bench/wrk.lua when installed, else test/bench/loadgen.ts; time to
- * first chunk always comes from loadgen.ts. Then the binary's start-up time and the RSS with 1,000 open
- * streams. Prints a table and writes .bench/results.json.
+ * first chunk always comes from loadgen.ts. The throughput targets use the median ratio of alternating
+ * pass-through/relay pairs at c=32 (less drift than one run each). Then the binary's start-up time and the
+ * RSS with 1,000 open streams. Prints a table and writes .bench/results.json.
  *
  * Environment: BENCH_DURATION (seconds per run, default 5), BENCH_QUICK=1 (2 s runs, about a minute in
  * all), BENCH_LOADGEN=bun (ignore wrk), BENCH_OUT (result file).
@@ -29,6 +30,8 @@ const LEVELS = [1, 32, 256];
 const MODES = ["json", "stream"] as const;
 const TARGETS = ["direct", "passthrough", "relay"] as const;
 const STARTUP_RUNS = QUICK ? 3 : 7;
+const PAIRS = QUICK ? 3 : 5;
+const PAIR_S = QUICK ? 1 : 2;
 const OPEN_STREAMS = 1000;
 const OUT = process.env.BENCH_OUT ?? join(ROOT, ".bench/results.json");
 const WRK = process.env.BENCH_LOADGEN === "bun" ? null : Bun.which("wrk");
@@ -228,6 +231,20 @@ async function main(): Promise<number> {
     }
   }
 
+  // The throughput targets compare two runs taken seconds apart on a shared two-core machine, where one
+  // run's ratio drifts by ±10% with whatever else the machine does. Alternating short runs of the two
+  // (pass-through, then relay, PAIRS times) and taking the median pair ratio halves that spread.
+  console.log(`throughput ratio at c=32: ${PAIRS} alternating pairs of ${PAIR_S} s runs (pass-through, relay) per mode …`);
+  const paired: Record<Mode, number[]> = { json: [], stream: [] };
+  for (const mode of MODES) {
+    for (let i = 0; i < PAIRS; i++) {
+      const p = await load(urls.passthrough, key, mode, 32, PAIR_S);
+      const r = await load(urls.relay, key, mode, 32, PAIR_S);
+      paired[mode].push(r.rps / p.rps);
+    }
+    console.log(`  ${mode.padEnd(6)} relay/pass-through ${paired[mode].map((x) => x.toFixed(2)).join(", ")}: median ${median(paired[mode]).toFixed(2)}`);
+  }
+
   // Accounting really ran: every request left a usage row and a ledger charge, and nothing is still held.
   let account = await relay.admin.users.get("bench");
   for (let i = 0; i < 50 && (account.inFlight !== 0 || account.heldCredits !== 0); i++) {
@@ -259,8 +276,8 @@ async function main(): Promise<number> {
   const dv = (mode: Mode, c: number) => derived.find((x) => x.mode === mode && x.concurrency === c)!;
   const startupMs = median(startup.freshMs);
   const targets = [
-    { name: "throughput at c=32 (json) ≥ 0.5× pass-through", value: dv("json", 32).relayOverPassthrough, unit: "×", pass: dv("json", 32).relayOverPassthrough >= 0.5 },
-    { name: "throughput at c=32 (stream) ≥ 0.5× pass-through", value: dv("stream", 32).relayOverPassthrough, unit: "×", pass: dv("stream", 32).relayOverPassthrough >= 0.5 },
+    { name: `throughput at c=32 (json) ≥ 0.5× pass-through, median of ${PAIRS} pairs`, value: median(paired.json), unit: "×", pass: median(paired.json) >= 0.5 },
+    { name: `throughput at c=32 (stream) ≥ 0.5× pass-through, median of ${PAIRS} pairs`, value: median(paired.stream), unit: "×", pass: median(paired.stream) >= 0.5 },
     { name: "added p50 latency at c=1 (json) ≤ 0.3 ms", value: dv("json", 1).addedP50Ms, unit: "ms", pass: dv("json", 1).addedP50Ms <= 0.3 },
     { name: `RSS with ${OPEN_STREAMS} open streams ≤ 200 MB`, value: streams.rssMb, unit: "MB", pass: streams.rssMb <= 200 && streams.open === OPEN_STREAMS },
     { name: "start-up (fresh data dir, median) < 200 ms", value: startupMs, unit: "ms", pass: startupMs < 200 },
@@ -294,7 +311,7 @@ async function main(): Promise<number> {
     at: new Date().toISOString(),
     command: `${QUICK ? "BENCH_QUICK=1 " : ""}${process.env.BENCH_DURATION ? `BENCH_DURATION=${process.env.BENCH_DURATION} ` : ""}bun run bench`,
     machine: { cores: cpus().length, cpu: cpus()[0]?.model ?? null, memoryBytes: totalmem(), bun: Bun.version, platform: process.platform },
-    loadgen: loadgenName, durationS: DURATION_S, relay: "dist/relay", rows, derived, relayPeakRssMb: mb(peakRss), accounting,
+    loadgen: loadgenName, durationS: DURATION_S, relay: "dist/relay", rows, derived, pairedRatiosAtC32: paired, relayPeakRssMb: mb(peakRss), accounting,
     startup: { ...startup, medianFreshMs: startupMs, medianExistingMs: median(startup.existingMs) }, openStreams: streams, targets,
     totalSeconds: (performance.now() - started) / 1000,
   };
