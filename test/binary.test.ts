@@ -16,19 +16,26 @@ test("the compiled binary builds, starts from any directory with embedded migrat
   expect(version.stdout.toString().trim()).toBe(JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version);
   expect(Bun.spawnSync([bin, "--help"], { cwd, stdout: "pipe" }).stdout.toString()).toContain("relay admin");
 
-  const port = 30000 + Math.floor(Math.random() * 20000);
-  const server = Bun.spawn([bin, "serve"], { cwd, env: { ...process.env, RELAY_PORT: String(port), RELAY_DATA_DIR: "" }, stdout: "pipe", stderr: "pipe" });
+  // Port 0: the kernel picks a free one (a random fixed port was sometimes taken); the log line says which.
+  const server = Bun.spawn([bin, "serve"], { cwd, env: { ...process.env, RELAY_PORT: "0", RELAY_DATA_DIR: "", RELAY_LOG_LEVEL: "info" }, stdout: "pipe", stderr: "pipe" });
   try {
-    const deadline = Date.now() + 10_000;
-    while (!existsSync(join(cwd, "data/admin.sock")) && Date.now() < deadline && server.exitCode === null) await Bun.sleep(20);
-    if (!existsSync(join(cwd, "data/admin.sock"))) {
-      server.kill(9);
-      throw new Error(`relay serve did not start (exit ${server.exitCode}):\n${await new Response(server.stderr).text()}`);
+    let log = "";
+    let url: string | null = null;
+    const reader = server.stderr.getReader();
+    const timeout = setTimeout(() => server.kill(9), 10_000);
+    while (url === null) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      log += new TextDecoder().decode(value);
+      url = /"msg":"relay listening".*?"url":"([^"]+)"/.exec(log)?.[1] ?? null;
     }
+    clearTimeout(timeout);
+    reader.releaseLock();
+    if (url === null || !existsSync(join(cwd, "data/admin.sock"))) throw new Error(`relay serve did not start (exit ${server.exitCode}):\n${log}`);
     const admin = (...args: string[]) => Bun.spawnSync([bin, "admin", ...args, "--json"], { cwd, stdout: "pipe", stderr: "pipe" });
     expect(admin("user", "create", "--name", "bin").exitCode).toBe(0);
     const created = JSON.parse(admin("key", "create", "--user", "bin", "--label", "b").stdout.toString());
-    const me = await fetch(`http://127.0.0.1:${port}/v1/me`, { headers: { authorization: `Bearer ${created.key}` } });
+    const me = await fetch(`${url}/v1/me`, { headers: { authorization: `Bearer ${created.key}` } });
     expect(me.status).toBe(200);
     expect(((await me.json()) as any).user.name).toBe("bin");
     // The settlement writer's thread is a second module in the binary; if it could not load, commits fall
