@@ -3,23 +3,26 @@
 set -euo pipefail
 BIN="$(cd "$(dirname "$0")/.." && pwd)/dist/relay"
 DIR="$(mktemp -d)"
-PORT=$((20000 + RANDOM % 20000))
 cleanup() { [ -n "${PID:-}" ] && kill "$PID" 2>/dev/null || true; rm -rf "$DIR"; }
 trap cleanup EXIT
 cd "$DIR"
 "$BIN" --version
 "$BIN" --help >/dev/null
 "$BIN" tui --help >/dev/null
-RELAY_PORT=$PORT "$BIN" serve >"$DIR/serve.log" 2>&1 &
+# Port 0: the kernel picks a free port (a random fixed one was sometimes taken); the log line says which.
+RELAY_PORT=0 "$BIN" serve >"$DIR/serve.log" 2>&1 &
 PID=$!
-for _ in $(seq 1 50); do [ -S data/admin.sock ] && break; sleep 0.1; done
+for _ in $(seq 1 50); do [ -S data/admin.sock ] && grep -q '"relay listening"' "$DIR/serve.log" && break; sleep 0.1; done
+URL=$(grep -o '"url":"[^"]*"' "$DIR/serve.log" | head -1 | cut -d'"' -f4)
+[ -n "$URL" ] || { echo "relay did not start"; cat "$DIR/serve.log"; exit 1; }
 [ "$(stat -c %a data/master.key)" = "600" ] || { echo "master.key is not 0600"; exit 1; }
 [ "$(stat -c %a data/admin.sock)" = "600" ] || { echo "admin.sock is not 0600"; exit 1; }
 "$BIN" admin user create --name smoke --json >/dev/null
 KEY=$("$BIN" admin key create --user smoke --label smoke --json | sed -E 's/.*"key":"([^"]+)".*/\1/')
-curl -fsS "http://127.0.0.1:$PORT/v1/me" -H "authorization: Bearer $KEY" | grep -q '"name":"smoke"'
-code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/v1/me" -H "authorization: Bearer nope")
+curl -fsS "$URL/v1/me" -H "authorization: Bearer $KEY" | grep -q '"name":"smoke"'
+code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/me" -H "authorization: Bearer nope")
 [ "$code" = "401" ] || { echo "expected 401, got $code"; exit 1; }
+"$BIN" admin health --json | grep -q '"settlementWriter":"thread"' || { echo "the settlement thread did not load"; exit 1; }
 kill -TERM "$PID"; wait "$PID" || true; PID=""
 grep -q '"stopped"' "$DIR/serve.log" || { echo "no graceful stop"; cat "$DIR/serve.log"; exit 1; }
 if grep -q "$KEY" "$DIR/serve.log"; then echo "key leaked into the log"; exit 1; fi
