@@ -8,6 +8,27 @@ const decoder = new TextDecoder();
 const USAGE = Buffer.from('"usage"');
 const BLANK = Buffer.from("\n\n");
 
+/**
+ * Where the first `"usage"` key with a value other than null is, from `from` on, or -1. With
+ * `include_usage`, OpenAI puts `"usage":null` in every chunk and the numbers only in the last one; those
+ * nulls pass through untouched instead of each event being decoded and parsed.
+ */
+function usageValueAt(buf: Buffer, from: number): number {
+  const ws = (b: number | undefined) => b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
+  for (let at = buf.indexOf(USAGE, from); at !== -1; at = buf.indexOf(USAGE, at + USAGE.length)) {
+    let i = at + USAGE.length;
+    while (ws(buf[i])) i++;
+    if (buf[i] !== 0x3a) return at; // not a key after all (say, inside a string): let the parser decide
+    i++;
+    while (ws(buf[i])) i++;
+    if (!(buf[i] === 0x6e && buf[i + 1] === 0x75 && buf[i + 2] === 0x6c && buf[i + 3] === 0x6c)) return at; // not "null"
+  }
+  return -1;
+}
+
+/** The text form of the same test, for events that went through the splitter. */
+const USAGE_VALUE = /"usage"\s*:\s*(?!null\b)/;
+
 /** Whether a chunk ends exactly on an event boundary ("\n\n"): no partial event or UTF-8 sequence after it. */
 function endsOnBoundary(bytes: Uint8Array): boolean {
   const n = bytes.length;
@@ -68,7 +89,7 @@ export function relaySse(opts: {
   const render = (events: { raw: string; data: string | null }[]): string => {
     let out = "";
     for (const e of events) {
-      if (e.data !== null && e.data !== "[DONE]" && e.data.includes('"usage"')) {
+      if (e.data !== null && e.data !== "[DONE]" && USAGE_VALUE.test(e.data)) {
         try {
           const obj = JSON.parse(e.data);
           const u = usageOf(obj);
@@ -116,7 +137,7 @@ export function relaySse(opts: {
         const parts: Uint8Array[] = [];
         let rest = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
         while (rest.length > 0) {
-          const at = rest.indexOf(USAGE);
+          const at = usageValueAt(rest, 0);
           if (at === -1) {
             parts.push(rest);
             break;

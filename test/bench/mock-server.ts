@@ -25,15 +25,18 @@ const completion = JSON.stringify({
 
 const head = { id: "chatcmpl-bench", object: "chat.completion.chunk", created: 1700000000, model: "gpt-bench" };
 const chunk = (choices: unknown[], extra: object = {}) => enc.encode(`data: ${JSON.stringify({ ...head, choices, ...extra })}\n\n`);
-const contentChunks = Array.from({ length: STREAM_CHUNKS }, (_, i) =>
-  chunk([{ index: 0, delta: i === 0 ? { role: "assistant", content: `tok${i + 1} ` } : { content: `tok${i + 1} ` }, finish_reason: null }]));
-const stopChunk = chunk([{ index: 0, delta: {}, finish_reason: "stop" }]);
+// Like OpenAI: asked for usage (the relay always asks), every chunk carries `"usage": null`, the last one the numbers.
+const contentChunks = (usage: object) => Array.from({ length: STREAM_CHUNKS }, (_, i) =>
+  chunk([{ index: 0, delta: i === 0 ? { role: "assistant", content: `tok${i + 1} ` } : { content: `tok${i + 1} ` }, finish_reason: null }], usage));
+const stopChunk = (usage: object) => chunk([{ index: 0, delta: {}, finish_reason: "stop" }], usage);
+const withUsage = [...contentChunks({ usage: null }), stopChunk({ usage: null })];
+const withoutUsage = [...contentChunks({}), stopChunk({})];
 const usageChunk = chunk([], { usage: { prompt_tokens: 10, completion_tokens: STREAM_CHUNKS, total_tokens: 10 + STREAM_CHUNKS } });
 const doneChunk = enc.encode("data: [DONE]\n\n");
 
 /** One enqueue per pull, so chunks leave as the client reads them, with no timer in between. */
 function sse(includeUsage: boolean): ReadableStream<Uint8Array> {
-  const pieces = [...contentChunks, stopChunk, ...(includeUsage ? [usageChunk] : []), doneChunk];
+  const pieces = includeUsage ? [...withUsage, usageChunk, doneChunk] : [...withoutUsage, doneChunk];
   let i = 0;
   return new ReadableStream<Uint8Array>({
     pull(ctrl) {

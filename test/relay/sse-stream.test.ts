@@ -56,4 +56,16 @@ describe("SSE relay", () => {
     expect(result.usage).toBeNull();
     expect(result.completionEstimate()).toBe(countTokens("one two "));
   });
+
+  test("OpenAI's \"usage\": null in every chunk passes through untouched; only the chunk with numbers is taken", async () => {
+    const nulls = ev({ choices: [{ index: 0, delta: { content: "a" } }], usage: null })
+      + 'data: {"choices":[{"index":0,"delta":{"content":"b"}}],"usage" :  null}\n\n'
+      + ev({ choices: [{ index: 0, delta: { content: "\"usage\": 5" } }], usage: null }) // the word in content is escaped
+      + usageChunk + "data: [DONE]\n\n";
+    for (const cuts of [[], [7], [nulls.length - 20]]) {
+      const { got, result } = await pipe(nulls, cuts, false);
+      expect(got).toBe(nulls.replace(usageChunk, ""));
+      expect(result.usage).toEqual({ prompt: 7, completion: 3 });
+    }
+  });
 });

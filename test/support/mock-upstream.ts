@@ -151,10 +151,13 @@ function sseEvents(c: Call): string[] {
       ? { index: 0, delta: text === null ? {} : i === 1 ? { role: "assistant", content: text } : { content: text }, finish_reason: text === null ? "stop" : null }
       : { index: 0, text: text ?? "", finish_reason: text === null ? "stop" : null, logprobs: null };
   const events: unknown[] = [];
-  for (let i = 1; i <= n; i++) events.push({ ...head, choices: [choice(`tok${i} `, i)] });
+  // Like OpenAI: asked for usage, every chunk carries `"usage": null` and the last one the numbers.
+  const withUsage = body?.stream_options?.include_usage === true && opts.usageInStream !== false;
+  const nullUsage = withUsage ? { usage: null } : {};
+  for (let i = 1; i <= n; i++) events.push({ ...head, choices: [choice(`tok${i} `, i)], ...nullUsage });
   if (opts.behavior === "disconnect") return events.map((e) => `data: ${JSON.stringify(e)}\n\n`);
-  events.push({ ...head, choices: [choice(null, 0)] });
-  if (body?.stream_options?.include_usage === true && opts.usageInStream !== false) {
+  events.push({ ...head, choices: [choice(null, 0)], ...nullUsage });
+  if (withUsage) {
     const prompt = opts.promptTokens ?? 10;
     events.push({ ...head, choices: [], usage: { prompt_tokens: prompt, completion_tokens: n, total_tokens: prompt + n } });
   }
