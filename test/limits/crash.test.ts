@@ -134,7 +134,10 @@ describe("crash and restart", () => {
       const stop = { stop: false };
       const done = { n: 0 };
       const running = load(relay, stop, done);
-      await until(() => done.n >= 150, "150 requests answered");
+      // Answers include instant refusals (402, 429), so 150 can come before the first 50 ms flush: wait for
+      // some settlements to be committed too, so the kill lands between committed and queued ones.
+      const recorded = () => withDb(relay.dataDir, (db) => db.query<{ n: number }, []>("SELECT count(*) AS n FROM usage_log WHERE cost > 0").get()!.n);
+      await until(() => done.n >= 150 && recorded() > 0, "150 requests answered and some charged");
       await relay.kill9();
       stop.stop = true;
       await running;
