@@ -9,13 +9,13 @@ const USAGE = Buffer.from('"usage"');
 const BLANK = Buffer.from("\n\n");
 
 /**
- * Where the first `"usage"` key with a value other than null is, from `from` on, or -1. With
+ * Where the first `"usage"` key with a value other than null is, or -1. With
  * `include_usage`, OpenAI puts `"usage":null` in every chunk and the numbers only in the last one; those
  * nulls pass through untouched instead of each event being decoded and parsed.
  */
-function usageValueAt(buf: Buffer, from: number): number {
+function usageValueAt(buf: Buffer): number {
   const ws = (b: number | undefined) => b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
-  for (let at = buf.indexOf(USAGE, from); at !== -1; at = buf.indexOf(USAGE, at + USAGE.length)) {
+  for (let at = buf.indexOf(USAGE); at !== -1; at = buf.indexOf(USAGE, at + USAGE.length)) {
     let i = at + USAGE.length;
     while (ws(buf[i])) i++;
     if (buf[i] !== 0x3a) return at; // not a key after all (say, inside a string): let the parser decide
@@ -137,7 +137,7 @@ export function relaySse(opts: {
         const parts: Uint8Array[] = [];
         let rest = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
         while (rest.length > 0) {
-          const at = usageValueAt(rest, 0);
+          const at = usageValueAt(rest);
           if (at === -1) {
             parts.push(rest);
             break;
