@@ -42,6 +42,9 @@ function tooLarge(limit: number): ApiError {
   return new ApiError("invalid_request", `Request body is larger than the ${limit}-byte limit.`);
 }
 
+/** One strict decoder for every body: each whole-buffer decode starts afresh, also after one that failed. */
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
 /** Parses a JSON object body with a clear error for each way it can be wrong. */
 export function parseJsonObject(bytes: Uint8Array, contentType: string | null): Record<string, unknown> {
   if (contentType && !/^application\/(.+\+)?json\b/i.test(contentType) && !/^text\/plain\b/i.test(contentType)) {
@@ -50,7 +53,7 @@ export function parseJsonObject(bytes: Uint8Array, contentType: string | null): 
   if (bytes.byteLength === 0) throw new ApiError("invalid_request", "The request body is empty; expected a JSON object.");
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    text = utf8.decode(bytes);
   } catch {
     throw new ApiError("invalid_request", "The request body is not valid UTF-8.");
   }

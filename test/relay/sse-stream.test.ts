@@ -68,4 +68,27 @@ describe("SSE relay", () => {
       expect(result.usage).toEqual({ prompt: 7, completion: 3 });
     }
   });
+  test("usage written with Python's spacing is found and dropped like the compact form", async () => {
+    const spaced = 'data: {"choices": [], "usage": {"prompt_tokens": 4, "completion_tokens": 2}}\n\n';
+    const text = chunk("x") + spaced + "data: [DONE]\n\n";
+    const { got, result } = await pipe(text, [], false);
+    expect(got).toBe(chunk("x") + "data: [DONE]\n\n");
+    expect(result.usage).toEqual({ prompt: 4, completion: 2 });
+  });
+
+  test("usage spelled any other way is still counted at the end (the client gets that chunk as sent)", async () => {
+    const odd = 'data: {"choices":[],"usage" :\t{"prompt_tokens":5,"completion_tokens":6}}\n\n';
+    const text = chunk("x") + odd + "data: [DONE]\n\n";
+    const { got, result } = await pipe(text, [], false);
+    expect(got).toBe(text);
+    expect(result.usage).toEqual({ prompt: 5, completion: 6 });
+  });
+
+  test("usage on a chunk that also has content: the chunk is kept, its usage (the last one) counts", async () => {
+    const withContent = (n: number) => ev({ choices: [{ index: 0, delta: { content: "y" } }], usage: { prompt_tokens: 9, completion_tokens: n } });
+    const text = withContent(1) + withContent(2) + "data: [DONE]\n\n";
+    const { got, result } = await pipe(text, [], false);
+    expect(got).toBe(text);
+    expect(result.usage).toEqual({ prompt: 9, completion: 2 });
+  });
 });
