@@ -169,10 +169,10 @@ function exhausted(job: Job, last: { status?: number; body?: Uint8Array; content
   return errorResponse(new ApiError(code, `All ${tries} upstream attempt(s) failed; last: ${last.message}`), job.requestId);
 }
 
-function streamResponse(job: Job, channel: LiveChannel, upstreamModel: string, res: Response, abort: AbortController,
-  onClientAbort: (fn: () => void) => void, ttfbMs: number, idleMs: number): Response {
+async function streamResponse(job: Job, channel: LiveChannel, upstreamModel: string, res: Response, abort: AbortController,
+  onClientAbort: (fn: () => void) => void, ttfbMs: number, idleMs: number): Promise<Response> {
   const b = job.body;
-  const stream = relaySse({
+  const stream = await relaySse({
     body: res.body!, abort, idleMs, clientWantsUsage: b.clientWantsUsage, onClientAbort,
     onEnd: ({ end, usage, completionEstimate }) => {
       if (end === "upstream_error" || end === "idle_timeout") channel.breaker.onFailure(`${channel.row.name}: stream ${end}`);

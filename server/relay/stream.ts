@@ -49,13 +49,31 @@ function endsOnBoundary(bytes: Uint8Array): boolean {
 const errorEvent = (code: string, message: string) =>
   encoder.encode(`data: ${JSON.stringify({ error: { message, type: "upstream_error", code, param: null } })}\n\n`);
 
+/** The OpenAI stream's last event. */
+const DONE_EVENT = Buffer.from("data: [DONE]\n\n");
+
+/** Whether a read ends with the `data: [DONE]` event, after which an OpenAI stream has nothing more to say. */
+function endsWithDone(bytes: Uint8Array): boolean {
+  const n = bytes.length, k = DONE_EVENT.length;
+  if (n < k || bytes[n - 3] !== 0x5d) return false; // "]" before the blank line: the cheap first test
+  return (n === k || bytes[n - k - 1] === 0x0a) && Buffer.from(bytes.buffer, bytes.byteOffset + n - k, k).equals(DONE_EVENT);
+}
+
+type Step = { r: Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>["read"]>> } | { failed: true };
+
 /**
  * Pipes an upstream SSE body to the client event by event (never buffering the whole response).
  * It drops the usage-only chunk the relay asked for when the client did not, notes the reported usage,
  * and ends the client's stream with an error event when the upstream breaks or stalls. `onEnd` runs
  * exactly once, however the stream ends: normal end, client abort, upstream error or idle timeout.
+ *
+ * Resolves once the first upstream read is in (or failed), so the response's status line, headers and
+ * first events leave in one write rather than the headers alone. And the client's stream is closed as soon
+ * as `data: [DONE]` has gone out, in the same write, instead of one more write for the end of the chunked
+ * body after the upstream's own end arrives. The upstream is still read to its end (that is when the
+ * request is accounted, and its connection is kept for reuse); anything after [DONE] only counts for usage.
  */
-export function relaySse(opts: {
+export async function relaySse(opts: {
   body: ReadableStream<Uint8Array>;
   abort: AbortController;
   idleMs: number;
@@ -63,15 +81,17 @@ export function relaySse(opts: {
   /** Registers the stream's handler for a client that goes away (see UpstreamAttempt). */
   onClientAbort: (fn: () => void) => void;
   onEnd: (r: StreamResult) => void;
-}): ReadableStream<Uint8Array> {
+}): Promise<ReadableStream<Uint8Array>> {
   const reader = opts.body.getReader();
-  const splitter = new SseSplitter();
+  let splitter: SseSplitter | null = null;
   /** What reached the client, kept (undecoded when possible) for a token count if no usage arrives. */
   const forwarded: (string | Uint8Array)[] = [];
   let usage: StreamResult["usage"] = null;
   /** True while everything read so far ended on an event boundary (so the splitter holds nothing). */
   let aligned = true;
   let ended = false;
+  /** The client's stream was closed after [DONE]; the upstream is being read to its end. */
+  let clientDone = false;
   // One idle timer per stream, re-armed when each upstream read starts (no promise race per read). It
   // acts only while a read is pending, so a client that reads slowly is not taken for an idle upstream;
   // firing aborts the upstream and cancels the read, and the pull that was waiting ends the stream.
@@ -93,6 +113,7 @@ export function relaySse(opts: {
     opts.onEnd({ end, usage, completionEstimate: () => countStreamedTokens(forwardedText()) });
   };
   const onClientAbort = () => {
+    if (clientDone) return; // the client had the whole answer: nothing to abort
     opts.abort.abort(new Error("client disconnected"));
     reader.cancel().catch(() => {});
     finish("client_abort");
@@ -117,6 +138,18 @@ export function relaySse(opts: {
     return out;
   };
 
+  const readStep = async (): Promise<Step> => {
+    reading = true;
+    timer.refresh();
+    try {
+      return { r: await reader.read() };
+    } catch {
+      return { failed: true };
+    } finally {
+      reading = false;
+    }
+  };
+  const first = await readStep();
 
   // A Bun "direct" stream: chunks are written straight to the client's socket, without the queue of a
   // default ReadableStream (half of the per-chunk cost of relaying a stream in profiles).
@@ -135,15 +168,17 @@ export function relaySse(opts: {
       // A write or flush that returns a promise is backpressure from a slow client: the caller waits for
       // it, so the upstream is read no faster than the client takes the bytes. Otherwise (the usual case)
       // nothing is awaited: a promise per send was a measurable part of a relayed stream.
-      const send = (...parts: Uint8Array[]): Promise<void> | undefined => {
+      const send = (flush: boolean, ...parts: Uint8Array[]): Promise<void> | undefined => {
         let pending: Promise<unknown>[] | null = null;
         try {
           for (const part of parts) {
             const w = sink.write(part);
             if (typeof w !== "number") (pending ??= []).push(w);
           }
-          const f = sink.flush(); // one flush per upstream read: the client sees each read's events at once
-          if (typeof f !== "number") (pending ??= []).push(f);
+          if (flush) {
+            const f = sink.flush(); // one flush per upstream read: the client sees each read's events at once
+            if (typeof f !== "number") (pending ??= []).push(f);
+          }
         } catch {
           onClientAbort();
           return undefined;
@@ -152,7 +187,8 @@ export function relaySse(opts: {
       };
       // Each event with a usage object is decoded and parsed (to note the usage); one the client did not
       // ask for is cut out. Everything else goes out as the upstream's own bytes, usually in one write.
-      const sendWhole = (bytes: Uint8Array) => {
+      // A read that ends with [DONE] is not flushed: closing the stream right after sends it with the end.
+      const sendWhole = (bytes: Uint8Array, last: boolean) => {
         const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
         let parts: Uint8Array[] | null = null;
         let from = 0; // bytes before `from` are settled: in `parts`, or cut out
@@ -162,7 +198,7 @@ export function relaySse(opts: {
           const end = buf.indexOf(BLANK, at) + 2; // the read ends on a boundary, so there is one
           const raw = decoder.decode(buf.subarray(start, end - 2));
           if (render([{ raw, data: dataOf(raw) }]) === "") {
-            (parts ??= []);
+            parts ??= [];
             if (start > from) parts.push(buf.subarray(from, start));
             from = end;
           }
@@ -170,65 +206,70 @@ export function relaySse(opts: {
         }
         if (parts === null) {
           forwarded.push(bytes);
-          return send(bytes);
+          return send(!last, bytes);
         }
         if (from < buf.length) parts.push(buf.subarray(from));
         for (const part of parts) forwarded.push(part);
-        return send(...parts);
+        return send(!last, ...parts);
       };
-      try {
-        for (;;) {
-          reading = true;
-          timer.refresh();
-          const r = await reader.read();
-          reading = false;
-          if (ended) break;
-          if (idle) {
-            await send(errorEvent("upstream_timeout", `The upstream sent nothing for ${opts.idleMs} ms.`));
-            finish("idle_timeout");
+      const failWith = async (end: "idle_timeout" | "upstream_error") => {
+        const event = end === "idle_timeout"
+          ? errorEvent("upstream_timeout", `The upstream sent nothing for ${opts.idleMs} ms.`)
+          : errorEvent("upstream_error", "The upstream connection was lost mid-stream.");
+        const backpressure = send(true, event);
+        if (backpressure) await backpressure;
+        finish(end);
+      };
+      for (let step = first; !ended; step = await readStep()) {
+        if (clientDone) {
+          // After [DONE]: read the upstream to its end. Whatever comes still counts for usage, but the
+          // client has its whole answer, so a stall or a break now ends the request as done.
+          if (idle || "failed" in step || step.r.done) {
+            finish("done");
             break;
           }
-          if (r.done) {
-            const tail = render(splitter.end());
-            if (tail) {
-              forwarded.push(tail);
-              await send(encoder.encode(tail));
-            }
-            finish("done"); // no-op when the last write found the client gone
-            break;
-          }
-          // Fast path, on the bytes: when this read and every one before it end on an event boundary, the
-          // events go out as the upstream's own bytes; only an event that mentions usage is decoded and
-          // parsed (to note the usage, and drop it if the client did not ask for it).
-          const whole = aligned && endsOnBoundary(r.value);
-          aligned = endsOnBoundary(r.value);
-          if (whole) {
-            const backpressure = sendWhole(r.value);
-            if (backpressure) await backpressure;
-            if (ended) break;
-            continue;
-          }
-          // Slow path: a read that ends inside an event (or follows one that did) goes through the splitter.
-          const text = render(splitter.feed(r.value));
-          if (text) {
-            forwarded.push(text);
-            await send(encoder.encode(text));
-          }
-          if (ended) break;
+          if (usage === null) render((splitter ??= new SseSplitter()).feed(step.r.value));
+          continue;
         }
-      } catch {
-        reading = false;
-        if (!ended) {
-          if (idle) {
-            await send(errorEvent("upstream_timeout", `The upstream sent nothing for ${opts.idleMs} ms.`));
-            finish("idle_timeout");
-          } else {
-            await send(errorEvent("upstream_error", "The upstream connection was lost mid-stream."));
-            finish("upstream_error");
+        if (idle || "failed" in step) {
+          await failWith(idle ? "idle_timeout" : "upstream_error");
+          break;
+        }
+        const r = step.r;
+        if (r.done) {
+          const tail = splitter ? render(splitter.end()) : "";
+          if (tail) {
+            forwarded.push(tail);
+            const backpressure = send(true, encoder.encode(tail));
+            if (backpressure) await backpressure;
           }
+          finish("done"); // no-op when the last write found the client gone
+          break;
+        }
+        // Fast path, on the bytes: when this read and every one before it end on an event boundary, the
+        // events go out as the upstream's own bytes; only an event with a usage object is decoded and
+        // parsed (to note the usage, and drop it if the client did not ask for it).
+        const whole = aligned && endsOnBoundary(r.value);
+        aligned = endsOnBoundary(r.value);
+        if (whole) {
+          const last = endsWithDone(r.value);
+          const backpressure = sendWhole(r.value, last);
+          if (backpressure) await backpressure;
+          if (last && !ended) {
+            safely(() => sink.close());
+            clientDone = true;
+          }
+          continue;
+        }
+        // Slow path: a read that ends inside an event (or follows one that did) goes through the splitter.
+        const text = render((splitter ??= new SseSplitter()).feed(r.value));
+        if (text) {
+          forwarded.push(text);
+          const backpressure = send(true, encoder.encode(text));
+          if (backpressure) await backpressure;
         }
       }
-      safely(() => sink.close());
+      if (!clientDone) safely(() => sink.close());
     },
     cancel() {
       onClientAbort();

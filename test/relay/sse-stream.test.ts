@@ -23,7 +23,7 @@ async function pipe(text: string, cuts: number[], clientWantsUsage: boolean) {
     },
   });
   let result: StreamResult | null = null;
-  const out = relaySse({ body, abort: new AbortController(), idleMs: 5000, clientWantsUsage, onClientAbort: () => {}, onEnd: (r) => (result = r) });
+  const out = await relaySse({ body, abort: new AbortController(), idleMs: 5000, clientWantsUsage, onClientAbort: () => {}, onEnd: (r) => (result = r) });
   const got = await new Response(out).text();
   return { got, result: result! };
 }
@@ -90,5 +90,48 @@ describe("SSE relay", () => {
     const { got, result } = await pipe(text, [], false);
     expect(got).toBe(text);
     expect(result.usage).toEqual({ prompt: 9, completion: 2 });
+  });
+
+  test("the client's stream ends at [DONE]; the request ends when the upstream does", async () => {
+    let closeUpstream!: () => void;
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(enc.encode(chunk("a") + usageChunk + "data: [DONE]\n\n"));
+        closeUpstream = () => c.close();
+      },
+    });
+    let result: StreamResult | null = null;
+    const out = await relaySse({ body, abort: new AbortController(), idleMs: 5000, clientWantsUsage: false, onClientAbort: () => {}, onEnd: (r) => (result = r) });
+    const got = await new Response(out).text(); // resolves although the upstream is still open
+    expect(got).toBe(chunk("a") + "data: [DONE]\n\n");
+    expect(result).toBeNull();
+    closeUpstream();
+    for (let i = 0; i < 100 && !result; i++) await Bun.sleep(5);
+    expect(result!.end).toBe("done");
+    expect(result!.usage).toEqual({ prompt: 7, completion: 3 });
+  });
+
+  test("an upstream that stalls after [DONE] ends the request as done, not as a timeout", async () => {
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(enc.encode(chunk("a") + usageChunk + "data: [DONE]\n\n")); // and never closes
+      },
+    });
+    const abort = new AbortController();
+    let result: StreamResult | null = null;
+    const out = await relaySse({ body, abort, idleMs: 100, clientWantsUsage: true, onClientAbort: () => {}, onEnd: (r) => (result = r) });
+    expect(await new Response(out).text()).toBe(chunk("a") + usageChunk + "data: [DONE]\n\n");
+    for (let i = 0; i < 100 && !result; i++) await Bun.sleep(10);
+    expect(result!.end).toBe("done");
+    expect(abort.signal.aborted).toBe(true); // the stalled upstream was let go
+  });
+
+  test("an upstream that stalls before its first event gets the timeout event, with the headers", async () => {
+    const body = new ReadableStream<Uint8Array>({ start() {} }); // headers came, then nothing
+    let result: StreamResult | null = null;
+    const out = await relaySse({ body, abort: new AbortController(), idleMs: 100, clientWantsUsage: false, onClientAbort: () => {}, onEnd: (r) => (result = r) });
+    const got = await new Response(out).text();
+    expect(got).toContain('"code":"upstream_timeout"');
+    expect(result!.end).toBe("idle_timeout");
   });
 });
