@@ -30,9 +30,9 @@ export function registerSessionVerifier(v: SessionVerifier): void {
 }
 
 function bearerToken(header: string | null): string | null {
-  if (!header || header.length > 4096) return null;
-  const m = /^Bearer ([^\s,]+)$/.exec(header);
-  return m ? m[1]! : null;
+  if (!header || header.length > 4096 || !header.startsWith("Bearer ")) return null;
+  const token = header.slice(7);
+  return token.length > 0 && !/[\s,]/.test(token) ? token : null;
 }
 
 /**

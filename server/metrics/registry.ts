@@ -8,7 +8,8 @@ const esc = (v: string) => v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace
 
 /** In-process Prometheus counters; rendered as text on GET /metrics. */
 export class Metrics {
-  private readonly requests = new Map<string, number>();
+  /** Request counters by status, then channel, then model: lookups by number first, no label string per request. */
+  private readonly requests = new Map<number, Map<number | null, Map<string, { labels: string; n: number }>>>();
   private readonly charged = new Map<string, number>();
   private readonly latency = new Map<string, { buckets: number[]; sum: number; count: number }>();
 
@@ -25,16 +26,14 @@ export class Metrics {
     this.countRequest(status, model, null);
   }
 
-  /** The label string per (status, model, channel) is built once, not per request (it was 2% of a request). */
-  private readonly labelCache = new Map<string, string>();
   private countRequest(status: number, model: string, channelId: number | null): void {
-    const id = `${status} ${channelId ?? ""} ${model}`;
-    let labels = this.labelCache.get(id);
-    if (labels === undefined) {
-      if (this.labelCache.size >= 10_000) this.labelCache.clear();
-      this.labelCache.set(id, (labels = `status="${status}",model="${esc(model)}",channel="${channelId ?? ""}"`));
-    }
-    this.requests.set(labels, (this.requests.get(labels) ?? 0) + 1);
+    let byChannel = this.requests.get(status);
+    if (!byChannel) this.requests.set(status, (byChannel = new Map()));
+    let byModel = byChannel.get(channelId);
+    if (!byModel) byChannel.set(channelId, (byModel = new Map()));
+    const c = byModel.get(model);
+    if (c) c.n++;
+    else byModel.set(model, { labels: `status="${status}",model="${esc(model)}",channel="${channelId ?? ""}"`, n: 1 });
   }
 
   private observeUpstream(channelId: number, seconds: number): void {
@@ -49,7 +48,9 @@ export class Metrics {
   render(): string {
     const out: string[] = [];
     out.push("# HELP relay_requests_total Relayed requests by status, model and channel.", "# TYPE relay_requests_total counter");
-    for (const [l, v] of this.requests) out.push(`relay_requests_total{${l}} ${v}`);
+    for (const byChannel of this.requests.values()) {
+      for (const byModel of byChannel.values()) for (const c of byModel.values()) out.push(`relay_requests_total{${c.labels}} ${c.n}`);
+    }
     out.push("# HELP relay_credits_charged_total Credits charged, by model.", "# TYPE relay_credits_charged_total counter");
     for (const [m, v] of this.charged) out.push(`relay_credits_charged_total{model="${esc(m)}"} ${v}`);
     out.push("# HELP relay_in_flight Requests in flight per user.", "# TYPE relay_in_flight gauge");

@@ -30,7 +30,7 @@ export function upstreamHeaders(client: Headers, channel: LiveChannel, contentTy
 
 export function upstreamUrl(channel: LiveChannel, path: string, search: string): string {
   // Channel base URLs are what an OpenAI client takes (…/v1); the client's path is under /v1 too.
-  return channel.row.baseUrl + path.replace(/^\/v1/, "") + search;
+  return channel.row.baseUrl + (path.startsWith("/v1") ? path.slice(3) : path) + search;
 }
 
 export type UpstreamAttempt =
