@@ -18,6 +18,8 @@ import { isRetryableStatus, readWithIdleTimeout, sendUpstream, upstreamHeaders, 
 import { usageOf } from "./sse";
 import { relaySse } from "./stream";
 
+const utf8 = new TextDecoder();
+
 /** Per-request state shared by the steps below. */
 type Job = {
   ctx: AppContext;
@@ -142,7 +144,7 @@ async function attempt(job: Job, order: LiveChannel[]): Promise<Response> {
     let usage: { prompt: number; completion: number } | null = null;
     if (res.ok && (res.headers.get("content-type") ?? "").includes("json")) {
       try {
-        usage = usageOf(JSON.parse(new TextDecoder().decode(bytes)));
+        usage = usageOf(JSON.parse(utf8.decode(bytes)));
       } catch {
         /* a JSON content type with a broken body: pass it on, meter nothing */
       }
