@@ -13,6 +13,14 @@ export function usageOf(obj: unknown): { prompt: number; completion: number } | 
 }
 
 /**
+ * The usage in one streamed event: at the top level in chat and completions chunks, under `response` in the
+ * Responses API's final events (`response.completed`, `response.incomplete`, `response.failed`).
+ */
+export function streamedUsageOf(obj: unknown): { prompt: number; completion: number } | null {
+  return usageOf(obj) ?? usageOf((obj as { response?: unknown } | null)?.response ?? null);
+}
+
+/**
  * Splits an SSE byte stream into events, one `feed` at a time. Events are returned whole with their
  * data payload, so the caller can forward, inspect or drop each one.
  */

@@ -1,4 +1,4 @@
-import { SseSplitter, countStreamedTokens, dataOf, payloadsOf, usageOf } from "./sse";
+import { SseSplitter, countStreamedTokens, dataOf, payloadsOf, streamedUsageOf } from "./sse";
 
 export type StreamEnd = "done" | "client_abort" | "upstream_error" | "idle_timeout";
 export type StreamResult = { end: StreamEnd; usage: { prompt: number; completion: number } | null; completionEstimate: () => number };
@@ -35,7 +35,7 @@ function usageInText(text: string): StreamResult["usage"] {
   for (const p of payloadsOf(text)) {
     if (p === "[DONE]" || !USAGE_VALUE.test(p)) continue;
     try {
-      found = usageOf(JSON.parse(p)) ?? found;
+      found = streamedUsageOf(JSON.parse(p)) ?? found;
     } catch {
       /* not JSON */
     }
@@ -132,7 +132,7 @@ export async function relaySse(opts: {
       if (e.data !== null && e.data !== "[DONE]" && USAGE_VALUE.test(e.data)) {
         try {
           const obj = JSON.parse(e.data);
-          const u = usageOf(obj);
+          const u = streamedUsageOf(obj);
           if (u) usage = u;
           if (!opts.clientWantsUsage && u && Array.isArray(obj.choices) && obj.choices.length === 0) continue;
         } catch {

@@ -134,4 +134,14 @@ describe("SSE relay", () => {
     expect(got).toContain('"code":"upstream_timeout"');
     expect(result!.end).toBe("idle_timeout");
   });
+
+  test("a Responses API stream: the usage inside response.completed counts, and the event stays", async () => {
+    const completed = `event: response.completed\ndata: ${JSON.stringify({ type: "response.completed", response: { id: "resp_1", status: "completed", usage: { input_tokens: 11, output_tokens: 4, total_tokens: 15 } } })}\n\n`;
+    const text = `event: response.output_text.delta\ndata: ${JSON.stringify({ type: "response.output_text.delta", delta: "hi" })}\n\n` + completed;
+    for (const cuts of [[], [30]]) {
+      const { got, result } = await pipe(text, cuts, false);
+      expect(got).toBe(text);
+      expect(result.usage).toEqual({ prompt: 11, completion: 4 });
+    }
+  });
 });
