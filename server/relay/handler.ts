@@ -86,10 +86,15 @@ function buildBody(job: Job, channel: LiveChannel): { body: BodyInit | null; con
     return { body: b.form, contentType: null, upstreamModel };
   }
   const json: Record<string, unknown> = { ...b.json, model: upstreamModel };
-  // Ask for usage in streams; the extra chunk is dropped again when the client did not ask for it.
-  if (b.stream) json.stream_options = { ...(b.json.stream_options as object | undefined), include_usage: true };
+  // Ask for usage in chat and completion streams; the extra chunk is dropped again when the client did not
+  // ask for it. Other endpoints (the Responses API) report usage in their last event unasked, and may
+  // refuse an option they do not know.
+  const kind = endpointKind(job.path);
+  if (b.stream && (kind === "chat" || kind === "completion")) {
+    json.stream_options = { ...(b.json.stream_options as object | undefined), include_usage: true };
+  }
   if (job.hold.injectMaxOutput !== null) {
-    if (endpointKind(job.path) !== "other") json.max_tokens = job.hold.injectMaxOutput;
+    if (kind !== "other") json.max_tokens = job.hold.injectMaxOutput;
     // The Responses API calls it max_output_tokens. Without a bound its answer could outgrow the hold,
     // and since a charge never passes the hold, the user would get the excess for free.
     else if (job.path === "/v1/responses") json.max_output_tokens = job.hold.injectMaxOutput;

@@ -46,6 +46,13 @@ describe("OpenAI endpoints through the official client", () => {
     expect(e.data.length).toBe(2);
   });
 
+  test("stream_options.include_usage is added for chat and completions only, not for other endpoints", async () => {
+    await (await post(f.h, key, "/v1/responses", { model: "gpt-test", input: "x", stream: true })).arrayBuffer();
+    expect(f.mocks[0]!.requests.at(-1)!.body.stream_options).toBeUndefined();
+    await (await post(f.h, key, "/v1/completions", { model: "gpt-test", prompt: "x", stream: true })).arrayBuffer();
+    expect(f.mocks[0]!.requests.at(-1)!.body.stream_options).toEqual({ include_usage: true });
+  });
+
   test("alias mapping: the upstream receives the mapped model id", async () => {
     await client().chat.completions.create({ model: "near_qwen3_30b", messages: [{ role: "user", content: "x" }] });
     expect(f.mocks[0]!.requests.at(-1)!.body.model).toBe("Qwen/Qwen3-30B-A3B");
