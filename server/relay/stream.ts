@@ -49,7 +49,6 @@ function endsOnBoundary(bytes: Uint8Array): boolean {
   return n >= 2 && bytes[n - 1] === 10 && bytes[n - 2] === 10;
 }
 
-
 const errorEvent = (code: string, message: string) =>
   encoder.encode(`data: ${JSON.stringify({ error: { message, type: "upstream_error", code, param: null } })}\n\n`);
 
