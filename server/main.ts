@@ -34,7 +34,10 @@ async function serve(): Promise<void> {
   try {
     server = await startServer(cfg);
   } catch (e) {
-    log.error("failed to start", { error: (e as Error).message });
+    const message = (e as Error).message;
+    log.error("failed to start", { error: message });
+    // A refusal to start must be seen even with the log silenced.
+    if (!log.enabled("error")) console.error(`relay: failed to start: ${message}`);
     process.exit(1);
   }
   const shutdown = async (signal: string) => {

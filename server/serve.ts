@@ -24,16 +24,35 @@ async function claimSocket(path: string): Promise<void> {
   unlinkSync(path);
 }
 
+/** A start-up failure that names the address, so the operator knows which setting to change. */
+function listenError(err: unknown, host: string, port: number): Error {
+  const where = `${host.includes(":") ? `[${host}]` : host}:${port}`;
+  const code = (err as { code?: string })?.code;
+  if (code === "EADDRINUSE") return new Error(`${where} is already in use (another relay or program listens there); stop it or set RELAY_PORT / RELAY_HOST`);
+  if (code === "EACCES") return new Error(`no permission to listen on ${where}; use a port above 1023 or set RELAY_PORT`);
+  if (code === "EADDRNOTAVAIL") return new Error(`cannot listen on ${where}: the address is not on this machine; set RELAY_HOST`);
+  return new Error(`cannot listen on ${where}: ${(err as Error)?.message ?? String(err)}`);
+}
+
 export async function startServer(config: Config, opts: { dbPath?: string } = {}): Promise<RunningServer> {
   const ctx = createContext(config, opts);
   const publicApp = createPublicApp(ctx);
-  // Bun's own body limit answers with an empty 413; keep it far above ours so every refusal is our JSON error.
-  publicApp.listen({
-    hostname: config.RELAY_HOST,
-    port: config.RELAY_PORT,
-    maxRequestBodySize: Math.max(config.RELAY_MAX_BODY_BYTES * 4, 64 * 1024 * 1024),
-    idleTimeout: 0,
-  });
+  try {
+    publicApp.listen({
+      hostname: config.RELAY_HOST,
+      port: config.RELAY_PORT,
+      // Bun's own body limit answers with an empty 413; keep it far above ours so every refusal is our JSON error.
+      maxRequestBodySize: Math.max(config.RELAY_MAX_BODY_BYTES * 4, 64 * 1024 * 1024),
+      idleTimeout: 0,
+      // Elysia turns SO_REUSEPORT on by default: a second relay on the same port would then start and take
+      // half the connections, answering them from another database. A port in use must be an error.
+      reusePort: false,
+    });
+  } catch (err) {
+    ctx.writer.close();
+    ctx.db.$client.close();
+    throw listenError(err, config.RELAY_HOST, config.RELAY_PORT);
+  }
   const http = publicApp.server!;
   const host = http.hostname ?? config.RELAY_HOST;
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${http.port}`;

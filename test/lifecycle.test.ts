@@ -77,3 +77,31 @@ describe("graceful shutdown", () => {
     for (const m of f.mocks) await m.stop();
   });
 });
+
+describe("one relay per port", () => {
+  test("a second `relay serve` on a port in use exits 1 naming the address; the first keeps every call", async () => {
+    const { spawnRelay, tempDataDir } = await import("./support/limits-helpers");
+    const first = await spawnRelay(tempDataDir());
+    try {
+      const port = new URL(first.url).port;
+      await first.admin.users.create({ name: "only" });
+      const { key } = await first.admin.keys.create({ user: "only", label: "k" });
+      const second = Bun.spawn(["bun", join(root, "server/main.ts"), "serve"], {
+        env: { ...process.env, RELAY_DATA_DIR: tempDataDir(), RELAY_PORT: port, RELAY_LOG_LEVEL: "silent" },
+        stdout: "ignore",
+        stderr: "pipe",
+      });
+      const killer = setTimeout(() => second.kill(), 10_000); // without the fix it would serve, not exit
+      expect(await second.exited).toBe(1);
+      clearTimeout(killer);
+      expect(await new Response(second.stderr).text()).toContain(`127.0.0.1:${port} is already in use`);
+      // With SO_REUSEPORT, about half of these would have reached the second relay's database and answered 401.
+      for (let i = 0; i < 10; i++) {
+        const res = await fetch(`${first.url}/v1/me`, { headers: { authorization: `Bearer ${key}` } });
+        expect(res.status).toBe(200);
+      }
+    } finally {
+      await first.stop();
+    }
+  });
+});
