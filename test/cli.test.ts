@@ -95,6 +95,19 @@ describe("keys", () => {
     await refused(["key", "show", String(k.id)], "not_found");
   });
 
+  test("create without --json prints the key in the field table, then the reminder", async () => {
+    await json("user", "create", "--name", "tex");
+    const r = await cli(["key", "create", "--user", "tex", "--label", "text"]);
+    expect(r).toMatchObject({ code: 0, err: "" });
+    const lines = r.out.split("\n");
+    const id = lines.find((l) => l.startsWith("id "))!.split(/\s+/)[1]!;
+    const { key } = await json("key", "reveal", id);
+    expect(lines.at(-2)).toMatch(new RegExp(`^key\\s+${key}$`));
+    expect(lines.at(-1)).toBe(`(store it now: it is shown once; admins can reveal it again with \`relay admin key reveal ${id}\`)`);
+    expect(lines.filter((l) => l.includes(key))).toHaveLength(1);
+    expect(lines).not.toContain("");
+  });
+
   test("refusals: unknown owner, bad CIDR", async () => {
     await refused(["key", "create", "--user", "ghost", "--label", "x"], "not_found");
     await refused(["key", "create", "--user", "kim", "--label", "x", "--allow-ip", "nope"], "invalid_request");

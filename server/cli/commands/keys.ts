@@ -23,7 +23,7 @@ export const keyCommands: Command[] = [
       user: f.user, label: f.label, group: f.group, allowIps: f["allow-ip"], expiresAt: f.expires,
       models: f.models, spendLimit: f["spend-limit"], scopes: f.scopes,
     }),
-    format: (k) => `${fields({ ...k, key: undefined })}\n\nkey: ${k.key}\n(store it now: it is shown once; admins can reveal it again with \`relay admin key reveal ${k.id}\`)`,
+    format: (k) => `${fields(k)}\n(store it now: it is shown once; admins can reveal it again with \`relay admin key reveal ${k.id}\`)`,
   },
   {
     group: "key", verb: "list", summary: "List keys (public prefixes only)",
