@@ -3,7 +3,7 @@ import type { KeysApi } from "../api";
 import type { KeyRow } from "../types";
 import { usePoll } from "../hooks/use-poll";
 import { Details } from "../components/details";
-import { Sparkline } from "../components/sparkline";
+import { Sparklines } from "../components/sparkline";
 import { hourlySeries, type TimelinePoint } from "../state/timeline";
 import { num, when } from "../format";
 
@@ -29,8 +29,7 @@ export function KeyDetails({ api, k, user, width, height, pollMs }: { api: KeysA
       <Text bold wrap="truncate">
         Last {TIMELINE_HOURS} h, per hour{timeline.error ? <Text color="red"> ✗ {timeline.error}</Text> : timeline.data ? null : <Text dimColor> loading…</Text>}
       </Text>
-      <Sparkline label="requests" values={series.requests} width={width} />
-      <Sparkline label="tokens" values={series.tokens} width={width} />
+      <Sparklines series={[{ label: "requests", values: series.requests }, { label: "tokens", values: series.tokens }]} width={width} />
     </Box>
   );
 }
