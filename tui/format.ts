@@ -43,3 +43,21 @@ export function fit(s: string, width: number, align: "left" | "right" = "left"):
   const cut = chars.length > width ? chars.slice(0, Math.max(0, width - 1)).join("") + "…" : chars.join("");
   return align === "right" ? cut.padStart(width) : cut.padEnd(width);
 }
+
+/**
+ * Like `fit`, but an over-long text loses its middle: `claude-sonnet-4…20250514` keeps both the family
+ * and the version, which tell long model names apart.
+ */
+export function fitMiddle(s: string, width: number, align: "left" | "right" = "left"): string {
+  const chars = [...s.replace(/[\r\n\t]+/g, " ")];
+  if (width <= 0 || chars.length <= width) return fit(s, width, align);
+  const head = Math.ceil((width - 1) / 2);
+  const tail = width - 1 - head;
+  return chars.slice(0, head).join("") + "…" + (tail > 0 ? chars.slice(-tail).join("") : "");
+}
+
+/**
+ * What tells keys apart: the 8-character public id at the end of a key's prefix (the part before it is
+ * RELAY_KEY_PREFIX, the same for every key). Calls made with a login session show as `session`.
+ */
+export const publicId = (keyPrefix: string): string => (keyPrefix === "session" ? keyPrefix : keyPrefix.slice(-8));

@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
 import { hourlySeries, resample, sparkline } from "../../tui/state/timeline";
 import { editText, splitKeys } from "../../tui/state/text";
-import { fit } from "../../tui/format";
+import { fit, fitMiddle, publicId } from "../../tui/format";
 
 test("hourlySeries places points in hour slots ending now; outside points are dropped", () => {
   const now = Date.parse("2026-01-03T10:30:00Z");
@@ -53,4 +53,18 @@ test("fit cuts with an ellipsis and pads", () => {
   expect(fit("abcdef", 4)).toBe("abc…");
   expect(fit("ab", 4)).toBe("ab  ");
   expect(fit("7", 3, "right")).toBe("  7");
+});
+
+test("fitMiddle keeps the start and the end of a long text", () => {
+  expect(fitMiddle("claude-sonnet-4-20250514", 24)).toBe("claude-sonnet-4-20250514");
+  expect(fitMiddle("claude-sonnet-4-20250514", 16)).toBe("claude-s…0250514");
+  expect(fitMiddle("claude-sonnet-4-20250514", 10)).toBe("claud…0514");
+  expect(fitMiddle("abc", 2)).toBe("a…");
+  expect(fitMiddle("ab", 5)).toBe("ab   ");
+});
+
+test("publicId is the last 8 characters of any key prefix; session calls stay session", () => {
+  expect(publicId("sk-app-U3abcdEF")).toBe("U3abcdEF");
+  expect(publicId("acme-U3abcdEF")).toBe("U3abcdEF");
+  expect(publicId("session")).toBe("session");
 });

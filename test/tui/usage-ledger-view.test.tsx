@@ -30,7 +30,7 @@ describe("Usage view", () => {
     const v = renderView(<UsageView api={api} active width={100} height={12} pollMs={50} />);
     const f = await v.waitFrame("model-3");
     expect(f.indexOf("model-3")).toBeLessThan(f.indexOf("model-1"));
-    expect(f).toMatch(/alice\s+model-3\s+200\s+30\s+3\s+9\s+20\s+sk-app-AAAAAAAA/);
+    expect(f).toMatch(/alice\s+model-3\s+200\s+30\s+3\s+9\s+20\s+AAAAAAAA\s+127\.0\.0\.1/);
     expect(queries[0]).toEqual({ limit: 500 });
     await v.press(KEY.down, KEY.enter);
     await v.waitFrame("Request req_2");
@@ -56,6 +56,24 @@ describe("Usage view", () => {
     await v.waitFrame("row 1 ");
     await v.press(KEY.down, KEY.down, "\x1b[6~");
     await v.waitFrame("row 12");
+    v.unmount();
+  });
+
+  test("at 80 columns a row shows the key's public id and the model cut in the middle", async () => {
+    const rows = [
+      usageRow(3, { keyPrefix: "acme-prod-Zz9Yx8Wv", model: "gpt-4o-mini" }),
+      usageRow(2, { keyPrefix: "session", model: "gpt-4o" }),
+      usageRow(1, { keyPrefix: "sk-app-U3abcdEF", model: "claude-sonnet-4-20250514" }),
+    ];
+    const api: UsageApi = { users, usage: async () => ({ data: rows }) };
+    const v = renderView(<UsageView api={api} active width={80} height={12} pollMs={50} />);
+    const f = await v.waitFrame("U3abcdEF");
+    for (const l of f.split("\n")) expect([...l].length).toBeLessThanOrEqual(80);
+    const line = (id: string) => f.split("\n").find((l) => l.includes(id))!;
+    expect(line("U3abcdEF")).toMatch(/alice\s+claud…0514\s+200\s+10\s+1\s+3\s+20\s+U3abcdEF$/);
+    expect(line("Zz9Yx8Wv")).toMatch(/alice\s+gpt-4…mini\s+200\s.*\sZz9Yx8Wv$/);
+    expect(line("session")).toMatch(/alice\s+gpt-4o\s+200\s.*\ssession$/);
+    expect(f).not.toContain("sk-app");
     v.unmount();
   });
 

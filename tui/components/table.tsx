@@ -1,11 +1,13 @@
 import { Box, Text } from "ink";
-import { fit } from "../format";
+import { fit, fitMiddle } from "../format";
 
 export type Column<T> = {
   title: string;
   /** Cells wide, or "flex" for the column that takes what is left. */
   width: number | "flex";
   align?: "left" | "right";
+  /** Where a cell too long for the column loses characters. @default "end" */
+  cut?: "end" | "middle";
   cell: (row: T) => string;
   color?: (row: T) => string | undefined;
 };
@@ -51,7 +53,7 @@ export function Table<T>({ columns, rows, selected, width, height, keyOf }: Prop
         <Text key={keyOf(row)} inverse={i === selected} wrap="truncate">
           {laid.map(({ col, width: w }, j) => (
             <Text key={col.title} color={col.color?.(row)}>
-              {(j ? " " : "") + fit(col.cell(row), w, col.align)}
+              {(j ? " " : "") + (col.cut === "middle" ? fitMiddle : fit)(col.cell(row), w, col.align)}
             </Text>
           ))}
         </Text>

@@ -5,7 +5,7 @@ import { useListScreen } from "../hooks/use-list-screen";
 import { fromScreen, ListFrame, tableRows } from "../components/list-frame";
 import { Details } from "../components/details";
 import type { Column } from "../components/table";
-import { num, stamp, when } from "../format";
+import { num, publicId, stamp, when } from "../format";
 
 /** Rows fetched per refresh. @default 500 */
 export const USAGE_ROWS = 500;
@@ -19,13 +19,13 @@ export function UsageView({ api, active, width, height, pollMs = 1500 }: ViewPro
   const columns: Column<UsageRow>[] = [
     { title: "TIME", width: 11, cell: (r) => stamp(r.at) },
     { title: "USER", width: 10, cell: (r) => nameOf(r.userId) },
-    { title: "MODEL", width: "flex", cell: (r) => r.model },
+    { title: "MODEL", width: "flex", cut: "middle", cell: (r) => r.model },
     { title: "ST", width: 3, cell: (r) => String(r.status), color: (r) => (r.status >= 400 ? "red" : undefined) },
     { title: "IN", width: 7, align: "right", cell: (r) => num(r.promptTokens) },
     { title: "OUT", width: 7, align: "right", cell: (r) => num(r.completionTokens) },
     { title: "COST", width: 8, align: "right", cell: (r) => num(r.cost) },
     { title: "MS", width: 6, align: "right", cell: (r) => num(r.totalMs) },
-    { title: "KEY", width: 15, cell: (r) => r.keyPrefix },
+    { title: "KEY", width: 8, cell: (r) => publicId(r.keyPrefix) },
     { title: "IP", width: 15, cell: (r) => r.sourceIp },
   ];
 
