@@ -94,7 +94,7 @@ describe("app shell", () => {
     expect(f).toMatch(/Name\*\s+q2/);
     expect(state.unmounted).toBe(false);
     await v.press(KEY.esc, "/", "q");
-    await v.waitFrame("filter: q");
+    await v.waitFrame("/ filter by name: q");
     expect(state.unmounted).toBe(false);
     v.unmount();
   });

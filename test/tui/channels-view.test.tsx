@@ -81,6 +81,18 @@ test("test shows the latency, or the error in red on the status line and in the 
   v.unmount();
 });
 
+test("filters by name and base URL, not by group", async () => {
+  const { v } = setup();
+  await v.waitFrame("backup");
+  await v.press("/", "up2.example");
+  await v.waitFrame((f) => f.includes("/ filter by name, base URL: up2.example▏") && f.includes("backup") && !f.includes("primary"));
+  await v.press(KEY.esc, "/", "prim");
+  await v.waitFrame((f) => f.includes("primary") && !f.includes("backup"));
+  await v.press(KEY.esc, "/", "special");
+  await v.waitFrame("nothing matches the filter");
+  v.unmount();
+});
+
 test("a missing route shows its error in the view and keys still work", async () => {
   const { v, failListWith } = setup();
   failListWith(new AdminRefused(404, "not_found", "no route GET /channels"));

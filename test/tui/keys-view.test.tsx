@@ -75,8 +75,12 @@ test("disable, enable, and delete after confirming", async () => {
   const doomed = await userWithKey(h, "carol", {}, { label: "doomed" });
   const v = view();
   await v.waitFrame(doomed.prefix);
-  await v.press("/", "doomed", KEY.enter);
+  await v.press("/", "carol");
+  await v.waitFrame((f) => f.includes("/ filter by label, prefix: carol▏") && f.includes("nothing matches the filter"));
+  await v.press(KEY.esc, "/", doomed.prefix.slice(-5), KEY.enter);
   await v.waitFrame((f) => f.includes(doomed.prefix) && !f.includes(first.prefix));
+  await v.press(KEY.esc, "/", "doomed", KEY.enter);
+  await v.waitFrame((f) => f.includes(doomed.prefix) && !f.includes(first.prefix) && f.includes("filter by label, prefix: doomed"));
   await v.press("x");
   await v.waitReport(/disabled/);
   expect((await h.admin.keys.get(doomed.keyId)).enabled).toBe(false);

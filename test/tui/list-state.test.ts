@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { filterRows, fitOffset, initialList, listReducer, resolveSelection, visibleWindow, type ListState } from "../../tui/state/list";
+import { filterPrompt, filterRows, fitOffset, initialList, listReducer, resolveSelection, visibleWindow, type FilterField, type ListState } from "../../tui/state/list";
 
 const ids = (n: number, from = 1) => Array.from({ length: n }, (_, i) => i + from);
 const move = (s: ListState, by: number, list: number[], height = 5) => listReducer(s, { type: "move", by, ids: list, height });
@@ -79,9 +79,25 @@ describe("filter and details", () => {
 
   test("filterRows matches every word, case-insensitively", () => {
     const rows = ["Alice admin", "bob user", "alicia user"];
-    expect(filterRows(rows, "ALI", (r) => r)).toEqual(["Alice admin", "alicia user"]);
-    expect(filterRows(rows, "ali user", (r) => r)).toEqual(["alicia user"]);
-    expect(filterRows(rows, "  ", (r) => r)).toEqual(rows);
+    const whole = [{ name: "text", text: (r: string) => r }];
+    expect(filterRows(rows, "ALI", whole)).toEqual(["Alice admin", "alicia user"]);
+    expect(filterRows(rows, "ali user", whole)).toEqual(["alicia user"]);
+    expect(filterRows(rows, "  ", whole)).toEqual(rows);
+  });
+
+  test("filterRows searches only the given fields; each word in one of them", () => {
+    type Row = { name: string; role: string; note: string | null };
+    const rows: Row[] = [
+      { name: "alice", role: "user", note: null },
+      { name: "peter", role: "user", note: "ops" },
+      { name: "root", role: "admin", note: "server" },
+    ];
+    const fields: FilterField<Row>[] = [{ name: "name", text: (r) => r.name }, { name: "note", text: (r) => r.note }];
+    expect(filterRows(rows, "er", fields).map((r) => r.name)).toEqual(["peter", "root"]);
+    expect(filterRows(rows, "user", fields)).toEqual([]);
+    expect(filterRows(rows, "pet ops", fields).map((r) => r.name)).toEqual(["peter"]);
+    expect(filterRows(rows, "rops", fields)).toEqual([]);
+    expect(filterPrompt(fields)).toBe("filter by name, note");
   });
 
   test("open and close the details pane", () => {

@@ -77,13 +77,20 @@ describe("Usage view", () => {
     v.unmount();
   });
 
-  test("filters by model, user or status", async () => {
-    const { api } = live(12);
+  test("filters by key or model, not by user or status", async () => {
+    const rows = Array.from({ length: 12 }, (_, i) => usageRow(12 - i, i % 3 ? {} : { keyPrefix: "sk-app-BBBBbbbb" }));
+    const api: UsageApi = { users, usage: async () => ({ data: rows }) };
     const v = renderView(<UsageView api={api} active width={100} height={20} pollMs={50} />);
     await v.waitFrame("model-12");
     await v.press("/", "model-1");
-    const f = await v.waitFrame("filter: model-1");
+    const f = await v.waitFrame("/ filter by key, model: model-1▏");
     expect(f).toContain("4 of 12");
+    await v.press(KEY.esc, "/", "bbbb");
+    await v.waitFrame((fr) => fr.includes("4 of 12") && !fr.includes("AAAAAAAA"));
+    for (const notMeant of ["alice", "200"]) {
+      await v.press(KEY.esc, "/", notMeant);
+      await v.waitFrame((fr) => fr.includes(`filter by key, model: ${notMeant}▏`) && fr.includes("nothing matches the filter"));
+    }
     await v.press(KEY.esc);
     await v.waitFrame((fr) => fr.includes("Usage 12"));
     v.unmount();
@@ -123,6 +130,21 @@ describe("Ledger view", () => {
     expect(f).toMatch(/grant\s+\+200\s+200\s+-\s+admin:socket\s+welcome/);
     expect(f.indexOf("charge")).toBeLessThan(f.indexOf("welcome"));
     expect(asked).toContain("bob");
+    v.unmount();
+  });
+
+  test("filters by kind, ref and note, not by actor", async () => {
+    const { api } = ledgerApi();
+    const v = renderView(<Host api={api} />);
+    await v.waitFrame("no user chosen");
+    await v.press("u", KEY.down, KEY.enter);
+    await v.waitFrame("Ledger of bob");
+    await v.press("/", "req_9");
+    await v.waitFrame((f) => f.includes("/ filter by kind, ref, note: req_9▏") && f.includes("1 of 2") && f.includes("charge"));
+    await v.press(KEY.esc, "/", "welc");
+    await v.waitFrame((f) => f.includes("1 of 2") && f.includes("welcome") && !f.includes("charge"));
+    await v.press(KEY.esc, "/", "admin");
+    await v.waitFrame("nothing matches the filter");
     v.unmount();
   });
 

@@ -86,12 +86,25 @@ test("filter, details and the ledger shortcut", async () => {
   await v.waitFrame("alice");
   await v.waitFrame("bob");
   await v.press("/", "bo");
-  await v.waitFrame((f) => f.includes("filter: bo") && !f.includes("alice"));
+  await v.waitFrame((f) => f.includes("/ filter by name: bo▏") && !f.includes("alice"));
   await v.press(KEY.enter, KEY.enter);
   const f = await v.waitFrame("User bob");
   expect(f).toContain("monthly quota");
   await v.press(KEY.esc, "l");
   expect(shown).toBe("bob");
+  v.unmount();
+});
+
+test("the filter searches names only: 'er' does not match every user through the role 'user'", async () => {
+  await h.admin.users.create({ name: "peter" });
+  const v = view();
+  await v.waitFrame("peter");
+  await v.press("/", "er");
+  const f = await v.waitFrame((fr) => fr.includes("/ filter by name: er▏") && !fr.includes("alice"));
+  expect(f).toContain("peter");
+  expect(f).not.toMatch(/bob\s+user/);
+  await v.press(KEY.backspace, KEY.backspace, "user", KEY.enter);
+  await v.waitFrame((fr) => fr.includes("filter by name: user") && fr.includes("nothing matches the filter"));
   v.unmount();
 });
 

@@ -16,12 +16,12 @@ export const tableRows = (height: number, error: string | null) => Math.max(1, h
  * `useListScreen`, the load error from its `usePoll`, rows keyed by id.
  */
 export function fromScreen<T extends { id: RowId }>(
-  screen: { filtered: readonly T[]; list: ListState; window: Props<T>["window"]; modal: Modal },
+  screen: { filtered: readonly T[]; list: ListState; window: Props<T>["window"]; modal: Modal; filterLabel: string },
   poll: { data: readonly T[] | undefined; error: string | null },
 ) {
   return {
     total: poll.data?.length, shown: screen.filtered.length, list: screen.list, error: poll.error,
-    window: screen.window, modal: screen.modal, keyOf: (row: T) => row.id,
+    window: screen.window, modal: screen.modal, keyOf: (row: T) => row.id, filterLabel: screen.filterLabel,
   };
 }
 
@@ -31,6 +31,8 @@ type Props<T> = {
   total: number | undefined;
   shown: number;
   list: ListState;
+  /** What the filter searches, e.g. "filter by name, label". @default "filter" */
+  filterLabel?: string;
   error: string | null;
   columns: readonly Column<T>[];
   window: { rows: readonly T[]; offset: number; index: number };
@@ -51,7 +53,8 @@ export function ListFrame<T>(p: Props<T>) {
   const rows = tableRows(p.height, p.error);
   const count = p.total === undefined ? "loading…" : p.shown === p.total ? `${p.total}` : `${p.shown} of ${p.total}`;
   const position = p.window.index >= 0 && p.shown > rows ? ` · row ${p.window.index + 1}` : "";
-  const filter = p.list.filtering ? `  filter: ${p.list.filter}▏` : p.list.filter ? `  filter: ${p.list.filter}` : "";
+  const label = p.filterLabel ?? "filter";
+  const filter = p.list.filtering ? `  / ${label}: ${p.list.filter}▏` : p.list.filter ? `  ${label}: ${p.list.filter}` : "";
   const wide = p.width >= SIDE_BY_SIDE;
   const showDetails = p.list.open && p.details && p.window.index >= 0;
   const tableWidth = showDetails && wide ? Math.floor(p.width * 0.55) : p.width;

@@ -1,7 +1,7 @@
 import { useInput } from "ink";
 import { useCallback, useEffect, useRef } from "react";
 import { commandFor, keyName, type Command, type Scope } from "../keybindings";
-import { filterRows, initialList, listReducer, resolveSelection, visibleWindow, type RowId } from "../state/list";
+import { filterPrompt, filterRows, initialList, listReducer, resolveSelection, visibleWindow, type FilterField, type RowId } from "../state/list";
 import { modalReducer, noModal, type Modal, type ModalAction } from "../state/modal";
 import { isLastField, parseForm, type FormAction, type FormState } from "../state/form";
 import { editText, splitKeys } from "../state/text";
@@ -12,8 +12,8 @@ import { useUi, useViewScopes } from "./use-ui";
 export type ScreenOptions<T> = {
   rows: readonly T[];
   idOf: (row: T) => RowId;
-  /** Text the `/` filter searches. */
-  textOf: (row: T) => string;
+  /** The columns the `/` filter searches. */
+  filterBy: readonly FilterField<T>[];
   /** Table rows visible at once: the page size and the scrolling window. */
   height: number;
   /** The view is on screen and not covered by the help screen. */
@@ -39,7 +39,7 @@ export function useListScreen<T>(o: ScreenOptions<T>) {
   const ui = useUi();
   const [list, dispatchList, getList] = useSyncReducer(listReducer, initialList);
   const [modal, dispatchModal, getModal] = useSyncReducer(modalReducer, noModal as Modal);
-  const filtered = filterRows(o.rows, list.filter, o.textOf);
+  const filtered = filterRows(o.rows, list.filter, o.filterBy);
   const ids = filtered.map(o.idOf);
   const win = visibleWindow(list, filtered, ids, o.height);
   const latest = useRef({ o, filtered, ids });
@@ -187,5 +187,8 @@ export function useListScreen<T>(o: ScreenOptions<T>) {
   }, [hideAt, dispatchModal]);
 
   const openModal = useCallback((a: ModalAction) => dispatchModal(a), [dispatchModal]);
-  return { list, dispatchList, modal, openModal, getModal, filtered, window: win, selected: win.index < 0 ? undefined : filtered[win.index] };
+  return {
+    list, dispatchList, modal, openModal, getModal, filtered, window: win, selected: win.index < 0 ? undefined : filtered[win.index],
+    filterLabel: filterPrompt(o.filterBy),
+  };
 }

@@ -78,15 +78,25 @@ export function listReducer(s: ListState, a: ListAction): ListState {
   }
 }
 
-/** Rows whose text contains every word of the filter, case-insensitively. */
-export function filterRows<T>(rows: readonly T[], filter: string, text: (row: T) => string): T[] {
+/**
+ * A column the `/` filter searches, named as the filter prompt names it. Each view lists only the
+ * columns a person means when typing (a user's name, not its role), so a few letters do not match
+ * every row through a column that has the same value in all of them.
+ */
+export type FilterField<T> = { name: string; text: (row: T) => string | null | undefined };
+
+/** Rows where every word of the filter is in one of `fields`, case-insensitively. */
+export function filterRows<T>(rows: readonly T[], filter: string, fields: readonly FilterField<T>[]): T[] {
   const words = filter.toLowerCase().split(/\s+/).filter(Boolean);
   if (words.length === 0) return [...rows];
   return rows.filter((r) => {
-    const t = text(r).toLowerCase();
-    return words.every((w) => t.includes(w));
+    const texts = fields.map((f) => (f.text(r) ?? "").toLowerCase());
+    return words.every((w) => texts.some((t) => t.includes(w)));
   });
 }
+
+/** "filter by name, label": what the prompt says the filter searches. */
+export const filterPrompt = (fields: readonly { name: string }[]) => `filter by ${fields.map((f) => f.name).join(", ")}`;
 
 /** What to draw: the visible slice, the selected index inside the full list, and the window's start. */
 export function visibleWindow<T>(s: ListState, rows: readonly T[], ids: readonly RowId[], height: number) {

@@ -6,6 +6,7 @@ import { fromScreen, ListFrame, tableRows } from "../components/list-frame";
 import { Details } from "../components/details";
 import type { Column } from "../components/table";
 import { stamp, text, when } from "../format";
+import type { FilterField } from "../state/list";
 
 /** Rows fetched per refresh. @default 300 */
 export const AUDIT_ROWS = 300;
@@ -18,13 +19,19 @@ const columns: Column<AuditRow>[] = [
   { title: "DETAIL", width: "flex", cell: (a) => text(a.detail) },
 ];
 
+const filterBy: FilterField<AuditRow>[] = [
+  { name: "actor", text: (a) => a.actor },
+  { name: "action", text: (a) => a.action },
+  { name: "target", text: (a) => a.target },
+];
+
 /** Who changed what, newest first. */
 export function AuditView({ api, active, width, height, pollMs = 1500 }: ViewProps<AuditApi>) {
   const poll = usePoll(() => api.audit(AUDIT_ROWS).then((r) => r.data as AuditRow[]), pollMs);
   const screen = useListScreen<AuditRow>({
     rows: poll.data ?? [],
     idOf: (a) => a.id,
-    textOf: (a) => `${a.actor} ${a.action} ${text(a.target)} ${text(a.detail)}`,
+    filterBy,
     height: tableRows(height, poll.error),
     active,
   });

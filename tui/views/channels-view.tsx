@@ -11,6 +11,7 @@ import { Details } from "../components/details";
 import type { Column } from "../components/table";
 import { openForm, type FieldSpec } from "../state/form";
 import { when } from "../format";
+import type { FilterField } from "../state/list";
 
 const fields = (creating: boolean): FieldSpec[] => [
   { name: "name", label: "Name", kind: "text", required: creating },
@@ -48,6 +49,12 @@ const columns: Column<ChannelRow>[] = [
   { title: "LAST ERROR", width: "flex", cell: (c) => c.health?.lastError ?? "-", color: (c) => (c.health?.lastError ? "red" : undefined) },
 ];
 
+// The base URL too: it names the provider ("azure", "openai"), which the channel's name may not.
+const filterBy: FilterField<ChannelRow>[] = [
+  { name: "name", text: (c) => c.name },
+  { name: "base URL", text: (c) => c.baseUrl },
+];
+
 /** Upstream channels with their breaker state; create, edit, enable/disable and test them. */
 export function ChannelsView({ api, active, width, height, pollMs = 1500 }: ViewProps<ChannelsApi>) {
   const poll = usePoll(() => api.channels.list().then((r) => r.data as ChannelRow[]), pollMs);
@@ -70,7 +77,7 @@ export function ChannelsView({ api, active, width, height, pollMs = 1500 }: View
   const screen = useListScreen<ChannelRow>({
     rows: poll.data ?? [],
     idOf: (c) => c.id,
-    textOf: (c) => `${c.id} ${c.name} ${c.group} ${c.baseUrl} ${c.models.join(" ")} ${c.health?.state ?? ""}`,
+    filterBy,
     height: tableRows(height, poll.error),
     active,
     scope: "channels",

@@ -7,6 +7,7 @@ import { ListFrame, tableRows } from "../components/list-frame";
 import type { Column } from "../components/table";
 import { openForm, type FieldSpec } from "../state/form";
 import { num, when } from "../format";
+import type { FilterField } from "../state/list";
 import { KeyDetails } from "./key-details";
 
 /** How long a revealed key stays on screen. @default 10 s */
@@ -21,6 +22,11 @@ const createFields: FieldSpec[] = [
   { name: "models", label: "Models", kind: "list", help: "comma-separated; blank = all" },
   { name: "spendLimit", label: "Spend limit", kind: "int", help: "credits; blank = unlimited" },
   { name: "scopes", label: "Scopes", kind: "list", help: "inference, keys:read, keys:write, usage:read or full" },
+];
+
+const filterBy: FilterField<KeyRow>[] = [
+  { name: "label", text: (k) => k.label },
+  { name: "prefix", text: (k) => k.prefix },
 ];
 
 const describe = (k: KeyRow) => `#${k.id} ${k.prefix}${k.label ? ` "${k.label}"` : ""}`;
@@ -47,7 +53,7 @@ export function KeysView({ api, active, width, height, pollMs = 1500, revealMs =
   const screen = useListScreen<KeyRow>({
     rows: keys.data ?? [],
     idOf: (k) => k.id,
-    textOf: (k) => `${k.id} ${nameOf(k.userId)} ${k.prefix} ${k.label} ${k.group} ${k.enabled ? "enabled" : "disabled"}`,
+    filterBy,
     height: tableRows(height, error),
     active,
     scope: "keys",
@@ -96,6 +102,7 @@ export function KeysView({ api, active, width, height, pollMs = 1500, revealMs =
       total={keys.data?.length}
       shown={screen.filtered.length}
       list={screen.list}
+      filterLabel={screen.filterLabel}
       error={error}
       columns={columns}
       window={screen.window}

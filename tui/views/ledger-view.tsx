@@ -6,6 +6,7 @@ import { ListFrame, tableRows } from "../components/list-frame";
 import { Details } from "../components/details";
 import type { Column } from "../components/table";
 import { num, stamp, text, when } from "../format";
+import type { FilterField } from "../state/list";
 
 /** Ledger rows fetched per refresh. @default 500 */
 export const LEDGER_ROWS = 500;
@@ -20,6 +21,12 @@ const columns: Column<LedgerRow>[] = [
   { title: "NOTE / REF", width: "flex", cell: (l) => l.note || l.ref || "-" },
 ];
 
+const filterBy: FilterField<LedgerRow>[] = [
+  { name: "kind", text: (l) => l.kind },
+  { name: "ref", text: (l) => l.ref },
+  { name: "note", text: (l) => l.note },
+];
+
 type Props = ViewProps<LedgerApi> & { user: string | null; onChooseUser: (user: string) => void };
 
 /** One user's credit ledger (grants, holds, charges, refunds), newest first; `u` chooses the user. */
@@ -30,7 +37,7 @@ export function LedgerView({ api, active, width, height, pollMs = 1500, user, on
   const screen = useListScreen<LedgerRow>({
     rows: poll.data ?? [],
     idOf: (l) => l.id,
-    textOf: (l) => `${l.kind} ${l.amount} ${l.actor ?? ""} ${l.note ?? ""} ${l.ref ?? ""}`,
+    filterBy,
     height: tableRows(height, error),
     active,
     scope: "ledger",
@@ -48,6 +55,7 @@ export function LedgerView({ api, active, width, height, pollMs = 1500, user, on
       total={user === null ? 0 : poll.data?.length}
       shown={screen.filtered.length}
       list={screen.list}
+      filterLabel={screen.filterLabel}
       error={error}
       columns={columns}
       window={screen.window}

@@ -6,9 +6,16 @@ import { fromScreen, ListFrame, tableRows } from "../components/list-frame";
 import { Details } from "../components/details";
 import type { Column } from "../components/table";
 import { num, publicId, stamp, when } from "../format";
+import type { FilterField } from "../state/list";
 
 /** Rows fetched per refresh. @default 500 */
 export const USAGE_ROWS = 500;
+
+// The full prefix holds the public id the KEY column shows.
+const filterBy: FilterField<UsageRow>[] = [
+  { name: "key", text: (r) => r.keyPrefix },
+  { name: "model", text: (r) => r.model },
+];
 
 /** Requests as they happen, newest first. */
 export function UsageView({ api, active, width, height, pollMs = 1500 }: ViewProps<UsageApi>) {
@@ -32,7 +39,7 @@ export function UsageView({ api, active, width, height, pollMs = 1500 }: ViewPro
   const screen = useListScreen<UsageRow>({
     rows: poll.data ?? [],
     idOf: (r) => r.id,
-    textOf: (r) => `${nameOf(r.userId)} ${r.keyPrefix} ${r.model} ${r.upstreamModel ?? ""} ${r.status} ${r.errorCode ?? ""} ${r.endpoint} ${r.sourceIp} ${r.requestId}`,
+    filterBy,
     height: tableRows(height, poll.error),
     active,
   });

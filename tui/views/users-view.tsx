@@ -8,6 +8,7 @@ import { Details } from "../components/details";
 import type { Column } from "../components/table";
 import { openForm, type FieldSpec } from "../state/form";
 import { num, when } from "../format";
+import type { FilterField } from "../state/list";
 
 const columns: Column<UserRow>[] = [
   { title: "NAME", width: "flex", cell: (u) => u.name },
@@ -18,6 +19,8 @@ const columns: Column<UserRow>[] = [
   { title: "HELD", width: 9, align: "right", cell: (u) => num(u.heldCredits) },
   { title: "TOKENS THIS MONTH", width: 21, align: "right", cell: (u) => `${num(u.tokensThisMonth)}/${u.monthlyTokens ? num(u.monthlyTokens) : "∞"}` },
 ];
+
+const filterBy: FilterField<UserRow>[] = [{ name: "name", text: (u) => u.name }];
 
 const limitFields: FieldSpec[] = [
   { name: "concurrency", label: "Concurrency", kind: "int", help: "requests in flight at once (default 3)" },
@@ -40,7 +43,7 @@ export function UsersView({ api, active, width, height, pollMs = 1500, onShowLed
   const screen = useListScreen<UserRow>({
     rows: poll.data ?? [],
     idOf: (u) => u.id,
-    textOf: (u) => `${u.name} ${u.role} ${u.enabled ? "enabled" : "disabled"}`,
+    filterBy,
     height: tableRows(height, poll.error),
     active,
     scope: "users",
