@@ -85,6 +85,19 @@ describe.skipIf(!tmux)("relay tui in tmux", () => {
     p = await waitPane(/eve\s+sk-app-\w{8}\s+laptop\s+yes\s+either/);
     expect(p).not.toContain(key!);
 
+    // Reveal it, then Escape and 4 back to back (one chunk, as fast typing sends them): both act.
+    keys("r");
+    await waitPane("Reveal key");
+    keys("y");
+    p = await waitPane("Revealed; the server audited it.");
+    expect(p).toContain(key!);
+    keys("Escape", "4");
+    p = await waitPane("live, newest first");
+    expect(p).not.toContain(key!);
+    keys("2");
+    p = await waitPane(/eve\s+sk-app-\w{8}\s+laptop/);
+    expect(p).not.toContain(key!);
+
     // Through the CLI (a separate process; async, since this process serves its socket) and the admin client.
     const cli = Bun.spawn(["bun", main, "admin", "user", "show", "eve", "--json"], {
       env: { ...process.env, RELAY_DATA_DIR: h.dataDir, RELAY_ADMIN_SOCKET: h.socketPath },

@@ -80,7 +80,7 @@ export const SCOPE_TITLES: Record<Scope, string> = {
 };
 
 /** The subset of Ink's `Key` that `keyName` reads. */
-export type KeyFlags = Partial<Record<"upArrow" | "downArrow" | "leftArrow" | "rightArrow" | "pageUp" | "pageDown" | "home" | "end" | "return" | "escape" | "tab" | "shift" | "ctrl" | "backspace" | "delete", boolean>>;
+export type KeyFlags = Partial<Record<"upArrow" | "downArrow" | "leftArrow" | "rightArrow" | "pageUp" | "pageDown" | "home" | "end" | "return" | "escape" | "tab" | "shift" | "ctrl" | "meta" | "backspace" | "delete", boolean>>;
 
 /** Names one key press the way the table does. */
 export function keyName(input: string, key: KeyFlags): string {
@@ -98,6 +98,20 @@ export function keyName(input: string, key: KeyFlags): string {
   if (key.backspace || key.delete) return "backspace";
   if (key.ctrl && input) return `ctrl+${input}`;
   return input;
+}
+
+export type NamedKey = { name: string; input: string };
+
+/**
+ * The keys in one input event. Ink reads ESC with the key right behind it (fast typing, tmux
+ * `send-keys Escape 2`) as one meta key, and no binding uses meta: so meta with a character, esc,
+ * enter or tab is esc and then that key, and both act. Meta with an arrow or backspace stays one key,
+ * since terminals also send Alt+arrow and Alt+backspace that way.
+ */
+export function keysOf(input: string, key: KeyFlags): NamedKey[] {
+  const char = [...input].length === 1 && !/[\x00-\x1f\x7f]/.test(input);
+  if (key.meta && !key.ctrl && (char || key.escape || key.return || key.tab)) return [{ name: "esc", input: "" }, { name: keyName(input, key), input }];
+  return [{ name: keyName(input, key), input }];
 }
 
 /** The command bound to `name` in the first of `scopes` that binds it. */

@@ -99,6 +99,27 @@ describe("app shell", () => {
     v.unmount();
   });
 
+  test("esc and a digit in one chunk (fast typing): the esc hides the revealed key, then the digit switches views", async () => {
+    const { v } = app(h.admin);
+    await v.waitFrame("alice");
+    await v.press("2");
+    await v.waitFrame(/Keys 1/);
+    await v.press("r", "y");
+    const f = await v.waitFrame("Revealed; the server audited it.");
+    const key = f.match(/sk-app-\w{8}_\w{48}/)![0];
+    v.stdin.write("\u001b4");
+    await v.waitFrame((fr) => fr.includes("live, newest first") && !fr.includes(key));
+    await v.press("2");
+    await v.waitFrame(/Keys 1/);
+    expect(v.frame()).not.toContain(key);
+
+    await v.press("/", "zz");
+    await v.waitFrame("/ filter by label, prefix: zz▏");
+    v.stdin.write("\u001b1");
+    await v.waitFrame((fr) => fr.includes("Users 1") && fr.includes("alice"));
+    v.unmount();
+  });
+
   test("q quits", async () => {
     const { v, state } = app(h.admin);
     await v.waitFrame("alice");

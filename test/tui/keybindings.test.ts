@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { BINDINGS, bindingsMarkdown, commandFor, fitHints, hintsFor, keyName, SCOPE_TITLES, type Scope } from "../../tui/keybindings";
+import { BINDINGS, bindingsMarkdown, commandFor, fitHints, hintsFor, keyName, keysOf, SCOPE_TITLES, type Scope } from "../../tui/keybindings";
 
 describe("the keybinding table", () => {
   test("no key means two things in one scope, nor in a view's scope and the list scope", () => {
@@ -36,6 +36,23 @@ describe("the keybinding table", () => {
     expect(keyName("G", { shift: true })).toBe("G");
     expect(keyName("u", { ctrl: true })).toBe("ctrl+u");
     expect(keyName("", { pageDown: true })).toBe("pgdn");
+  });
+
+  test("ESC and a key read as one meta key are esc, then that key", () => {
+    expect(keysOf("2", { meta: true })).toEqual([{ name: "esc", input: "" }, { name: "2", input: "2" }]);
+    expect(keysOf("G", { meta: true, shift: true })).toEqual([{ name: "esc", input: "" }, { name: "G", input: "G" }]);
+    expect(keysOf("", { meta: true, escape: true })).toEqual([{ name: "esc", input: "" }, { name: "esc", input: "" }]);
+    expect(keysOf("", { meta: true, return: true })).toEqual([{ name: "esc", input: "" }, { name: "enter", input: "" }]);
+    expect(keysOf("2", {})).toEqual([{ name: "2", input: "2" }]);
+    expect(keysOf("", { escape: true })).toEqual([{ name: "esc", input: "" }]);
+    // Alt+arrow and Alt+backspace stay one key: the terminal may send them with a modifier, not an ESC in front.
+    expect(keysOf("", { meta: true, upArrow: true })).toEqual([{ name: "up", input: "" }]);
+    expect(keysOf("", { meta: true, backspace: true })).toEqual([{ name: "backspace", input: "" }]);
+  });
+
+  test("esc leaves every scope that takes all keys, so a key right after it is not captured", () => {
+    for (const scope of ["form", "confirm", "secret", "filter"] as Scope[]) expect(commandFor([scope], "esc")).toBeDefined();
+    expect(commandFor(["list"], "esc")).toBe("close"); // the picker closes on the list's esc
   });
 
   test("footer hints come from the table and always keep help and quit", () => {

@@ -71,6 +71,19 @@ test("reveal asks first, shows the key for a while, hides it, and is audited", a
   v.unmount();
 });
 
+test("esc and a key in one chunk: both act (the shown key is hidden, then n opens the form)", async () => {
+  const v = view();
+  await v.waitFrame(first.prefix);
+  await v.press("r", "y");
+  await v.waitFrame(first.key);
+  v.stdin.write("\u001bn");
+  const f = await v.waitFrame("New API key");
+  expect(f).not.toContain(first.key);
+  v.stdin.write("\u001b\u001b");
+  await v.waitFrame((fr) => !fr.includes("New API key") && fr.includes(first.prefix));
+  v.unmount();
+});
+
 test("disable, enable, and delete after confirming", async () => {
   const doomed = await userWithKey(h, "carol", {}, { label: "doomed" });
   const v = view();

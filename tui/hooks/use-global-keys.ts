@@ -1,5 +1,5 @@
 import { useInput } from "ink";
-import { commandFor, keyName, type Command } from "../keybindings";
+import { commandFor, keysOf, type Command } from "../keybindings";
 
 type Options = {
   /** A view's form, question, picker or filter has every key now. */
@@ -18,12 +18,18 @@ type Options = {
 export function useGlobalKeys(o: Options): void {
   useInput(
     (input, key) => {
-      const name = keyName(input, key);
-      if (name === input && [...input].length > 1) return;
-      if (o.helpOpen()) return o.onHelpKey(commandFor(["global", "list"], name));
-      if (o.isCaptured()) return;
-      const c = commandFor(["global"], name);
-      if (c) o.onCommand(c, name);
+      // esc ends whatever takes every key (each of those scopes binds it), so a key that came in the same
+      // event right behind it is not captured; the view may not have handled that esc yet.
+      let released = false;
+      for (const { name, input: text } of keysOf(input, key)) {
+        if (name === text && [...text].length > 1) return;
+        if (o.helpOpen()) o.onHelpKey(commandFor(["global", "list"], name));
+        else if (released || !o.isCaptured()) {
+          const c = commandFor(["global"], name);
+          if (c) o.onCommand(c, name);
+        }
+        if (name === "esc") released = true;
+      }
     },
     { isActive: o.isActive },
   );

@@ -1,6 +1,6 @@
 import { useInput } from "ink";
 import { useCallback, useEffect, useRef } from "react";
-import { commandFor, keyName, type Command, type Scope } from "../keybindings";
+import { commandFor, keysOf, type Command, type Scope } from "../keybindings";
 import { filterPrompt, filterRows, initialList, listReducer, resolveSelection, visibleWindow, type FilterField, type RowId } from "../state/list";
 import { modalReducer, noModal, type Modal, type ModalAction } from "../state/modal";
 import { isLastField, parseForm, type FormAction, type FormState } from "../state/form";
@@ -164,7 +164,7 @@ export function useListScreen<T>(o: ScreenOptions<T>) {
 
   useInput(
     (input, key) => {
-      for (const k of splitKeys(keyName(input, key), input)) handleKey(k.name, k.input);
+      for (const k of keysOf(input, key)) for (const one of splitKeys(k.name, k.input)) handleKey(one.name, one.input);
     },
     { isActive: o.active },
   );
