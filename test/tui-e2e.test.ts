@@ -67,7 +67,8 @@ describe.skipIf(!tmux)("relay tui in tmux", () => {
     expect(p).toContain("user eve created");
 
     keys("2");
-    await waitPane(/Keys 0/);
+    p = await waitPane(/Keys 0/);
+    expect(p).not.toContain("user eve created"); // a view switch clears the status line
     keys("n");
     p = await waitPane("New API key");
     // The user field is prefilled with the first user; clear it anyway and type the owner.

@@ -1,9 +1,9 @@
-import { useMemo, useRef, useState } from "react";
+import { useEffect, useMemo, useReducer, useRef, useState } from "react";
 import { Box, useApp } from "ink";
 import type { AdminApi } from "./api";
 import type { Scope } from "./keybindings";
 import { initialNav, navigate } from "./state/navigation";
-import type { Status } from "./state/status";
+import { expires, noStatus, statusReducer } from "./state/status";
 import { uptime } from "./format";
 import { UiContext, type Ui } from "./hooks/use-ui";
 import { usePoll } from "./hooks/use-poll";
@@ -23,14 +23,22 @@ type Props = {
   size?: Partial<Size>;
   /** @default 1500 */
   pollMs?: number;
+  /** When status lines expire by. @default Date.now */
+  clock?: () => number;
 };
 
 /** Header, the current view (or the help screen), status line and footer, filling the terminal. */
-export function App({ api, size, pollMs = 1500 }: Props) {
+export function App({ api, size, pollMs = 1500, clock = Date.now }: Props) {
   const { exit } = useApp();
   const { columns, rows } = useTerminalSize(size);
   const [nav, dispatchNav, getNav] = useSyncReducer(navigate, initialNav);
-  const [status, setStatus] = useState<Status>(null);
+  const [status, dispatchStatus] = useReducer(statusReducer, noStatus);
+  const expiring = expires(status);
+  useEffect(() => {
+    if (!expiring) return;
+    const t = setInterval(() => dispatchStatus({ type: "tick", now: clock() }), 1000);
+    return () => clearInterval(t);
+  }, [expiring, clock]);
   const [scopes, setScopes] = useState<readonly Scope[]>(["list"]);
   const [captured, setCaptured] = useState(false);
   const capturedRef = useRef(false);
@@ -38,14 +46,15 @@ export function App({ api, size, pollMs = 1500 }: Props) {
 
   const ui = useMemo<Ui>(
     () => ({
-      report: setStatus,
+      report: (s) => dispatchStatus({ type: "report", status: s, now: clock() }),
+      commandRan: () => dispatchStatus({ type: "command" }),
       setScopes: (next, isCaptured) => {
         capturedRef.current = isCaptured;
         setCaptured(isCaptured);
         setScopes((prev) => (prev.join() === next.join() ? prev : next));
       },
     }),
-    [],
+    [clock],
   );
 
   const health = usePoll<HealthLine>(
@@ -62,6 +71,7 @@ export function App({ api, size, pollMs = 1500 }: Props) {
     isCaptured: () => capturedRef.current,
     helpOpen: () => getNav().help,
     onCommand: (c, name) => {
+      dispatchStatus({ type: "command" });
       if (c === "quit") return exit();
       if (c === "help") {
         setHelpOffset(0);
@@ -72,6 +82,7 @@ export function App({ api, size, pollMs = 1500 }: Props) {
       if (c === "goto-view") return dispatchNav({ type: "goto", index: Number(name) - 1 });
     },
     onHelpKey: (c) => {
+      if (c) dispatchStatus({ type: "command" });
       if (c === "quit") return exit();
       if (c === "help" || c === "close") return dispatchNav({ type: "close-help" });
       const step = c === "up" ? -1 : c === "down" ? 1 : c === "page-up" ? -help.rows : c === "page-down" ? help.rows : 0;
@@ -87,7 +98,7 @@ export function App({ api, size, pollMs = 1500 }: Props) {
         <Box height={bodyHeight} flexDirection="column">
           {nav.help ? <Help width={columns} height={bodyHeight} offset={helpOffset} /> : null}
           <Box display={nav.help ? "none" : "flex"} flexDirection="column">
-            <ErrorBoundary key={nav.view} onError={(message) => setStatus({ kind: "error", text: `view failed: ${message}` })}>
+            <ErrorBoundary key={nav.view} onError={(message) => ui.report({ kind: "error", text: `view failed: ${message}` })}>
               <CurrentView
                 view={nav.view}
                 api={api}
@@ -101,7 +112,7 @@ export function App({ api, size, pollMs = 1500 }: Props) {
             </ErrorBoundary>
           </Box>
         </Box>
-        <StatusLine status={status} />
+        <StatusLine status={status.status} />
         <Footer scopes={footerScopes} width={columns} />
       </Box>
     </UiContext.Provider>

@@ -3,6 +3,7 @@ import { useEffect } from "react";
 import { startRelay, userWithKey, type Harness } from "../support/harness";
 import { App } from "../../tui/app";
 import type { AdminApi } from "../../tui/api";
+import { STATUS_MS } from "../../tui/state/status";
 import { KEY, renderView, waitFor } from "./support";
 
 let h: Harness;
@@ -117,6 +118,29 @@ describe("app shell", () => {
     await v.waitFrame("/ filter by label, prefix: zz▏");
     v.stdin.write("\u001b1");
     await v.waitFrame((fr) => fr.includes("Users 1") && fr.includes("alice"));
+    v.unmount();
+  });
+
+  test("the status line clears after STATUS_MS (by the app's clock), at the next command, and on a view switch", async () => {
+    let now = Date.now();
+    const v = renderView(<App api={h.admin} size={{ columns: 80, rows: 24 }} pollMs={50} clock={() => now} />);
+    await v.waitFrame("alice");
+    await v.press("x");
+    await v.waitFrame("✓ user alice disabled");
+    now += STATUS_MS;
+    await v.waitFrame((f) => !f.includes("user alice disabled"));
+
+    await v.press("x");
+    await v.waitFrame("✓ user alice enabled");
+    await v.press("j");
+    await v.waitFrame((f) => !f.includes("user alice enabled"));
+
+    await v.press("x");
+    await v.waitFrame("✓ user alice disabled");
+    await v.press("2");
+    await v.waitFrame((f) => f.includes("Keys 1") && !f.includes("user alice disabled"));
+    await v.press("1", "x");
+    await v.waitFrame("✓ user alice enabled");
     v.unmount();
   });
 

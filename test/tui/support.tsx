@@ -21,7 +21,7 @@ const stripAnsi = (s: string) => s.replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, "");
 /** Renders a view inside the UI context, recording what it reports for the status line. */
 export function renderView(el: ReactElement) {
   const reports: NonNullable<Status>[] = [];
-  const ui: Ui = { report: (s) => void (s && reports.push(s)), setScopes: () => {} };
+  const ui: Ui = { report: (s) => void (s && reports.push(s)), commandRan: () => {}, setScopes: () => {} };
   const inst = render(<UiContext.Provider value={ui}>{el}</UiContext.Provider>);
   const frame = () => stripAnsi(inst.lastFrame() ?? "");
   /** Writes each key separately, giving Ink a moment to handle each (escape needs its flush delay). */

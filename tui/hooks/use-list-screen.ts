@@ -1,7 +1,7 @@
 import { useInput } from "ink";
 import { useCallback, useEffect, useRef } from "react";
 import { commandFor, keysOf, type Command, type Scope } from "../keybindings";
-import { filterPrompt, filterRows, initialList, listReducer, resolveSelection, visibleWindow, type FilterField, type RowId } from "../state/list";
+import { filterPrompt, filterRows, initialList, listReducer, resolveSelection, visibleWindow, type FilterField, type ListState, type RowId } from "../state/list";
 import { modalReducer, noModal, type Modal, type ModalAction } from "../state/modal";
 import { isLastField, parseForm, type FormAction, type FormState } from "../state/form";
 import { editText, splitKeys } from "../state/text";
@@ -29,6 +29,16 @@ export type ScreenOptions<T> = {
   /** An option was chosen in a picker. */
   pick?: (id: string, option: string) => void;
 };
+
+/** The scopes whose keys work now: the open modal's, the filter's, or the view's and the list's. */
+function scopesOf(modal: Modal, list: ListState, scope: Scope | undefined): Scope[] {
+  if (modal.kind === "form") return ["form"];
+  if (modal.kind === "confirm") return ["confirm"];
+  if (modal.kind === "secret") return ["secret"];
+  if (modal.kind === "pick") return ["list"];
+  if (list.filtering) return ["filter"];
+  return scope ? [scope, "list"] : ["list"];
+}
 
 /**
  * Everything a list view does with keys: moving, paging, filtering, opening details, and driving its
@@ -122,8 +132,9 @@ export function useListScreen<T>(o: ScreenOptions<T>) {
 
   const handleKey = (name: string, input: string) => {
     const m = getModal();
-    if (m.kind !== "none") return modalKey(m, name, input);
     const l = getList();
+    if (commandFor(scopesOf(m, l, latest.current.o.scope), name)) ui.commandRan();
+    if (m.kind !== "none") return modalKey(m, name, input);
     if (l.filtering) {
       const c = commandFor(["filter"], name);
       if (c === "filter-apply") return dispatchList({ type: "filter-apply" });
@@ -169,14 +180,7 @@ export function useListScreen<T>(o: ScreenOptions<T>) {
     { isActive: o.active },
   );
 
-  const scopes: Scope[] =
-    modal.kind === "form" ? ["form"]
-    : modal.kind === "confirm" ? ["confirm"]
-    : modal.kind === "secret" ? ["secret"]
-    : modal.kind === "pick" ? ["list"]
-    : list.filtering ? ["filter"]
-    : o.scope ? [o.scope, "list"] : ["list"];
-  useViewScopes(scopes, modal.kind !== "none" || list.filtering);
+  useViewScopes(scopesOf(modal, list, o.scope), modal.kind !== "none" || list.filtering);
 
   // A secret shown for a while hides itself.
   const hideAt = modal.kind === "secret" ? modal.hideAt : null;

@@ -5,6 +5,8 @@ import type { Status } from "../state/status";
 /** What views tell the app around them: action outcomes for the status line, and which keys they answer now. */
 export type Ui = {
   report: (status: Status) => void;
+  /** A key ran one of the view's commands: the status line's last outcome is stale. */
+  commandRan: () => void;
   /**
    * The scopes whose keys the view answers now (drawn in the footer). `captured`: a form, question,
    * picker or filter takes every key, so the global ones (q, ?, tab, 1-6) stay off.
@@ -12,7 +14,7 @@ export type Ui = {
   setScopes: (scopes: readonly Scope[], captured: boolean) => void;
 };
 
-export const UiContext = createContext<Ui>({ report: () => {}, setScopes: () => {} });
+export const UiContext = createContext<Ui>({ report: () => {}, commandRan: () => {}, setScopes: () => {} });
 
 export const useUi = () => useContext(UiContext);
 
