@@ -6,6 +6,7 @@ import { KeyCache } from "./auth/key-cache";
 import { loadKeyring } from "./keyring/setup";
 import { compileCidrs } from "./net/cidr";
 import { SettlementWriter } from "./usage/settlement-writer";
+import { RunningRequests } from "./relay/running";
 
 /** Opens the data dir and database and builds the shared context. `dbPath` overrides the file (tests use `:memory:`). */
 export function createContext(config: Config, opts: { dbPath?: string } = {}): AppContext {
@@ -18,6 +19,7 @@ export function createContext(config: Config, opts: { dbPath?: string } = {}): A
     keyring,
     keyCache: new KeyCache(db.$client),
     writer: new SettlementWriter(db.$client, config.RELAY_FLUSH_INTERVAL_MS),
+    running: new RunningRequests(),
     trustedProxies: compileCidrs(config.RELAY_TRUSTED_PROXIES),
     startedAt: Date.now(),
     ext: {},

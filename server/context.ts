@@ -4,6 +4,7 @@ import type { Keyring } from "./keyring/keyring";
 import type { KeyCache } from "./auth/key-cache";
 import type { SettlementWriter } from "./usage/settlement-writer";
 import type { Cidr } from "./net/cidr";
+import type { RunningRequests } from "./relay/running";
 
 /**
  * Everything a service needs, passed explicitly. Built once by `createContext` (server/bootstrap.ts);
@@ -15,6 +16,8 @@ export type AppContext = {
   keyring: Keyring;
   keyCache: KeyCache;
   writer: SettlementWriter;
+  /** Requests in flight, for revocations that must reach them (server/auth/revocation.ts). */
+  running: RunningRequests;
   trustedProxies: Cidr[];
   startedAt: number;
   /** Extension slots filled by feature modules (relay, limits, sessions). */

@@ -7,6 +7,7 @@ export const errorCodes = {
   invalid_api_key: [401, "authentication_error"],
   key_disabled: [401, "authentication_error"],
   key_expired: [401, "authentication_error"],
+  key_revoked: [401, "authentication_error"],
   invalid_session: [401, "authentication_error"],
   invalid_credentials: [401, "authentication_error"],
   quota_exceeded: [402, "insufficient_quota"],
@@ -37,8 +38,13 @@ export function statusOf(code: ErrorCode): number {
   return errorCodes[code][0];
 }
 
+/** Who made a refused request, when relay could tell: refusals of identified callers are logged as usage rows. */
+export type Caller = { userId: number; keyId: number | null; keyPrefix: string; ip: string };
+
 export class ApiError extends Error {
   readonly status: number;
+  /** Set when the caller was identified before the refusal (a disabled key, an IP outside its allow-list …). */
+  caller?: Caller;
   constructor(
     readonly errorCode: ErrorCode,
     message: string,

@@ -5,6 +5,7 @@ import { createContext } from "./bootstrap";
 import { createPublicApp } from "./http/app";
 import { createAdminApp } from "./admin/app";
 import { log } from "./log";
+import { watchExternalAuthChanges } from "./auth/revocation";
 
 export type RunningServer = {
   ctx: AppContext;
@@ -67,6 +68,7 @@ export async function startServer(config: Config, opts: { dbPath?: string } = {}
   }
   chmodSync(config.RELAY_ADMIN_SOCKET, 0o600);
   const admin = adminApp.server!;
+  const stopWatching = watchExternalAuthChanges(ctx);
 
   let stopping: Promise<void> | null = null;
   const stop = (timeoutMs = config.RELAY_SHUTDOWN_TIMEOUT_MS) =>
@@ -78,7 +80,7 @@ export async function startServer(config: Config, opts: { dbPath?: string } = {}
         await http.stop(true);
       }
       await admin.stop(true);
-      for (const fn of (ctx.ext.onShutdown as (() => void)[] | undefined) ?? []) fn();
+      stopWatching();
       ctx.writer.close(); // flushes first
       ctx.db.$client.close();
       if (existsSync(config.RELAY_ADMIN_SOCKET)) unlinkSync(config.RELAY_ADMIN_SOCKET);

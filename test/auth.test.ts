@@ -69,12 +69,26 @@ describe("authentication", () => {
     await h.admin.users.update("states", { enabled: false });
     await expectError(await me(bearer(k.key)), 401, "key_disabled");
     await h.admin.users.update("states", { enabled: true });
-    await h.admin.keys.update(k.keyId, { expiresAt: new Date(Date.now() - 1000).toISOString() });
+    // An expiry in the past is refused, so the key gets one just ahead and is used once it has passed.
+    await h.admin.keys.update(k.keyId, { expiresAt: new Date(Date.now() + 200).toISOString() });
+    await Bun.sleep(250);
     await expectError(await me(bearer(k.key)), 401, "key_expired");
   });
 
+  test("an expiry in the past is refused with 400, saying what to do", async () => {
+    const k = await userWithKey(h, "past");
+    const err = await h.admin.keys.update(k.keyId, { expiresAt: "2000-01-01T00:00:00Z" }).catch((e) => e);
+    expect(err).toMatchObject({ status: 400, code: "invalid_request" });
+    expect(err.message).toContain("in the past");
+    expect(await h.admin.keys.create({ user: "past", label: "x", expiresAt: "2000-01-01" }).catch((e) => e.status)).toBe(400);
+    const bad = await h.admin.keys.update(k.keyId, { expiresAt: "tomorrow" }).catch((e) => e);
+    expect(bad.message).toContain("ISO 8601");
+    expect(bad.message).toContain("2026-12-31T23:59:59Z");
+  });
+
   test("disabled is checked before expired", async () => {
-    const k = await userWithKey(h, "order", {}, { expiresAt: "2000-01-01T00:00:00Z" });
+    const k = await userWithKey(h, "order", {}, { expiresAt: new Date(Date.now() + 200).toISOString() });
+    await Bun.sleep(250);
     await h.admin.keys.update(k.keyId, { enabled: false });
     await expectError(await me(bearer(k.key)), 401, "key_disabled");
   });

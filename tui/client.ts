@@ -66,6 +66,7 @@ export class AdminClient {
     update: (id: number | string, body: Json) => this.call("PATCH", `/keys/${id}`, body),
     reveal: (id: number | string) => this.call<{ id: number; key: string }>("POST", `/keys/${id}/reveal`),
     delete: (id: number | string) => this.call("DELETE", `/keys/${id}`),
+    deleteAll: (user: string) => this.call<{ user: string; deleted: number; ids: number[] }>("DELETE", `/users/${encodeURIComponent(user)}/keys`),
   };
 
   channels = {

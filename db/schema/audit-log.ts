@@ -10,6 +10,8 @@ export const auditLog = sqliteTable(
     action: text("action").notNull(),
     target: text("target").notNull().default(""),
     detail: text("detail", { mode: "json" }).$type<Record<string, unknown>>().notNull().default({}),
+    /** The caller's address for self-service actions and logins; empty for the admin socket. */
+    ip: text("ip").notNull().default(""),
   },
   (t) => [index("audit_log_at_idx").on(t.at)],
 );

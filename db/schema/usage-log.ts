@@ -25,6 +25,13 @@ export const usageLog = sqliteTable(
     /** True when the relay counted tokens itself because the upstream reported none. */
     tokensEstimated: bool("tokens_estimated").notNull().default(false),
     cost: integer("cost").notNull().default(0),
+    /**
+     * Credits the request's usage cost beyond what was charged: an upstream that ignored the output cap
+     * can report more than the hold, and the account pays only what it can (its balance never goes negative).
+     */
+    shortfall: integer("shortfall").notNull().default(0),
+    /** What went wrong, for operators: channel names, URLs and runtime errors the client is never shown. */
+    errorDetail: text("error_detail"),
     ttfbMs: integer("ttfb_ms"),
     totalMs: integer("total_ms").notNull().default(0),
   },

@@ -6,8 +6,9 @@ import { grantCredits } from "../billing/credits";
 import { listLedger } from "../billing/ledger";
 import { getUserByName } from "../users/service";
 import { ADMIN_ACTOR } from "./actor";
+import { strictObject } from "../http/strict-object";
 
-const grantBody = z.strictObject({
+const grantBody = strictObject({
   amount: z.number().int().refine((n) => n !== 0, "must not be 0"),
   note: z.string().max(500).default(""),
   /** Idempotency key: the same ref is applied once. */

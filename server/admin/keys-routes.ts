@@ -1,7 +1,7 @@
 import { Elysia } from "elysia";
 import { z } from "zod";
 import type { AppContext } from "../context";
-import { createKey, deleteKey, getKey, listKeys, publicKey, revealKey, updateKey } from "../keys/service";
+import { createKey, deleteAllKeys, deleteKey, getKey, listKeys, publicKey, revealKey, updateKey } from "../keys/service";
 import { getUserByName } from "../users/service";
 import { ApiError } from "../errors";
 import { ADMIN_ACTOR } from "./actor";
@@ -27,6 +27,11 @@ export const adminKeyRoutes = (ctx: AppContext) =>
     })
     .patch("/keys/:id", ({ params, body }) => publicKey(ctx, updateKey(ctx, keyId(params.id), body as never, ADMIN_ACTOR)))
     .post("/keys/:id/reveal", ({ params }) => ({ id: keyId(params.id), key: revealKey(ctx, keyId(params.id), ADMIN_ACTOR) }))
+    .delete("/users/:name/keys", ({ params }) => {
+      const user = getUserByName(ctx, params.name);
+      const ids = deleteAllKeys(ctx, user.id, ADMIN_ACTOR);
+      return { user: user.name, deleted: ids.length, ids };
+    })
     .delete("/keys/:id", ({ params }) => {
       deleteKey(ctx, keyId(params.id), ADMIN_ACTOR);
       return { id: keyId(params.id), deleted: true };

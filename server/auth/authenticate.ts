@@ -1,8 +1,8 @@
 import { eq } from "drizzle-orm";
 import { apiKeys, users } from "../../db/schema";
-import { ApiError } from "../errors";
+import { ApiError, type Caller } from "../errors";
 import type { AppContext } from "../context";
-import { digestsEqual, hashKeyBytes, keyPattern } from "../keys/key-format";
+import { digestsEqual, hashKeyBytes, keyPattern, publicPrefix } from "../keys/key-format";
 import type { Scope } from "../keys/model";
 import { ipInAny } from "../net/cidr";
 import type { CachedKey } from "./key-cache";
@@ -21,6 +21,9 @@ export type Principal = {
 const patterns = new Map<string, RegExp>();
 const DUMMY_HASH = hashKeyBytes("relay-dummy-key-for-constant-work");
 const INVALID = () => new ApiError("invalid_api_key", "Incorrect API key provided.");
+const MISSING = () =>
+  new ApiError("invalid_api_key", "No API key provided. Send your relay key as 'Authorization: Bearer <key>'; the relay's operator issues keys (relay admin key create).");
+const MALFORMED = () => new ApiError("invalid_api_key", "The Authorization header must be 'Bearer <key>'.");
 
 /** Session verifier slot, filled by the sessions feature so this module stays free of JWT code. */
 export type SessionVerifier = (ctx: AppContext, token: string, ip: string) => Promise<Principal>;
@@ -29,8 +32,8 @@ export function registerSessionVerifier(v: SessionVerifier): void {
   sessionVerifier = v;
 }
 
-function bearerToken(header: string | null): string | null {
-  if (!header || header.length > 4096 || !header.startsWith("Bearer ")) return null;
+function bearerToken(header: string): string | null {
+  if (header.length > 4096 || !header.startsWith("Bearer ")) return null;
   const token = header.slice(7);
   return token.length > 0 && !/[\s,]/.test(token) ? token : null;
 }
@@ -41,10 +44,22 @@ function bearerToken(header: string | null): string | null {
  * Synchronous for API keys (a promise only for sessions), so the relay's hot path awaits nothing here.
  */
 export function authenticate(ctx: AppContext, header: string | null, ip: string): Principal | Promise<Principal> {
+  if (header === null || header === "") throw MISSING();
   const token = bearerToken(header);
-  if (!token) throw INVALID();
+  if (!token) throw MALFORMED();
   if (token.startsWith("eyJ") && sessionVerifier) return sessionVerifier(ctx, token, ip);
   return authenticateKey(ctx, token, ip);
+}
+
+/** The key with this public id and its user, from the cache or the database; null when there is none. */
+export function lookupKey(ctx: AppContext, publicId: string): CachedKey | null {
+  let entry = ctx.keyCache.get(publicId);
+  if (entry === undefined) {
+    const key = ctx.db.select().from(apiKeys).where(eq(apiKeys.publicId, publicId)).get();
+    const user = key ? ctx.db.select().from(users).where(eq(users.id, key.userId)).get() : undefined;
+    entry = ctx.keyCache.set(publicId, key, user);
+  }
+  return entry;
 }
 
 export function authenticateKey(ctx: AppContext, token: string, ip: string): Principal {
@@ -53,20 +68,29 @@ export function authenticateKey(ctx: AppContext, token: string, ip: string): Pri
   if (!re) patterns.set(prefix, (re = keyPattern(prefix)));
   const m = re.exec(token);
   if (!m) throw INVALID();
-  const publicId = m[1]!;
-  let entry = ctx.keyCache.get(publicId);
-  if (entry === undefined) {
-    const key = ctx.db.select().from(apiKeys).where(eq(apiKeys.publicId, publicId)).get();
-    const user = key ? ctx.db.select().from(users).where(eq(users.id, key.userId)).get() : undefined;
-    entry = ctx.keyCache.set(publicId, key, user);
-  }
+  const entry = lookupKey(ctx, m[1]!);
   const ok = digestsEqual(hashKeyBytes(token), entry ? entry.hash : DUMMY_HASH);
   if (!entry || !ok) throw INVALID();
+  const refusal = keyRefusal(entry, ip, Date.now());
+  if (refusal) {
+    refusal.caller = callerOf(ctx, entry, ip);
+    throw refusal;
+  }
+  return { kind: "key", userId: entry.user.id, user: entry.user, entry, scopes: entry.scopes, ip };
+}
+
+/** Why a verified key may not be used now (disabled, expired, source IP), or null. */
+export function keyRefusal(entry: CachedKey, ip: string, now: number): ApiError | null {
   const { key, user } = entry;
-  if (!user.enabled || !key.enabled) throw new ApiError("key_disabled", "This API key or its user is disabled.");
-  if (key.expiresAt !== null && key.expiresAt <= Date.now()) throw new ApiError("key_expired", "This API key has expired.");
-  if (entry.cidrs.length > 0 && !ipInAny(ip, entry.cidrs)) throw new ApiError("ip_not_allowed", `Requests from ${ip} are not allowed for this key.`);
-  return { kind: "key", userId: user.id, user, entry, scopes: entry.scopes, ip };
+  if (!user.enabled || !key.enabled) return new ApiError("key_disabled", "This API key or its user is disabled.");
+  if (key.expiresAt !== null && key.expiresAt <= now) return new ApiError("key_expired", "This API key has expired.");
+  if (entry.cidrs.length > 0 && !ipInAny(ip, entry.cidrs)) return new ApiError("ip_not_allowed", `Requests from ${ip} are not allowed for this key.`);
+  return null;
+}
+
+/** The identity refusals are logged under (never the secret: the prefix and public id only). */
+export function callerOf(ctx: AppContext, entry: CachedKey, ip: string): Caller {
+  return { userId: entry.user.id, keyId: entry.key.id, keyPrefix: publicPrefix(ctx.config.RELAY_KEY_PREFIX, entry.key.publicId), ip };
 }
 
 export function requireScope(p: Principal, scope: Scope): void {

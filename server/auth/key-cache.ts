@@ -42,15 +42,24 @@ export class KeyCache {
     if (this.checkedThisTurn) return;
     this.checkedThisTurn = true;
     setImmediate(() => (this.checkedThisTurn = false));
+    this.poll();
+  }
+
+  /** Asks SQLite whether another connection changed a key or user; clears the cache and says so if one did. */
+  poll(): boolean {
     const v = this.versionStmt.get()!.data_version;
-    if (v === this.version) return;
+    if (v === this.version) return false;
     this.version = v;
     const e = this.epochStmt.get()?.n ?? -1;
-    if (e !== this.epoch) {
-      this.epoch = e;
-      this.entries.clear();
-    }
+    if (e === this.epoch) return false;
+    this.epoch = e;
+    this.entries.clear();
+    this.onStale?.();
+    return true;
   }
+
+  /** Called whenever another connection's change cleared the cache (revocation re-checks running requests). */
+  onStale: (() => void) | null = null;
 
   /** The cached entry (null = known missing), or undefined when not cached. */
   get(publicId: string): CachedKey | null | undefined {

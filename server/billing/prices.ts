@@ -4,11 +4,12 @@ import { prices, type PriceRow } from "../../db/schema";
 import { recordAudit } from "../audit/audit";
 import type { AppContext } from "../context";
 import { ApiError } from "../errors";
+import { strictObject } from "../http/strict-object";
 
 export type Price = { inputPerMTok: number; outputPerMTok: number };
 const FREE: Price = { inputPerMTok: 0, outputPerMTok: 0 };
 
-export const setPriceInput = z.strictObject({
+export const setPriceInput = strictObject({
   inputPerMTok: z.number().int().min(0).max(1e12),
   outputPerMTok: z.number().int().min(0).max(1e12),
 });

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { strictObject } from "../http/strict-object";
 
 const modelName = z.string().trim().min(1).max(200);
 const url = z.string().url().refine((u) => /^https?:\/\//.test(u), "must be an http(s) URL").transform((u) => u.replace(/\/+$/, ""));
@@ -6,7 +7,7 @@ const headers = z.record(z.string().regex(/^[A-Za-z0-9-]+$/, "not a header name"
 const timeout = z.number().int().min(1).max(3_600_000).nullable();
 
 /** A channel: one upstream provider. `baseUrl` is what an OpenAI client would take, e.g. https://api.openai.com/v1. */
-export const createChannelInput = z.strictObject({
+export const createChannelInput = strictObject({
   name: z.string().trim().min(1).max(100),
   group: z.string().trim().min(1).max(50).regex(/^[A-Za-z0-9_.-]+$/).default("official"),
   baseUrl: url,
@@ -22,7 +23,7 @@ export const createChannelInput = z.strictObject({
 });
 export type CreateChannelInput = z.input<typeof createChannelInput>;
 
-export const updateChannelInput = z.strictObject({
+export const updateChannelInput = strictObject({
   name: z.string().trim().min(1).max(100).optional(),
   group: z.string().trim().min(1).max(50).regex(/^[A-Za-z0-9_.-]+$/).optional(),
   baseUrl: url.optional(),

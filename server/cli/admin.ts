@@ -31,7 +31,7 @@ function groupHelp(group?: string): string {
 
 function commandHelp(c: Command): string {
   const flags = [...(c.flags ?? []), JSON_FLAG, HELP_FLAG];
-  const args = (c.args ?? []).map((a) => a.name).join(" ");
+  const args = (c.args ?? []).map((a) => (a.optional ? `[${a.name}]` : a.name)).join(" ");
   const fmt = (f: FlagSpec) => `--${f.name}${f.type === "bool" ? "" : f.type === "repeat" ? " VALUE..." : " VALUE"}`;
   const width = Math.max(...flags.map((f) => fmt(f).length), ...(c.args ?? []).map((a) => a.name.length));
   return [
@@ -103,7 +103,7 @@ export async function runAdmin(argv: string[], socketPath: string, out = (s: str
   }
   let parsed;
   try {
-    parsed = parseArgs(tail, [...(cmd.flags ?? []), JSON_FLAG], cmd.args?.length ?? 0);
+    parsed = parseArgs(tail, [...(cmd.flags ?? []), JSON_FLAG], cmd.args?.length ?? 0, cmd.args?.filter((a) => a.optional).length ?? 0);
   } catch (e) {
     if (e instanceof UsageError) {
       err(`error: ${e.message}\n\n${commandHelp(cmd)}`);

@@ -11,7 +11,8 @@ export type FlagSpec = {
 
 export type Parsed = { positionals: string[]; flags: Record<string, unknown> };
 
-export function parseArgs(argv: string[], specs: FlagSpec[], positionalCount: number): Parsed {
+/** `positionalCount` arguments are expected; the last `optionalCount` of them may be left out. */
+export function parseArgs(argv: string[], specs: FlagSpec[], positionalCount: number, optionalCount = 0): Parsed {
   const byName = new Map(specs.map((s) => [s.name, s]));
   const flags: Record<string, unknown> = {};
   const positionals: string[] = [];
@@ -51,7 +52,7 @@ export function parseArgs(argv: string[], specs: FlagSpec[], positionalCount: nu
     }
   }
   for (const s of specs) if (s.required && flags[s.name] === undefined) throw new UsageError(`--${s.name} is required`);
-  if (positionals.length !== positionalCount) {
+  if (positionals.length < positionalCount - optionalCount || positionals.length > positionalCount) {
     throw new UsageError(positionals.length < positionalCount ? "missing argument" : `unexpected argument '${positionals[positionalCount]}'`);
   }
   return { positionals, flags };

@@ -6,8 +6,8 @@ export type Command = {
   group: string;
   verb: string;
   summary: string;
-  /** Positional arguments, in order. */
-  args?: { name: string; help: string }[];
+  /** Positional arguments, in order; optional ones last. */
+  args?: { name: string; help: string; optional?: boolean }[];
   flags?: FlagSpec[];
   run: (client: AdminClient, a: Parsed) => Promise<unknown>;
   /** Human rendering of the result; --json prints the result itself. */

@@ -9,14 +9,22 @@ import { loginRoutes } from "../selfservice/login-routes";
 import { selfServiceKeyRoutes } from "../selfservice/keys-routes";
 import { usageRoutes } from "../selfservice/usage-routes";
 import { openApiRoutes } from "../selfservice/openapi";
+import { recordRefusal } from "../usage/refusals";
 
 /**
  * The public HTTP API, composed in request-path order: request ids and the error envelope first,
  * then each feature. The relay's /v1/* wildcard comes last so every named route wins over it.
  */
+/** The path of a request URL without parsing it whole (the URL was checked when the request came in). */
+function pathOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  const q = url.indexOf("?", start);
+  return (q === -1 ? url.slice(start) : url.slice(start, q)).slice(0, 200);
+}
+
 export function createPublicApp(ctx: AppContext) {
   return new Elysia({ name: "public" })
-    .use(withErrors("public"))
+    .use(withErrors("public", (request, err, requestId) => recordRefusal(ctx, request, err, requestId, pathOf(request.url))))
     .use(loginRoutes(ctx)) // also makes session JWTs valid Bearer tokens on every route
     .use(meRoutes(ctx))
     .use(selfServiceKeyRoutes(ctx))

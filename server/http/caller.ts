@@ -3,6 +3,8 @@ import type { AppContext } from "../context";
 import { authenticate, type Principal } from "../auth/authenticate";
 import { normalizeIp } from "../net/cidr";
 import { resolveClientIp } from "../net/client-ip";
+import { noteCaller } from "../usage/refusals";
+import { publicPrefix } from "../keys/key-format";
 
 // Parsing the peer address with ipaddr.js was about a tenth of the relay's CPU per request; the same few
 // peers (keep-alive clients, a proxy) come back all the time, so their normalised form is remembered.
@@ -26,7 +28,18 @@ export function clientIp(ctx: AppContext, request: Request, server: Server<unkno
   return resolveClientIp(peer, forwardedFor, ctx.trustedProxies);
 }
 
-/** Authenticates the request's bearer token; throws the matching ApiError. */
+/**
+ * Authenticates the request's bearer token; throws the matching ApiError. The caller is remembered for the
+ * request, so a later refusal (scope, model, limits) is logged under it (usage/refusals.ts).
+ */
 export function authenticateRequest(ctx: AppContext, request: Request, server: Server<unknown> | null): Principal | Promise<Principal> {
-  return authenticate(ctx, request.headers.get("authorization"), clientIp(ctx, request, server));
+  const p = authenticate(ctx, request.headers.get("authorization"), clientIp(ctx, request, server));
+  if (p instanceof Promise) return p.then((s) => remember(ctx, request, s));
+  return remember(ctx, request, p);
+}
+
+function remember(ctx: AppContext, request: Request, p: Principal): Principal {
+  const key = p.entry?.key;
+  noteCaller(request, { userId: p.userId, keyId: key?.id ?? null, keyPrefix: key ? publicPrefix(ctx.config.RELAY_KEY_PREFIX, key.publicId) : "session", ip: p.ip });
+  return p;
 }

@@ -18,7 +18,10 @@ export function toApiError(error: unknown, elysiaCode?: string | number): ApiErr
   if (error instanceof ZodError) {
     const issue = error.issues[0]!;
     const path = issue.path.join(".");
-    const msg = issue.code === "unrecognized_keys" ? `unknown field(s): ${issue.keys.join(", ")}` : `${path ? path + ": " : ""}${issue.message}`;
+    // strictObject (strict-object.ts) writes its own unknown-field message, with suggestions.
+    const msg = issue.code === "unrecognized_keys"
+      ? issue.message.startsWith("unknown field") ? issue.message : `unknown field(s): ${issue.keys.join(", ")}`
+      : `${path ? path + ": " : ""}${issue.message}`;
     return new ApiError("invalid_request", msg, path || null);
   }
   // decodeURIComponent on a path or query piece with a malformed %-escape: the client's URL is wrong.
@@ -33,11 +36,14 @@ export function toApiError(error: unknown, elysiaCode?: string | number): ApiErr
   return new ApiError("internal_error", "Internal error.");
 }
 
+/** Told about every error answer, after it is mapped (the public app logs refusals through it). */
+export type OnRefused = (request: Request, error: ApiError, requestId: string) => void;
+
 /**
  * Gives every request an `x-request-id` and turns every error into the OpenAI error envelope.
  * Registered first so it covers all routes composed after it (scoped as global).
  */
-export const withErrors = (name: string) =>
+export const withErrors = (name: string, onRefused?: OnRefused) =>
   new Elysia({ name: `errors:${name}` })
     .onRequest(({ request }) => {
       ids.set(request, newRequestId());
@@ -60,6 +66,13 @@ export const withErrors = (name: string) =>
       const err = toApiError(error, code);
       if (err.status >= 500 && !(error instanceof ApiError)) {
         log.error("unhandled error", { requestId: ids.get(request), error: String(error), stack: (error as Error)?.stack });
+      }
+      if (onRefused) {
+        try {
+          onRefused(request, err, ids.get(request) ?? "");
+        } catch (e) {
+          log.error("could not record a refusal", { requestId: ids.get(request), error: String(e) });
+        }
       }
       return new Response(JSON.stringify(errorBody(err.errorCode, err.message, err.param)), {
         status: err.status,

@@ -6,6 +6,7 @@ import { keyAad } from "../keys/service";
 import { reencryptSessionSecret } from "../sessions/secret";
 import { appendNewMasterKey } from "./master-key-file";
 import { saveCurrentKeyId } from "./setup";
+import { authChanged } from "../auth/revocation";
 
 export const channelAad = (id: number) => `channel:${id}`;
 
@@ -41,6 +42,6 @@ export function rotateMasterKey(ctx: AppContext, actor: string): { previous: str
       throw err;
     }
   }).immediate();
-  ctx.keyCache.clear();
+  authChanged(ctx);
   return { previous, current: id, reencrypted: count };
 }

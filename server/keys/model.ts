@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { parseCidr } from "../net/cidr";
+import { ISO_DATE_HINT, strictObject } from "../http/strict-object";
 
 export const SCOPES = ["inference", "keys:read", "keys:write", "usage:read"] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -12,7 +13,10 @@ export function expandScopes(scopes: readonly string[]): Set<Scope> {
 }
 
 const cidr = z.string().trim().refine((v) => parseCidr(v) !== null, { message: "not a valid CIDR or IP address" });
-const isoDate = z.union([z.iso.datetime({ offset: true }), z.iso.date()]).transform((v) => Date.parse(v));
+/** An expiry: an ISO 8601 date or date-time in the future, as epoch milliseconds. */
+const isoDate = z.union([z.iso.datetime({ offset: true }), z.iso.date()], { error: ISO_DATE_HINT })
+  .transform((v) => Date.parse(v))
+  .refine((t) => t > Date.now(), "is in the past; an expiry must be a future date or date-time (to stop a key now, disable it)");
 
 /** Fields a key owner may set. Strict: unknown fields (user_id, hash, balance …) are rejected. */
 export const keyFields = {
@@ -25,10 +29,10 @@ export const keyFields = {
   scopes: z.array(scopeInput).min(1).default(["full"]),
 };
 
-export const createKeyInput = z.strictObject(keyFields);
+export const createKeyInput = strictObject(keyFields);
 export type CreateKeyInput = z.input<typeof createKeyInput>;
 
-export const updateKeyInput = z.strictObject({
+export const updateKeyInput = strictObject({
   // Not keyFields.label.optional(): zod 4 applies an inner default even when the field is omitted, which would blank the label.
   label: z.string().max(200).optional(),
   enabled: z.boolean().optional(),

@@ -1,10 +1,11 @@
 import { and, asc, eq } from "drizzle-orm";
 import { apiKeys, type ApiKeyRow } from "../../db/schema";
 import { ApiError } from "../errors";
-import { recordAudit } from "../audit/audit";
+import { recordAudit, type Actor } from "../audit/audit";
 import type { AppContext } from "../context";
 import { generateApiKey, publicPrefix } from "./key-format";
 import { createKeyInput, updateKeyInput, type CreateKeyInput, type UpdateKeyInput } from "./model";
+import { authChanged } from "../auth/revocation";
 
 /** The AAD that binds a key's ciphertext to its row. */
 export const keyAad = (id: number, userId: number) => `api_key:${id}:${userId}`;
@@ -31,7 +32,7 @@ export function publicKey(ctx: AppContext, k: ApiKeyRow) {
 export type PublicKey = ReturnType<typeof publicKey>;
 
 /** Creates a key and returns its row and the plaintext, which the caller shows once. */
-export function createKey(ctx: AppContext, userId: number, raw: CreateKeyInput, actor: string): { row: ApiKeyRow; key: string } {
+export function createKey(ctx: AppContext, userId: number, raw: CreateKeyInput, actor: Actor): { row: ApiKeyRow; key: string } {
   const input = createKeyInput.parse(raw);
   for (let attempt = 0; ; attempt++) {
     const g = generateApiKey(ctx.config.RELAY_KEY_PREFIX);
@@ -70,28 +71,42 @@ export function getKey(ctx: AppContext, id: number, ownerId?: number): ApiKeyRow
   return row;
 }
 
-export function updateKey(ctx: AppContext, id: number, raw: UpdateKeyInput, actor: string, ownerId?: number): ApiKeyRow {
+export function updateKey(ctx: AppContext, id: number, raw: UpdateKeyInput, actor: Actor, ownerId?: number): ApiKeyRow {
   const input = updateKeyInput.parse(raw);
   const key = getKey(ctx, id, ownerId);
   ctx.db.$client.transaction(() => {
     ctx.db.update(apiKeys).set(input).where(eq(apiKeys.id, key.id)).run();
     recordAudit(ctx, actor, "key.update", `key:${key.id}`, { changed: Object.keys(input), enabled: input.enabled });
   }).immediate();
-  ctx.keyCache.clear();
+  authChanged(ctx);
   return getKey(ctx, key.id);
 }
 
-export function deleteKey(ctx: AppContext, id: number, actor: string, ownerId?: number): void {
+export function deleteKey(ctx: AppContext, id: number, actor: Actor, ownerId?: number): void {
   const key = getKey(ctx, id, ownerId);
   ctx.db.$client.transaction(() => {
     ctx.db.delete(apiKeys).where(eq(apiKeys.id, key.id)).run();
     recordAudit(ctx, actor, "key.delete", `key:${key.id}`, { userId: key.userId });
   }).immediate();
-  ctx.keyCache.clear();
+  authChanged(ctx);
+}
+
+/**
+ * Deletes every key of a user at once (account recovery: "revoke all API keys, then create new ones").
+ * Effective on the next request, and running requests of those keys are cut (see auth/revocation.ts).
+ */
+export function deleteAllKeys(ctx: AppContext, userId: number, actor: Actor): number[] {
+  const ids = listKeys(ctx, userId).map((k) => k.id);
+  ctx.db.$client.transaction(() => {
+    ctx.db.delete(apiKeys).where(eq(apiKeys.userId, userId)).run();
+    recordAudit(ctx, actor, "key.delete-all", `user:${userId}`, { userId, keys: ids });
+  }).immediate();
+  authChanged(ctx);
+  return ids;
 }
 
 /** Decrypts a key for an admin or its owner's session. Audited; the plaintext never enters the audit row. */
-export function revealKey(ctx: AppContext, id: number, actor: string, ownerId?: number): string {
+export function revealKey(ctx: AppContext, id: number, actor: Actor, ownerId?: number): string {
   const key = getKey(ctx, id, ownerId);
   const plaintext = ctx.keyring.decrypt(key.ciphertext, keyAad(key.id, key.userId));
   recordAudit(ctx, actor, "key.reveal", `key:${key.id}`, { userId: key.userId });

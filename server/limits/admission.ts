@@ -23,8 +23,10 @@ export type AdmitInput = {
    * costs measurable throughput, and with an ample balance the cheap bound changes nothing.
    */
   refinePromptTokens?: () => number;
-  /** The client's max output tokens, or null when it set none. */
+  /** The client's max output tokens per answer, or null when it set none. */
   clientMaxOutput: number | null;
+  /** Answers generated for the request (`n`, `best_of`): each may use the whole output cap. @default 1 */
+  choices?: number;
   /** False for endpoints without generated output (embeddings). */
   producesOutput: boolean;
 };
@@ -37,6 +39,8 @@ export type Hold = {
   price: Price;
   credits: number;
   tokens: number;
+  /** The key's spend limit at admission (null: none); settlement may charge past the hold only up to it. */
+  spendLimit: number | null;
   /** The max output tokens to send upstream when the client set none, else null. */
   injectMaxOutput: number | null;
   released: boolean;
@@ -73,65 +77,103 @@ export function admit(ctx: AppContext, input: AdmitInput): Hold {
   account.held += credits;
   account.heldTokens += tokens;
   if (key) key.held += credits;
-  return { requestId: input.requestId, account, key, price, credits, tokens, injectMaxOutput: inject, released: false };
+  return { requestId: input.requestId, account, key, price, credits, tokens, spendLimit: input.spendLimit, injectMaxOutput: inject, released: false };
 }
 
 type Room = { balance: number; key: number; tokens: number };
 
-/** The hold for a prompt bound, or the error that refuses it. Pure: nothing is reserved here. */
+/**
+ * The hold for a prompt bound, or the error that refuses it. Pure: nothing is reserved here.
+ * The prompt counts once; the output cap counts once per answer (`choices`).
+ */
 function plan(input: AdmitInput, price: Price, room: Room, promptTokens: number): { credits: number; tokens: number; inject: number | null } | ApiError {
   const billed = price.inputPerMTok > 0 || price.outputPerMTok > 0 || input.monthlyTokens > 0;
-  let output = 0;
+  const choices = input.choices ?? 1;
+  let perChoice = 0;
   let inject: number | null = null;
   if (input.producesOutput) {
-    if (input.clientMaxOutput !== null) output = input.clientMaxOutput;
+    if (input.clientMaxOutput !== null) perChoice = input.clientMaxOutput;
     else if (billed) {
-      const byCredits = affordableOutput(price, promptTokens, room.balance);
-      const byKey = affordableOutput(price, promptTokens, room.key);
-      const byTokens = room.tokens - promptTokens;
-      output = Math.min(DEFAULT_MAX_OUTPUT_TOKENS, byCredits, byKey, byTokens);
-      if (output < MIN_OUTPUT_TOKENS) {
-        if (byCredits < MIN_OUTPUT_TOKENS) return quota(room.balance);
-        if (byKey < MIN_OUTPUT_TOKENS) return keyLimit();
+      const byCredits = Math.floor(affordableOutput(price, promptTokens, room.balance) / choices);
+      const byKey = Math.floor(affordableOutput(price, promptTokens, room.key) / choices);
+      const byTokens = Math.floor((room.tokens - promptTokens) / choices);
+      perChoice = Math.min(DEFAULT_MAX_OUTPUT_TOKENS, byCredits, byKey, byTokens);
+      if (perChoice < MIN_OUTPUT_TOKENS) {
+        const need = { credits: costOf(price, promptTokens, MIN_OUTPUT_TOKENS * choices), output: MIN_OUTPUT_TOKENS, choices };
+        if (byCredits < MIN_OUTPUT_TOKENS) return quota(room.balance, need, byCredits, false);
+        if (byKey < MIN_OUTPUT_TOKENS) return keyLimit(room.key, need, byKey, false);
         return monthly();
       }
-      inject = output;
+      inject = perChoice;
     }
   }
+  const output = perChoice * choices;
   const credits = costOf(price, promptTokens, output);
   const tokens = input.monthlyTokens > 0 ? promptTokens + output : 0;
-  if (credits > room.balance) return quota(room.balance);
-  if (credits > room.key) return keyLimit();
+  const need = { credits, output: perChoice, choices };
+  const capped = input.clientMaxOutput !== null && input.producesOutput;
+  if (credits > room.balance) return quota(room.balance, need, fits(price, promptTokens, room.balance, choices), capped);
+  if (credits > room.key) return keyLimit(room.key, need, fits(price, promptTokens, room.key, choices), capped);
   if (tokens > room.tokens) return monthly();
   return { credits, tokens, inject };
 }
 
-const quota = (room: number) => new ApiError("quota_exceeded", `Insufficient credits for this request (available ${Math.max(0, room)}).`);
-const keyLimit = () => new ApiError("key_spend_limit_exceeded", "This request would pass the key's spend limit.");
+/** The largest output cap per answer that `budget` pays for (-1: not even the prompt fits). */
+function fits(price: Price, promptTokens: number, budget: number, choices: number): number {
+  const n = affordableOutput(price, promptTokens, budget);
+  return n < 0 ? -1 : Math.floor(Math.min(n, Number.MAX_SAFE_INTEGER) / choices);
+}
+
+type Need = { credits: number; output: number; choices: number };
+
+/** Why a hold does not fit, and what would: the hold covers the prompt bound plus the output cap per answer. */
+function shortMessage(what: string, room: number, need: Need, fit: number, capped: boolean): string {
+  const available = Math.max(0, room);
+  const answers = need.choices > 1 ? ` × ${need.choices} answers` : "";
+  const held = `This request holds ${need.credits} credits (the prompt plus ${need.output} output tokens${answers}), but ${what} ${available}.`;
+  if (!capped) return `${held} Add credits or use a cheaper model.`;
+  if (fit >= MIN_OUTPUT_TOKENS) return `${held} The hold covers max_tokens in full; at most ${fit} output tokens${need.choices > 1 ? " per answer" : ""} fit: lower max_tokens${need.choices > 1 ? " or n" : ""}, or add credits.`;
+  return `${held} Not even ${MIN_OUTPUT_TOKENS} output tokens fit; add credits.`;
+}
+
+const quota = (room: number, need: Need, fit: number, capped: boolean) =>
+  new ApiError("quota_exceeded", shortMessage("the balance has", room, need, fit, capped));
+const keyLimit = (room: number, need: Need, fit: number, capped: boolean) =>
+  new ApiError("key_spend_limit_exceeded", shortMessage("this key's spend limit leaves", room, need, fit, capped));
 const monthly = () => {
   // The quota resets at the start of the next UTC month; tell the client so instead of "retry in a second".
   const now = new Date();
   const next = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1);
-  return new ApiError("monthly_quota_exceeded", "This request would pass the user's monthly token quota.", null, { "retry-after": String(Math.ceil((next - now.getTime()) / 1000)) });
+  return new ApiError("monthly_quota_exceeded", "This request would pass the account's monthly token quota (it resets at the start of the next UTC month).", null, { "retry-after": String(Math.ceil((next - now.getTime()) / 1000)) });
 };
 
 /**
- * Ends a hold: frees the slot, releases the held amounts and moves the actual cost (capped at the hold)
- * onto the live balance. Idempotent: a second call returns 0 and changes nothing. The caller persists
- * the returned cost through the settlement writer under the same request id.
+ * Ends a hold: frees the slot, releases the held amounts and moves the actual cost onto the live balance.
+ * The cost is what the reported usage prices at. Within the hold it is always payable; past it (an upstream
+ * that ignored the output cap) it is charged as far as the balance not held by other requests, and the key's
+ * spend limit, allow: the balance never goes negative, and what could not be charged is returned as
+ * `shortfall` for the usage row and /metrics. Idempotent: a second call returns zeros and changes nothing.
+ * The caller persists the returned cost through the settlement writer under the same request id.
  */
-export function settle(hold: Hold, promptTokens: number, completionTokens: number): { cost: number; tokens: number } {
-  if (hold.released) return { cost: 0, tokens: 0 };
+export function settle(hold: Hold, promptTokens: number, completionTokens: number): { cost: number; tokens: number; shortfall: number } {
+  if (hold.released) return { cost: 0, tokens: 0, shortfall: 0 };
   hold.released = true;
   const a = hold.account;
   a.inFlight--;
   a.held -= hold.credits;
   a.heldTokens -= hold.tokens;
   if (hold.key) hold.key.held -= hold.credits;
-  const cost = Math.min(costOf(hold.price, promptTokens, completionTokens), hold.credits);
+  const actual = costOf(hold.price, promptTokens, completionTokens);
+  let cost = actual;
+  if (actual > hold.credits) {
+    // Nothing of this request is held any more, so the free balance includes its own released hold.
+    let payable = a.balance - a.held;
+    if (hold.key && hold.spendLimit !== null) payable = Math.min(payable, hold.spendLimit - hold.key.spent - hold.key.held);
+    cost = Math.max(hold.credits, Math.min(actual, payable));
+  }
   const tokens = promptTokens + completionTokens;
   a.balance -= cost;
   a.monthTokens += tokens;
   if (hold.key) hold.key.spent += cost;
-  return { cost, tokens };
+  return { cost, tokens, shortfall: actual - cost };
 }

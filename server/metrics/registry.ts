@@ -11,19 +11,22 @@ export class Metrics {
   /** Request counters by status, then channel, then model: lookups by number first, no label string per request. */
   private readonly requests = new Map<number, Map<number | null, Map<string, { labels: string; n: number }>>>();
   private readonly charged = new Map<string, number>();
+  private readonly shortfall = new Map<string, number>();
+  private readonly refused = new Map<string, number>();
   private readonly latency = new Map<string, { buckets: number[]; sum: number; count: number }>();
 
   constructor(private readonly ctx: AppContext) {}
 
-  observeRequest(r: RequestRecord, cost: number): void {
+  observeRequest(r: RequestRecord, cost: number, shortfall = 0): void {
     this.countRequest(r.status, r.model, r.channelId);
     if (cost > 0) this.charged.set(r.model, (this.charged.get(r.model) ?? 0) + cost);
+    if (shortfall > 0) this.shortfall.set(r.model, (this.shortfall.get(r.model) ?? 0) + shortfall);
     if (r.channelId !== null && r.ttfbMs !== null) this.observeUpstream(r.channelId, r.ttfbMs / 1000);
   }
 
-  /** A request refused before any channel was tried (concurrency, credits, quota, spend limit). */
-  observeRefusal(status: number, model: string): void {
-    this.countRequest(status, model, null);
+  /** Every error answer relay gave of its own, by code (unknown keys included, which leave no usage row). */
+  observeRefusal(code: string): void {
+    this.refused.set(code, (this.refused.get(code) ?? 0) + 1);
   }
 
   private countRequest(status: number, model: string, channelId: number | null): void {
@@ -51,8 +54,15 @@ export class Metrics {
     for (const byChannel of this.requests.values()) {
       for (const byModel of byChannel.values()) for (const c of byModel.values()) out.push(`relay_requests_total{${c.labels}} ${c.n}`);
     }
+    out.push("# HELP relay_refused_total Requests relay refused itself (auth, scope, limits, bad input, unknown route), by error code.", "# TYPE relay_refused_total counter");
+    for (const [code, n] of this.refused) out.push(`relay_refused_total{code="${esc(code)}"} ${n}`);
     out.push("# HELP relay_credits_charged_total Credits charged, by model.", "# TYPE relay_credits_charged_total counter");
     for (const [m, v] of this.charged) out.push(`relay_credits_charged_total{model="${esc(m)}"} ${v}`);
+    out.push(
+      "# HELP relay_credits_shortfall_total Credits of reported usage past a request's hold that the account could not pay, by model.",
+      "# TYPE relay_credits_shortfall_total counter",
+    );
+    for (const [m, v] of this.shortfall) out.push(`relay_credits_shortfall_total{model="${esc(m)}"} ${v}`);
     out.push("# HELP relay_in_flight Requests in flight per user.", "# TYPE relay_in_flight gauge");
     for (const [id, name] of this.userNames()) {
       out.push(`relay_in_flight{user="${esc(name)}"} ${accountsOf(this.ctx).peek(id)?.inFlight ?? 0}`);

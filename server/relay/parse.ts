@@ -2,11 +2,15 @@ import { ApiError } from "../errors";
 import { parseJsonObject } from "../http/body";
 import type { EndpointKind } from "./endpoint";
 
-/** What routing and accounting need from a client's request body; the body itself is forwarded. */
+/**
+ * What routing and accounting need from a client's request body; the body itself is forwarded.
+ * `choices` is how many answers one request asks for (`n`, and `best_of` on completions): each may be as
+ * long as the output cap, so the hold multiplies the output by it (the prompt counts once).
+ */
 export type RelayBody =
-  | { format: "json"; json: Record<string, unknown>; model: string; stream: boolean; clientWantsUsage: boolean; clientMaxOutput: number | null }
-  | { format: "form"; form: FormData; model: string; stream: false; clientWantsUsage: false; clientMaxOutput: null }
-  | { format: "none"; model: string; stream: false; clientWantsUsage: false; clientMaxOutput: null };
+  | { format: "json"; json: Record<string, unknown>; model: string; stream: boolean; clientWantsUsage: boolean; clientMaxOutput: number | null; choices: number }
+  | { format: "form"; form: FormData; model: string; stream: false; clientWantsUsage: false; clientMaxOutput: null; choices: 1 }
+  | { format: "none"; model: string; stream: false; clientWantsUsage: false; clientMaxOutput: null; choices: 1 };
 
 function maxOutputOf(json: Record<string, unknown>, kind: EndpointKind): number | null {
   for (const field of kind === "chat" ? ["max_completion_tokens", "max_tokens"] : ["max_tokens", "max_output_tokens"]) {
@@ -18,6 +22,23 @@ function maxOutputOf(json: Record<string, unknown>, kind: EndpointKind): number 
     return v;
   }
   return null;
+}
+
+function positiveInt(json: Record<string, unknown>, field: string): number {
+  const v = json[field];
+  if (v === undefined || v === null) return 1;
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 1) throw new ApiError("invalid_request", `'${field}' must be a positive integer.`, field);
+  return v;
+}
+
+/**
+ * How many answers the upstream generates for one request. Chat: `n`. Completions: `best_of` answers are
+ * generated (and billed) server-side and `n` of them returned, so the larger one counts.
+ */
+function choicesOf(json: Record<string, unknown>, kind: EndpointKind): number {
+  if (kind === "chat") return positiveInt(json, "n");
+  if (kind === "completion") return Math.max(positiveInt(json, "n"), positiveInt(json, "best_of"));
+  return 1;
 }
 
 function requireModel(model: unknown): string {
@@ -32,7 +53,7 @@ function requireModel(model: unknown): string {
  */
 export function parseRelayBody(bytes: Uint8Array, contentType: string | null, kind: EndpointKind, url: URL, method: string): RelayBody | Promise<RelayBody> {
   if (method === "GET" || method === "HEAD" || (method === "DELETE" && bytes.byteLength === 0)) {
-    return { format: "none", model: requireModel(url.searchParams.get("model")), stream: false, clientWantsUsage: false, clientMaxOutput: null };
+    return { format: "none", model: requireModel(url.searchParams.get("model")), stream: false, clientWantsUsage: false, clientMaxOutput: null, choices: 1 };
   }
   if (kind === "other" && contentType && /^multipart\/form-data/i.test(contentType)) return parseForm(bytes, contentType);
   const json = parseJsonObject(bytes, contentType);
@@ -46,7 +67,10 @@ export function parseRelayBody(bytes: Uint8Array, contentType: string | null, ki
   }
   const stream = json.stream === true;
   const clientWantsUsage = stream && (so as { include_usage?: unknown } | undefined)?.include_usage === true;
-  return { format: "json", json, model, stream, clientWantsUsage, clientMaxOutput: kind === "embedding" ? null : maxOutputOf(json, kind) };
+  return {
+    format: "json", json, model, stream, clientWantsUsage,
+    clientMaxOutput: kind === "embedding" ? null : maxOutputOf(json, kind), choices: choicesOf(json, kind),
+  };
 }
 
 async function parseForm(bytes: Uint8Array, contentType: string): Promise<RelayBody> {
@@ -56,5 +80,5 @@ async function parseForm(bytes: Uint8Array, contentType: string): Promise<RelayB
   } catch {
     throw new ApiError("invalid_request", "The multipart body could not be parsed.");
   }
-  return { format: "form", form, model: requireModel(form.get("model")), stream: false, clientWantsUsage: false, clientMaxOutput: null };
+  return { format: "form", form, model: requireModel(form.get("model")), stream: false, clientWantsUsage: false, clientMaxOutput: null, choices: 1 };
 }

@@ -1,6 +1,9 @@
+import { errorCodes, type ErrorCode } from "../errors";
+import type { ModelRewriter } from "./model-name";
 import { SseSplitter, countStreamedTokens, dataOf, payloadsOf, streamedUsageOf } from "./sse";
 
-export type StreamEnd = "done" | "client_abort" | "upstream_error" | "idle_timeout";
+/** How a stream ended; `cut`: relay ended it (a revocation), with an error event. */
+export type StreamEnd = "done" | "client_abort" | "upstream_error" | "idle_timeout" | "cut";
 export type StreamResult = { end: StreamEnd; usage: { prompt: number; completion: number } | null; completionEstimate: () => number };
 
 const encoder = new TextEncoder();
@@ -49,8 +52,8 @@ function endsOnBoundary(bytes: Uint8Array): boolean {
   return n >= 2 && bytes[n - 1] === 10 && bytes[n - 2] === 10;
 }
 
-const errorEvent = (code: string, message: string) =>
-  encoder.encode(`data: ${JSON.stringify({ error: { message, type: "upstream_error", code, param: null } })}\n\n`);
+const errorEvent = (code: string, message: string, type = "upstream_error") =>
+  encoder.encode(`data: ${JSON.stringify({ error: { message, type, code, param: null } })}\n\n`);
 
 /** The OpenAI stream's last event. */
 const DONE_EVENT = Buffer.from("data: [DONE]\n\n");
@@ -85,8 +88,13 @@ export async function relaySse(opts: {
   clientWantsUsage: boolean;
   /** Registers the stream's handler for a client that goes away (see UpstreamAttempt). */
   onClientAbort: (fn: () => void) => void;
+  /** Puts the client's model name into every event (the channel maps it to another upstream id); null: none. */
+  rewrite?: ModelRewriter | null;
+  /** Receives, at once, the function that cuts this stream short with an error event (revocations). */
+  onCuttable?: (cut: (code: ErrorCode, message: string) => void) => void;
   onEnd: (r: StreamResult) => void;
 }): Promise<ReadableStream<Uint8Array>> {
+  const rewrite = opts.rewrite ?? null;
   const reader = opts.body.getReader();
   let splitter: SseSplitter | null = null;
   /** What reached the client, kept (undecoded when possible) for a token count if no usage arrives. */
@@ -124,6 +132,14 @@ export async function relaySse(opts: {
     finish("client_abort");
   };
   opts.onClientAbort(onClientAbort);
+  /** Set by a cut: the pull loop sends this error event and ends the stream as `cut`. */
+  let cutWith: { code: ErrorCode; message: string } | null = null;
+  opts.onCuttable?.((code, message) => {
+    if (ended || clientDone || cutWith) return;
+    cutWith = { code, message };
+    opts.abort.abort(new Error(code));
+    reader.cancel().catch(() => {});
+  });
 
   const render = (events: { raw: string; data: string | null }[]): string => {
     let out = "";
@@ -216,8 +232,10 @@ export async function relaySse(opts: {
         for (const part of parts) forwarded.push(part);
         return send(!last, ...parts);
       };
-      const failWith = async (end: "idle_timeout" | "upstream_error") => {
-        const event = end === "idle_timeout"
+      const failWith = async (end: "idle_timeout" | "upstream_error" | "cut") => {
+        const event = end === "cut" && cutWith
+          ? errorEvent(cutWith.code, cutWith.message, errorCodes[cutWith.code][1])
+          : end === "idle_timeout"
           ? errorEvent("upstream_timeout", `The upstream sent nothing for ${opts.idleMs} ms.`)
           : errorEvent("upstream_error", "The upstream connection was lost mid-stream.");
         const backpressure = send(true, event);
@@ -235,13 +253,18 @@ export async function relaySse(opts: {
           if (usage === null) render((splitter ??= new SseSplitter()).feed(step.r.value));
           continue;
         }
+        if (cutWith) {
+          await failWith("cut");
+          break;
+        }
         if (idle || "failed" in step) {
           await failWith(idle ? "idle_timeout" : "upstream_error");
           break;
         }
         const r = step.r;
         if (r.done) {
-          const tail = splitter ? render(splitter.end()) : "";
+          const rendered = splitter ? render(splitter.end()) : "";
+          const tail = rewrite && rendered ? rewrite.text(rendered) : rendered;
           if (tail) {
             forwarded.push(tail);
             const backpressure = send(true, encoder.encode(tail));
@@ -257,7 +280,7 @@ export async function relaySse(opts: {
         aligned = endsOnBoundary(r.value);
         if (whole) {
           const last = endsWithDone(r.value);
-          const backpressure = sendWhole(r.value, last);
+          const backpressure = sendWhole(rewrite ? rewrite.bytes(r.value) : r.value, last);
           if (backpressure) await backpressure;
           if (last && !ended) {
             safely(() => sink.close());
@@ -266,7 +289,8 @@ export async function relaySse(opts: {
           continue;
         }
         // Slow path: a read that ends inside an event (or follows one that did) goes through the splitter.
-        const text = render((splitter ??= new SseSplitter()).feed(r.value));
+        const rendered = render((splitter ??= new SseSplitter()).feed(r.value));
+        const text = rewrite && rendered ? rewrite.text(rendered) : rendered;
         if (text) {
           forwarded.push(text);
           const backpressure = send(true, encoder.encode(text));

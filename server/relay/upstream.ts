@@ -39,7 +39,7 @@ export type UpstreamAttempt =
     /** Runs `fn` too when the client goes away (after the upstream is aborted), sharing this attempt's one listener. */
     alsoOnClientAbort: (fn: () => void) => void;
   }
-  | { kind: "failed"; retryable: boolean; timeout: boolean; message: string; status?: number; body?: Uint8Array; contentType?: string | null };
+  | { kind: "failed"; timeout: boolean; message: string; status?: number; body?: Uint8Array; contentType?: string | null };
 
 /** Statuses after which another channel is tried (if nothing reached the client yet). */
 export const isRetryableStatus = (s: number) => s === 429 || s >= 500;
@@ -51,8 +51,9 @@ export const isRetryableStatus = (s: number) => s === 429 || s >= 500;
 export async function sendUpstream(
   channel: LiveChannel, url: string, init: { method: string; headers: Record<string, string>; body: BodyInit | null },
   firstByteTimeoutMs: number, clientSignal: AbortSignal,
+  /** The attempt's controller; the caller keeps it to cut the attempt short (a revocation). */
+  abort = new AbortController(),
 ): Promise<UpstreamAttempt> {
-  const abort = new AbortController();
   let also: (() => void) | null = null;
   const onClientAbort = () => {
     abort.abort(new Error("client disconnected"));
@@ -78,7 +79,7 @@ export async function sendUpstream(
     clearTimeout(timer);
     clientSignal.removeEventListener("abort", onClientAbort);
     const message = timedOut ? `no response from ${channel.row.name} within ${firstByteTimeoutMs} ms` : `cannot reach ${channel.row.name}: ${(err as Error).message}`;
-    return { kind: "failed", retryable: !clientSignal.aborted, timeout: timedOut, message };
+    return { kind: "failed", timeout: timedOut, message };
   }
 }
 

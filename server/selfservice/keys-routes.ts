@@ -3,7 +3,7 @@ import type { AppContext } from "../context";
 import { requireScope } from "../auth/authenticate";
 import { authenticateRequest } from "../http/caller";
 import { createKeyInput, updateKeyInput } from "../keys/model";
-import { createKey, deleteKey, getKey, listKeys, publicKey, revealKey, updateKey } from "../keys/service";
+import { createKey, deleteAllKeys, deleteKey, getKey, listKeys, publicKey, revealKey, updateKey } from "../keys/service";
 import { actorOf, keyIdParam, readJson, requireGrantable, requireSession } from "./request";
 
 /**
@@ -47,6 +47,13 @@ export const selfServiceKeyRoutes = (ctx: AppContext) =>
       deleteKey(ctx, id, actorOf(p), p.userId);
       return { id, object: "key", deleted: true };
     })
+    // Static, so it wins over /v1/keys/:id/… Session only: a leaked key must not be able to wipe its siblings.
+    .post("/v1/keys/revoke-all", async ({ request, server }) => {
+      const p = await authenticateRequest(ctx, request, server);
+      requireSession(p);
+      const ids = deleteAllKeys(ctx, p.userId, actorOf(p));
+      return { object: "list", deleted: ids.length, data: ids.map((id) => ({ id, object: "key", deleted: true })) };
+    }, { parse: "none" })
     .post("/v1/keys/:id/reveal", async ({ request, server, params, set }) => {
       const p = await authenticateRequest(ctx, request, server);
       requireSession(p);

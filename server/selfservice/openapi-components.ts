@@ -43,6 +43,11 @@ export const components = {
       type: "object", additionalProperties: false, required: ["name", "password"],
       properties: { name: { ...str, maxLength: 200 }, password: { ...str, maxLength: 1024 } },
     },
+    ChangePasswordRequest: {
+      type: "object", additionalProperties: false, required: ["current", "new"],
+      properties: { current: { ...str, maxLength: 1024 }, new: { ...str, minLength: 8, maxLength: 1024 } },
+    },
+    RevokedKeys: { type: "object", properties: { object: { const: "list" }, deleted: int, data: { type: "array", items: ref("DeletedKey") } } },
     LoginResponse: {
       type: "object",
       properties: { token: str, token_type: { const: "Bearer" }, expires_at: dateTime, expires_in: { ...int, description: "Seconds." } },
@@ -75,7 +80,7 @@ export const components = {
       properties: {
         id: int, requestId: str, at: dateTime, keyId: nullable("integer"), keyPrefix: str, sourceIp: str, endpoint: str,
         model: str, status: int, errorCode: nullable("string"), stream: { type: "boolean" }, promptTokens: int,
-        completionTokens: int, tokensEstimated: { type: "boolean" }, cost: int, ttfbMs: nullable("integer"), totalMs: int,
+        completionTokens: int, tokensEstimated: { type: "boolean" }, cost: int, shortfall: { ...int, description: "Credits of usage past the hold the balance could not pay (not charged)." }, ttfbMs: nullable("integer"), totalMs: int,
       },
     },
     DayTotal: { type: "object", properties: { day: { type: "string", format: "date" }, requests: int, promptTokens: int, completionTokens: int, cost: int } },

@@ -35,12 +35,23 @@ export const openApiDocument = {
         requestBody: { required: true, ...json(ref("LoginRequest")) },
       }),
     },
+    "/v1/auth/password": {
+      post: op("Change your own password (session only); every other session ends and a fresh one is returned.", auth(), { schema: ref("LoginResponse") }, {
+        description: "A wrong `current` password is a 401 `invalid_credentials` and counts as a failed login (see /v1/auth/login). An API key gets 403 `session_required`.",
+        requestBody: { required: true, ...json(ref("ChangePasswordRequest")) },
+      }),
+    },
     "/v1/me": { get: op("The caller's user, key, scopes, balance and limits.", auth(), { schema: ref("Me") }) },
     "/v1/keys": {
       get: op("The caller's API keys (never their secrets).", auth("keys:read"), { schema: ref("KeyList") }),
       post: op("Create a key; the plaintext is returned once, under `key`.", auth("keys:write"), { status: "201", schema: ref("NewKey") }, {
         description: "A key cannot grant a scope it lacks (403 `insufficient_scope`); `scopes` defaults to `full`.",
         requestBody: { required: true, ...json(ref("CreateKeyRequest")) },
+      }),
+    },
+    "/v1/keys/revoke-all": {
+      post: op("Delete every key of the caller's user at once (session only); their running requests end.", auth(), { schema: ref("RevokedKeys") }, {
+        description: "For account recovery: change the password, revoke all keys, create new ones. An API key gets 403 `session_required`.",
       }),
     },
     "/v1/keys/{id}": {

@@ -3,6 +3,7 @@ import type { Principal } from "../auth/authenticate";
 import { ApiError } from "../errors";
 import { readBody, parseJsonObject } from "../http/body";
 import { expandScopes } from "../keys/model";
+import type { Actor } from "../audit/audit";
 
 /** Reads and parses a JSON object body with the same errors as the rest of the public API, up to `maxBytes`. */
 export async function readJson(ctx: AppContext, request: Request, maxBytes = ctx.config.RELAY_MAX_BODY_BYTES): Promise<Record<string, unknown>> {
@@ -10,9 +11,9 @@ export async function readJson(ctx: AppContext, request: Request, maxBytes = ctx
   return parseJsonObject(bytes, request.headers.get("content-type"));
 }
 
-/** The audit actor for a caller: `user:<name>` for a session, `key:<id>` for an API key. */
-export function actorOf(p: Principal): string {
-  return p.entry ? `key:${p.entry.key.id}` : `user:${p.user.name}`;
+/** The audit actor for a caller: `user:<name>` for a session, `key:<id>` for an API key, with the source IP. */
+export function actorOf(p: Principal): Actor {
+  return { name: p.entry ? `key:${p.entry.key.id}` : `user:${p.user.name}`, ip: p.ip };
 }
 
 /** A key id from the path; anything that is not a positive integer is as unknown as another user's id. */

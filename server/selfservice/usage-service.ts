@@ -4,6 +4,7 @@ import { usageLog } from "../../db/schema";
 import type { AppContext } from "../context";
 import { ApiError } from "../errors";
 import { getKey } from "../keys/service";
+import { ISO_DATE_HINT, strictObject } from "../http/strict-object";
 
 const DAY_MS = 86_400_000;
 /** Without `from`, this many days before `to` (or now). */
@@ -11,26 +12,27 @@ export const DEFAULT_USAGE_DAYS = 30;
 
 const datetime = z.iso.datetime({ offset: true }).transform((v) => Date.parse(v));
 const date = z.iso.date().transform((v) => Date.parse(v));
+const HINT = { error: ISO_DATE_HINT };
 
 /**
  * The query of GET /v1/usage. `from` is inclusive, `to` exclusive; a bare date as `to` means the end of
  * that UTC day, so `from=2025-01-01&to=2025-01-31` covers all of January. Strict: unknown parameters are a 400.
  */
-export const usageQuery = z.strictObject({
-  from: z.union([datetime, date]).optional(),
-  to: z.union([datetime, date.transform((t) => t + DAY_MS)]).optional(),
+export const usageQuery = strictObject({
+  from: z.union([datetime, date], HINT).optional(),
+  to: z.union([datetime, date.transform((t) => t + DAY_MS)], HINT).optional(),
   key_id: z.string().regex(/^[1-9][0-9]{0,15}$/, "must be a key id").transform(Number).optional(),
   limit: z.string().regex(/^[0-9]{1,4}$/, "must be an integer").transform(Number).pipe(z.number().int().min(1).max(1000)).optional(),
 });
 export type UsageQuery = z.input<typeof usageQuery>;
 
-/** A usage row as its owner sees it: no user id, channel or upstream model name. */
+/** A usage row as its owner sees it: no user id, channel, upstream model name or operator's error detail. */
 function publicUsage(r: typeof usageLog.$inferSelect) {
   return {
     id: r.id, requestId: r.requestId, at: new Date(r.at).toISOString(), keyId: r.keyId, keyPrefix: r.keyPrefix,
     sourceIp: r.sourceIp, endpoint: r.endpoint, model: r.model, status: r.status, errorCode: r.errorCode,
     stream: r.stream, promptTokens: r.promptTokens, completionTokens: r.completionTokens,
-    tokensEstimated: r.tokensEstimated, cost: r.cost, ttfbMs: r.ttfbMs, totalMs: r.totalMs,
+    tokensEstimated: r.tokensEstimated, cost: r.cost, shortfall: r.shortfall, ttfbMs: r.ttfbMs, totalMs: r.totalMs,
   };
 }
 

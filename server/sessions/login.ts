@@ -5,8 +5,10 @@ import { log } from "../log";
 import { findUserByName } from "../users/service";
 import { passwordVersion, signSession } from "./jwt";
 import { sessionState } from "./state";
+import { recordAudit } from "../audit/audit";
+import { strictObject } from "../http/strict-object";
 
-export const loginInput = z.strictObject({
+export const loginInput = strictObject({
   name: z.string().min(1).max(200),
   password: z.string().min(1).max(1024),
 });
@@ -18,7 +20,7 @@ export type LoginResult = { token: string; expiresAt: Date; expiresIn: number };
 let dummyHash: Promise<string> | null = null;
 const dummy = () => (dummyHash ??= Bun.password.hash("relay-dummy-password-for-constant-work", { algorithm: "argon2id" }));
 
-async function passwordMatches(password: string, hash: string): Promise<boolean> {
+export async function passwordMatches(password: string, hash: string): Promise<boolean> {
   try {
     return await Bun.password.verify(password, hash);
   } catch {
@@ -53,5 +55,6 @@ export async function login(ctx: AppContext, raw: unknown, ip: string): Promise<
   const ttl = ctx.config.RELAY_SESSION_TTL_SECONDS;
   const issued = await signSession(state.secret, user.id, passwordVersion(user.passwordHash), ttl);
   log.info("login", { userId: user.id, ip, jti: issued.jti });
+  recordAudit(ctx, { name: `user:${user.name}`, ip }, "session.login", `user:${user.name}`, { jti: issued.jti });
   return { token: issued.token, expiresAt: issued.expiresAt, expiresIn: ttl };
 }

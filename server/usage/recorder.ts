@@ -13,13 +13,14 @@ export type { RequestRecord } from "./settlement";
  * The usage row's unique request id makes the write idempotent.
  */
 export function recordRequest(ctx: AppContext, hold: Hold | null, r: RequestRecord): number {
-  const { cost, tokens } = hold ? settle(hold, r.promptTokens, r.completionTokens) : { cost: 0, tokens: 0 };
+  const { cost, tokens, shortfall } = hold ? settle(hold, r.promptTokens, r.completionTokens) : { cost: 0, tokens: 0, shortfall: 0 };
   const at = Date.now();
-  metricsOf(ctx).observeRequest(r, cost);
+  metricsOf(ctx).observeRequest(r, cost, shortfall);
+  if (shortfall > 0) log.warn("usage past the hold not charged in full", { id: r.requestId, model: r.model, channel: r.channelId, cost, shortfall });
   // The access log is off at the default level: one line per request costs measurable throughput.
   if (log.enabled("debug")) {
     log.debug("request", { id: r.requestId, key: r.keyPrefix, ip: r.sourceIp, path: r.endpoint, model: r.model, channel: r.channelId, status: r.status, error: r.errorCode, tokens: r.promptTokens + r.completionTokens, cost, ms: r.totalMs });
   }
-  ctx.writer.enqueue({ record: r, cost, tokens, at });
+  ctx.writer.enqueue({ record: r, cost, tokens, shortfall, at });
   return cost;
 }

@@ -25,19 +25,27 @@ export type RequestRecord = {
   tokensEstimated: boolean;
   ttfbMs: number | null;
   totalMs: number;
+  /** For operators only (channel names, URLs, runtime errors); null when there is nothing to add. */
+  errorDetail: string | null;
+  /** Refused before any upstream was tried: logged so the audit shows the call, never charged or counted as use. */
+  refused: boolean;
 };
 
-/** One settled request as it is written: its usage row, and the charge already capped at its hold. */
-export type Settlement = { record: RequestRecord; cost: number; tokens: number; at: number };
+/**
+ * One settled request as it is written: its usage row, the charge (what the account could pay of the
+ * usage's cost) and the shortfall (the rest, when an upstream went past the hold).
+ */
+export type Settlement = { record: RequestRecord; cost: number; tokens: number; shortfall: number; at: number };
 
 /**
  * Settlements as sent to the writer's thread: one JSON array of flat tuples. Posting the objects
  * themselves (structured clone) cost the main thread about four times as much per settlement.
  */
 export function encodeSettlements(batch: readonly Settlement[]): string {
-  return JSON.stringify(batch.map(({ record: r, cost, tokens, at }) => [
+  return JSON.stringify(batch.map(({ record: r, cost, tokens, shortfall, at }) => [
     r.requestId, r.userId, r.keyId, r.keyPrefix, r.sourceIp, r.endpoint, r.model, r.upstreamModel, r.channelId, r.status,
     r.errorCode, r.stream, r.promptTokens, r.completionTokens, r.tokensEstimated, r.ttfbMs, r.totalMs, cost, tokens, at,
+    shortfall, r.errorDetail, r.refused,
   ]));
 }
 
@@ -48,8 +56,9 @@ export function decodeSettlements(text: string): Settlement[] {
       endpoint: t[5] as string, model: t[6] as string, upstreamModel: t[7] as string, channelId: t[8] as number | null, status: t[9] as number,
       errorCode: t[10] as string | null, stream: t[11] as boolean, promptTokens: t[12] as number, completionTokens: t[13] as number,
       tokensEstimated: t[14] as boolean, ttfbMs: t[15] as number | null, totalMs: t[16] as number,
+      errorDetail: t[21] as string | null, refused: t[22] as boolean,
     },
-    cost: t[17] as number, tokens: t[18] as number, at: t[19] as number,
+    cost: t[17] as number, tokens: t[18] as number, at: t[19] as number, shortfall: t[20] as number,
   }));
 }
 
@@ -68,14 +77,16 @@ export function commitSettlements(db: Database, settlements: readonly Settlement
   }).immediate();
 }
 
-function writeOne(db: Database, totals: Totals, { record: r, cost, tokens, at }: Settlement): void {
+function writeOne(db: Database, totals: Totals, { record: r, cost, tokens, shortfall, at }: Settlement): void {
   const inserted = db.query(
     `INSERT OR IGNORE INTO usage_log (request_id, at, user_id, key_id, key_prefix, source_ip, endpoint, model, upstream_model,
-       channel_id, status, error_code, stream, prompt_tokens, completion_tokens, tokens_estimated, cost, ttfb_ms, total_ms)
-     VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+       channel_id, status, error_code, stream, prompt_tokens, completion_tokens, tokens_estimated, cost, ttfb_ms, total_ms,
+       shortfall, error_detail)
+     VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
   ).run(r.requestId, at, r.userId, r.keyId, r.keyPrefix, r.sourceIp, r.endpoint, r.model, r.upstreamModel, r.channelId,
-    r.status, r.errorCode, r.stream ? 1 : 0, r.promptTokens, r.completionTokens, r.tokensEstimated ? 1 : 0, cost, r.ttfbMs, r.totalMs);
-  if (inserted.changes === 0) return; // already recorded: never charge twice
+    r.status, r.errorCode, r.stream ? 1 : 0, r.promptTokens, r.completionTokens, r.tokensEstimated ? 1 : 0, cost, r.ttfbMs, r.totalMs,
+    shortfall, r.errorDetail);
+  if (inserted.changes === 0 || r.refused) return; // already recorded (never charge twice), or refused (nothing to charge)
   if (cost > 0) {
     const balanceAfter = totals.charge(r.userId, cost);
     if (balanceAfter !== null) {

@@ -1,20 +1,22 @@
 import { z } from "zod";
+import { strictObject } from "../http/strict-object";
 
 export const userName = z.string().trim().min(1).max(64).regex(/^[A-Za-z0-9_.@-]+$/, "letters, digits and _ . @ - only");
 
-export const createUserInput = z.strictObject({
+export const createUserInput = strictObject({
   name: userName,
   role: z.enum(["admin", "user"]).default("user"),
-  concurrency: z.number().int().min(0).max(100_000).default(3),
+  /** At least 1: a cap of 0 would refuse every request, which is what disabling the user is for. */
+  concurrency: z.number().int().min(1, "must be at least 1 (to stop a user's requests, disable the user)").max(100_000).default(3),
   monthlyTokens: z.number().int().min(0).default(0),
   credits: z.number().int().min(0).default(0),
   enabled: z.boolean().default(true),
 });
 export type CreateUserInput = z.input<typeof createUserInput>;
 
-export const updateUserInput = z.strictObject({
+export const updateUserInput = strictObject({
   role: z.enum(["admin", "user"]).optional(),
-  concurrency: z.number().int().min(0).max(100_000).optional(),
+  concurrency: z.number().int().min(1, "must be at least 1 (to stop a user's requests, disable the user)").max(100_000).optional(),
   monthlyTokens: z.number().int().min(0).optional(),
   enabled: z.boolean().optional(),
   password: z.string().min(8).max(1024).optional(),

@@ -1,10 +1,11 @@
 import { asc, eq } from "drizzle-orm";
 import { users, type UserRow } from "../../db/schema";
 import { ApiError } from "../errors";
-import { recordAudit } from "../audit/audit";
+import { actorName, recordAudit, type Actor } from "../audit/audit";
 import { applyLedgerEntry } from "../billing/ledger";
 import type { AppContext } from "../context";
 import { createUserInput, updateUserInput, type CreateUserInput, type UpdateUserInput } from "./model";
+import { authChanged } from "../auth/revocation";
 
 
 export function publicUser(u: UserRow) {
@@ -40,7 +41,7 @@ export function listUsers(ctx: AppContext): UserRow[] {
   return ctx.db.select().from(users).orderBy(asc(users.id)).all();
 }
 
-export function createUser(ctx: AppContext, raw: CreateUserInput, actor: string): UserRow {
+export function createUser(ctx: AppContext, raw: CreateUserInput, actor: Actor): UserRow {
   const input = createUserInput.parse(raw);
   if (findUserByName(ctx, input.name)) throw new ApiError("conflict", `a user named ${input.name} already exists`, "name");
   const user = ctx.db.$client.transaction(() => {
@@ -52,13 +53,13 @@ export function createUser(ctx: AppContext, raw: CreateUserInput, actor: string)
     return u;
   }).immediate();
   if (input.credits > 0) {
-    applyLedgerEntry(ctx, { userId: user.id, kind: "grant", amount: input.credits, ref: `grant:init:${user.id}`, actor, note: "initial credits" });
+    applyLedgerEntry(ctx, { userId: user.id, kind: "grant", amount: input.credits, ref: `grant:init:${user.id}`, actor: actorName(actor), note: "initial credits" });
   }
-  ctx.keyCache.clear();
+  authChanged(ctx);
   return getUserById(ctx, user.id)!;
 }
 
-export async function updateUser(ctx: AppContext, name: string, raw: UpdateUserInput, actor: string): Promise<UserRow> {
+export async function updateUser(ctx: AppContext, name: string, raw: UpdateUserInput, actor: Actor): Promise<UserRow> {
   const input = updateUserInput.parse(raw);
   const user = getUserByName(ctx, name);
   const { password, ...fields } = input;
@@ -68,6 +69,6 @@ export async function updateUser(ctx: AppContext, name: string, raw: UpdateUserI
     const changed = Object.keys(fields).concat(password !== undefined ? ["password"] : []);
     recordAudit(ctx, actor, "user.update", `user:${user.name}`, { changed, ...fields });
   }).immediate();
-  ctx.keyCache.clear();
+  authChanged(ctx);
   return getUserById(ctx, user.id)!;
 }

@@ -74,11 +74,11 @@ describe("charging", () => {
     const record: RequestRecord = {
       requestId: "req_twice", userId: user.id, keyId: null, keyPrefix: "session", sourceIp: "127.0.0.1", endpoint: "/v1/chat/completions",
       model: MODEL, upstreamModel: MODEL, channelId: rig.channelId, status: 200, errorCode: null, stream: false,
-      promptTokens: 3, completionTokens: 7, tokensEstimated: false, ttfbMs: 1, totalMs: 2,
+      promptTokens: 3, completionTokens: 7, tokensEstimated: false, ttfbMs: 1, totalMs: 2, errorDetail: null, refused: false,
     };
     expect(recordRequest(ctx, hold, record)).toBe(7);
     expect(recordRequest(ctx, hold, record)).toBe(0);
-    expect(settle(hold, 3, 7)).toEqual({ cost: 0, tokens: 0 });
+    expect(settle(hold, 3, 7)).toEqual({ cost: 0, tokens: 0, shortfall: 0 });
     expect(accountsOf(ctx).account(user.id)).toMatchObject({ balance: 93, held: 0, inFlight: 0, monthTokens: 10 });
     const db = openFlushedDb(rig.h);
     try {

@@ -62,7 +62,8 @@ type MUser = {
   monthTokens: number; durableMonthTokens: number;
   keys: MKey[];
 };
-type Open = { hold: Hold; user: MUser; key: MKey | null; model: string; output: number; prompt: number };
+/** `output` is the cap per answer and `choices` the answers (`n`); `limit` is the key's spend limit at admission. */
+type Open = { hold: Hold; user: MUser; key: MKey | null; model: string; output: number; choices: number; prompt: number; limit: number | null };
 
 class Failure extends Error {}
 const check = (ok: boolean, what: string) => {
@@ -82,9 +83,12 @@ function walk(seed: number, steps: number): Record<string, number> {
   // The flush timer never fires inside this synchronous walk: writes land only on explicit flushes.
   const config: Config = loadConfig({ RELAY_DATA_DIR: dir, RELAY_LOG_LEVEL: "silent", RELAY_FLUSH_INTERVAL_MS: "10000" });
   let ctx: AppContext = createContext(config);
-  let pending: { user: MUser; key: MKey | null; cost: number; tokens: number }[] = [];
+  let pending: { user: MUser; key: MKey | null; cost: number; tokens: number; shortfall: number }[] = [];
+  /** Credits of usage past a hold that could not be charged, as committed. */
+  let durableShortfall = 0;
   const hookFlush = (c: AppContext) => c.writer.onFlush(() => {
     for (const p of pending) {
+      durableShortfall += p.shortfall;
       p.user.durable -= p.cost;
       p.user.durableMonthTokens += p.tokens;
       if (p.key) p.key.durableSpent += p.cost;
@@ -118,12 +122,13 @@ function walk(seed: number, steps: number): Record<string, number> {
   const sumOpen = (u: MUser, f: (o: Open) => number) => open.filter((o) => o.user === u).reduce((s, o) => s + f(o), 0);
 
   /** The spec's admission decision for this request, from the model alone. */
-  function expected(u: MUser, key: MKey | null, price: Price, prompt: number, clientMax: number | null, producesOutput: boolean) {
+  function expected(u: MUser, key: MKey | null, price: Price, prompt: number, clientMax: number | null, producesOutput: boolean, choices: number) {
     if (open.filter((o) => o.user === u).length >= u.cap) return { error: "concurrency_limit_exceeded" } as const;
     const avail = u.balance - sumOpen(u, (o) => o.hold.credits);
     const keyRoom = key && key.limit !== null ? key.limit - key.spent - sumOpen(u, (o) => (o.key === key ? o.hold.credits : 0)) : Infinity;
     const tokenRoom = u.monthly > 0 ? u.monthly - u.monthTokens - sumOpen(u, (o) => o.hold.tokens) : Infinity;
-    const fits = (o: number) => [costOf(price, prompt, o) <= avail, costOf(price, prompt, o) <= keyRoom, prompt + o <= tokenRoom] as const;
+    // `o` is the cap per answer: the prompt counts once, the output once per answer.
+    const fits = (o: number) => [costOf(price, prompt, o * choices) <= avail, costOf(price, prompt, o * choices) <= keyRoom, prompt + o * choices <= tokenRoom] as const;
     const billed = price.inputPerMTok > 0 || price.outputPerMTok > 0 || u.monthly > 0;
     let output = 0;
     let inject: number | null = null;
@@ -146,7 +151,7 @@ function walk(seed: number, steps: number): Record<string, number> {
     if (!credits) return { error: "quota_exceeded" } as const;
     if (!key_) return { error: "key_spend_limit_exceeded" } as const;
     if (!tokens) return { error: "monthly_quota_exceeded" } as const;
-    return { credits: costOf(price, prompt, output), tokens: u.monthly > 0 ? prompt + output : 0, output, inject };
+    return { credits: costOf(price, prompt, output * choices), tokens: u.monthly > 0 ? prompt + output * choices : 0, output, inject };
   }
 
   function recordFor(o: { requestId: string; user: MUser; key: MKey | null; model: string }, prompt: number, completion: number, status: number): RequestRecord {
@@ -154,17 +159,26 @@ function walk(seed: number, steps: number): Record<string, number> {
       requestId: o.requestId, userId: o.user.id, keyId: o.key?.id ?? null, keyPrefix: "t", sourceIp: "127.0.0.1", endpoint: "/v1/chat/completions",
       model: o.model, upstreamModel: o.model, channelId: null, status, errorCode: status === 200 ? null : "upstream_error", stream: false,
       promptTokens: prompt, completionTokens: completion, tokensEstimated: false, ttfbMs: null, totalMs: 1,
+      errorDetail: null, refused: false,
     };
   }
 
   function close(o: Open, prompt: number, completion: number, status: number) {
+    const actual = costOf(o.hold.price, prompt, completion);
+    // Past the hold (an upstream that ignored the cap), the account pays what it can: its balance not held
+    // by other requests, within the key's spend limit as it was at admission. Never less than the hold.
+    const others = open.filter((x) => x !== o);
+    const free = o.user.balance - others.filter((x) => x.user === o.user).reduce((s, x) => s + x.hold.credits, 0);
+    const keyFree = o.key && o.limit !== null ? o.limit - o.key.spent - others.filter((x) => x.key === o.key).reduce((s, x) => s + x.hold.credits, 0) : Infinity;
+    const want = actual <= o.hold.credits ? actual : Math.max(o.hold.credits, Math.min(actual, free, keyFree));
     const charged = recordRequest(ctx, o.hold, recordFor({ requestId: o.hold.requestId, user: o.user, key: o.key, model: o.model }, prompt, completion, status));
-    const want = Math.min(costOf(o.hold.price, prompt, completion), o.hold.credits);
-    check(charged === want, `charged ${charged}, expected min(cost, hold) = ${want}`);
+    check(charged === want, `charged ${charged}, expected ${want} (cost ${actual}, hold ${o.hold.credits}, free ${free}, key ${keyFree})`);
+    if (actual > want) count("shortfall");
+    else if (actual > o.hold.credits) count("past the hold, paid");
     o.user.balance -= want;
     o.user.monthTokens += prompt + completion;
     if (o.key) o.key.spent += want;
-    pending.push({ user: o.user, key: o.key, cost: want, tokens: prompt + completion });
+    pending.push({ user: o.user, key: o.key, cost: want, tokens: prompt + completion, shortfall: actual - want });
     open = open.filter((x) => x !== o);
     closed.push(o);
     if (closed.length > 20) closed.shift();
@@ -192,12 +206,15 @@ function walk(seed: number, steps: number): Record<string, number> {
 
   function invariants(afterFlush: boolean) {
     const db = ctx.db.$client;
+    const shortfall = db.query<{ s: number }, []>("SELECT coalesce(sum(shortfall), 0) AS s FROM usage_log").get()!.s;
+    check(shortfall === durableShortfall, `DB shortfall ${shortfall} != model ${durableShortfall}`);
     const rows = db.query<{ id: number; credits: number; s: number }, []>(
       "SELECT u.id, u.credits, coalesce((SELECT sum(amount) FROM ledger l WHERE l.user_id = u.id), 0) AS s FROM users u").all();
     for (const u of users) {
       const r = rows.find((x) => x.id === u.id)!;
       check(r.credits === r.s, `${u.name}: DB credits ${r.credits} != SUM(ledger) ${r.s}`);
       check(r.credits === u.durable, `${u.name}: DB credits ${r.credits} != model ${u.durable}`);
+      check(r.credits >= 0, `${u.name}: negative balance ${r.credits}`);
       const a = accountsOf(ctx).peek(u.id);
       const held = sumOpen(u, (o) => o.hold.credits);
       const inFlight = open.filter((o) => o.user === u).length;
@@ -235,13 +252,14 @@ function walk(seed: number, steps: number): Record<string, number> {
         const prompt = rng.int(0, 60);
         const clientMax = rng.chance(0.35) ? null : rng.int(1, 150);
         const producesOutput = rng.chance(0.9);
+        const choices = rng.chance(0.7) ? 1 : rng.pick([2, 3, 4, 16]);
         const requestId = `req_walk_${seed}_${++seq}`;
-        const want = expected(u, key, PRICES[model]!, prompt, clientMax, producesOutput);
-        log.push(`admit ${u.name} key=${key?.id ?? "-"} ${model} prompt=${prompt} max=${clientMax} out=${producesOutput} → ${JSON.stringify(want)}`);
+        const want = expected(u, key, PRICES[model]!, prompt, clientMax, producesOutput, choices);
+        log.push(`admit ${u.name} key=${key?.id ?? "-"} ${model} prompt=${prompt} max=${clientMax} n=${choices} out=${producesOutput} → ${JSON.stringify(want)}`);
         let hold: Hold | null = null;
         let code: string | null = null;
         try {
-          hold = admit(ctx, { requestId, userId: u.id, concurrency: u.cap, monthlyTokens: u.monthly, keyId: key?.id ?? null, spendLimit: key?.limit ?? null, model, promptTokens: prompt, clientMaxOutput: clientMax, producesOutput });
+          hold = admit(ctx, { requestId, userId: u.id, concurrency: u.cap, monthlyTokens: u.monthly, keyId: key?.id ?? null, spendLimit: key?.limit ?? null, model, promptTokens: prompt, clientMaxOutput: clientMax, choices, producesOutput });
         } catch (e) {
           if (!(e instanceof ApiError)) throw e;
           code = e.errorCode;
@@ -252,12 +270,12 @@ function walk(seed: number, steps: number): Record<string, number> {
           check(hold !== null, `admit refused with ${code}, expected a hold of ${want.credits}`);
           check(hold!.credits === want.credits && hold!.tokens === want.tokens && hold!.injectMaxOutput === want.inject,
             `hold ${JSON.stringify({ c: hold!.credits, t: hold!.tokens, i: hold!.injectMaxOutput })} != ${JSON.stringify(want)}`);
-          open.push({ hold: hold!, user: u, key, model, output: want.output, prompt });
+          open.push({ hold: hold!, user: u, key, model, output: want.output, choices, prompt, limit: key?.limit ?? null });
         }
       } else if (roll < 0.6 && open.length > 0) {
         const o = rng.pick(open);
-        // Upstreams may report more than the bound or the maximum: the charge is capped at the hold.
-        const p = rng.int(0, o.prompt + 20), c = rng.int(0, o.output + 20);
+        // Upstreams may report more than the bound or the maximum, now and then far more (one that ignored the cap).
+        const p = rng.int(0, o.prompt + 20), c = rng.int(0, o.output * o.choices + (rng.chance(0.15) ? 5000 : 20));
         log.push(`settle ${o.hold.requestId} ${p}+${c}`);
         count("settle");
         close(o, p, c, 200);
@@ -270,7 +288,7 @@ function walk(seed: number, steps: number): Record<string, number> {
         const o = rng.pick(closed);
         log.push(`settle again ${o.hold.requestId}`);
         check(recordRequest(ctx, o.hold, recordFor({ requestId: o.hold.requestId, user: o.user, key: o.key, model: o.model }, 50, 50, 200)) === 0, "a second settlement charged");
-        pending.push({ user: o.user, key: o.key, cost: 0, tokens: 0 });
+        pending.push({ user: o.user, key: o.key, cost: 0, tokens: 0, shortfall: 0 });
       } else if (roll < 0.85) {
         const u = rng.pick(users);
         const amount = rng.chance(0.6) ? rng.int(1, 1500) : -rng.int(1, 600);
@@ -310,7 +328,7 @@ function walk(seed: number, steps: number): Record<string, number> {
     }
 
     log.push("drain");
-    for (const o of [...open]) close(o, rng.int(0, o.prompt), rng.int(0, o.output), 200);
+    for (const o of [...open]) close(o, rng.int(0, o.prompt), rng.int(0, o.output * o.choices), 200);
     ctx.writer.flush();
     invariants(true);
     for (const u of users) {
@@ -337,7 +355,7 @@ describe("seeded random walk through holds, settlements, grants and crashes", ()
     test(`seed ${seed}: the invariants hold after every step`, () => {
       const stats = walk(seed, steps); // throws with the seed in its message
       // The walk must really exercise each path, or passing proves little.
-      for (const k of ["hold", "settle", "release", "crash", "concurrency_limit_exceeded"]) expect(stats[k] ?? 0).toBeGreaterThan(0);
+      for (const k of ["hold", "settle", "release", "crash", "concurrency_limit_exceeded", "past the hold, paid", "shortfall"]) expect(stats[k] ?? 0).toBeGreaterThan(0);
       expect((stats.quota_exceeded ?? 0) + (stats.key_spend_limit_exceeded ?? 0) + (stats.monthly_quota_exceeded ?? 0)).toBeGreaterThan(0);
     }, 30_000);
   }

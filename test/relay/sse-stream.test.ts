@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { countTokens } from "gpt-tokenizer";
 import { relaySse, type StreamResult } from "../../server/relay/stream";
+import { modelRewriter } from "../../server/relay/model-name";
 
 const enc = new TextEncoder();
 const ev = (obj: unknown) => `data: ${JSON.stringify(obj)}\n\n`;
@@ -8,7 +9,7 @@ const chunk = (content: string) => ev({ choices: [{ index: 0, delta: { content }
 const usageChunk = ev({ choices: [], usage: { prompt_tokens: 7, completion_tokens: 3, total_tokens: 10 } });
 
 /** Runs relaySse over upstream bytes cut at the given byte offsets; returns what the client got. */
-async function pipe(text: string, cuts: number[], clientWantsUsage: boolean) {
+async function pipe(text: string, cuts: number[], clientWantsUsage: boolean, rewrite: ReturnType<typeof modelRewriter> = null) {
   const bytes = enc.encode(text);
   const pieces: Uint8Array[] = [];
   let at = 0;
@@ -23,7 +24,7 @@ async function pipe(text: string, cuts: number[], clientWantsUsage: boolean) {
     },
   });
   let result: StreamResult | null = null;
-  const out = await relaySse({ body, abort: new AbortController(), idleMs: 5000, clientWantsUsage, onClientAbort: () => {}, onEnd: (r) => (result = r) });
+  const out = await relaySse({ body, abort: new AbortController(), idleMs: 5000, clientWantsUsage, rewrite, onClientAbort: () => {}, onEnd: (r) => (result = r) });
   const got = await new Response(out).text();
   return { got, result: result! };
 }
@@ -41,6 +42,17 @@ describe("SSE relay", () => {
         if (got !== expected) throw new Error(`cuts ${cut},${second}: got ${JSON.stringify(got)}`);
         expect(result.usage).toEqual({ prompt: 7, completion: 3 });
       }
+    }
+  });
+
+  test("a model alias replaces the upstream's id in every event, whatever the read boundaries", async () => {
+    const withModel = (content: string) => ev({ model: "gpt-up", choices: [{ index: 0, delta: { content } }] });
+    const text = withModel("héllo ") + withModel("wörld") + usageChunk + "data: [DONE]\n\n";
+    const want = text.replaceAll("gpt-up", "my-alias").replace(usageChunk, "");
+    const bytes = enc.encode(text);
+    for (let cut = 1; cut < bytes.length; cut += 3) {
+      const { got } = await pipe(text, [cut], false, modelRewriter("my-alias", "gpt-up"));
+      if (got !== want) throw new Error(`cut ${cut}: got ${JSON.stringify(got)}`);
     }
   });
 

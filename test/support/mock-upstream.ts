@@ -34,8 +34,12 @@ export type MockOptions = {
   content?: string;
   /** @default 10 */
   promptTokens?: number;
-  /** capped by the request's `max_tokens` / `max_completion_tokens` @default 5 */
+  /** per answer, capped by the request's `max_tokens` / `max_completion_tokens` (unless `ignoreMaxTokens`); times `n` (or `best_of`) answers @default 5 */
   completionTokens?: number;
+  /** the model id answered, instead of the one asked for (as an upstream that answers with a dated snapshot id) */
+  answerModel?: string;
+  /** report `completionTokens` per answer whatever cap the request set, as an upstream that ignores it would */
+  ignoreMaxTokens?: boolean;
 };
 
 export type RecordedRequest = { method: string; path: string; headers: Record<string, string>; body: any; at: number };
@@ -99,7 +103,10 @@ function usage(o: MockOptions, body: any) {
   const prompt = o.promptTokens ?? 10;
   const cap = body?.max_completion_tokens ?? body?.max_tokens;
   const wanted = o.completionTokens ?? 5;
-  const completion = typeof cap === "number" && cap < wanted ? cap : wanted;
+  const perAnswer = typeof cap === "number" && cap < wanted && !o.ignoreMaxTokens ? cap : wanted;
+  // Like OpenAI: `n` answers (completions: `best_of` generated), the prompt counted once.
+  const answers = Math.max(typeof body?.n === "number" ? body.n : 1, typeof body?.best_of === "number" ? body.best_of : 1);
+  const completion = perAnswer * answers;
   return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
 }
 
@@ -107,7 +114,7 @@ function usage(o: MockOptions, body: any) {
 function payload(name: string, method: string, c: Call): unknown {
   const { body, opts, path } = c;
   const created = Math.floor(Date.now() / 1000);
-  const model = body?.model ?? "gpt-4o-mini";
+  const model = opts.answerModel ?? body?.model ?? "gpt-4o-mini";
   const content = opts.content ?? `Hello from ${name}`;
   if (path === "/v1/chat/completions") {
     const message = { role: "assistant", content };
@@ -144,7 +151,7 @@ function sseEvents(c: Call): string[] {
     id: `${chat ? "chatcmpl" : "cmpl"}-mock-${c.seq}`,
     object: chat ? "chat.completion.chunk" : "text_completion",
     created: Math.floor(Date.now() / 1000),
-    model: body?.model ?? "gpt-4o-mini",
+    model: opts.answerModel ?? body?.model ?? "gpt-4o-mini",
   };
   const choice = (text: string | null, i: number) =>
     chat

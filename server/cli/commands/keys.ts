@@ -1,3 +1,4 @@
+import { UsageError } from "../args";
 import type { Command } from "../command";
 import type { FlagSpec } from "../args";
 import { fields, table } from "../table";
@@ -61,8 +62,21 @@ export const keyCommands: Command[] = [
     format: (k) => `key ${k.id} (${k.prefix}) enabled`,
   },
   {
-    group: "key", verb: "delete", summary: "Delete a key (effective on the next request)", args: idArg,
-    run: (c, { positionals: [id] }) => c.keys.delete(id!),
-    format: (r) => `key ${r.id} deleted`,
+    group: "key", verb: "delete", summary: "Delete a key, or with --user NAME --all every key of a user (effective on the next request; running requests end)",
+    args: [{ name: "ID", help: "key id (leave out with --user NAME --all)", optional: true }],
+    flags: [
+      { name: "user", type: "string", help: "with --all: the user whose keys are all deleted" },
+      { name: "all", type: "bool", help: "delete every key of --user (account recovery)" },
+    ],
+    run: (c, { positionals: [id], flags: f }) => {
+      if (f.all || f.user !== undefined) {
+        if (id !== undefined) throw new UsageError("give either a key ID or --user NAME --all, not both");
+        if (!f.all || f.user === undefined) throw new UsageError("deleting every key of a user needs both --user NAME and --all");
+        return c.keys.deleteAll(f.user as string);
+      }
+      if (id === undefined) throw new UsageError("missing argument: the key ID (or --user NAME --all)");
+      return c.keys.delete(id);
+    },
+    format: (r) => (r.ids ? `${r.deleted} key(s) of ${r.user} deleted${r.deleted ? `: ${r.ids.join(", ")}` : ""}` : `key ${r.id} deleted`),
   },
 ];

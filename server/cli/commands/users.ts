@@ -10,8 +10,8 @@ export const userCommands: Command[] = [
     flags: [
       { name: "name", type: "string", help: "unique user name", required: true },
       { name: "role", type: "string", help: "admin or user (default user)" },
-      { name: "concurrency", type: "int", help: "in-flight request cap (default 3)" },
-      { name: "monthly-tokens", type: "int", help: "tokens per UTC month, 0 = unlimited (default 0)" },
+      { name: "concurrency", type: "int", help: "in-flight request cap, at least 1 (default 3)" },
+      { name: "monthly-tokens", type: "int", help: "tokens per UTC month; 0 means unlimited (default 0)" },
       { name: "credits", type: "int", help: "initial credit grant (default 0)" },
     ],
     run: (c, { flags: f }) => c.users.create({
@@ -32,8 +32,8 @@ export const userCommands: Command[] = [
   {
     group: "user", verb: "update", summary: "Change a user's limits, role, state or password", args: [{ name: "NAME", help: "user name" }],
     flags: [
-      { name: "concurrency", type: "int", help: "in-flight request cap" },
-      { name: "monthly-tokens", type: "int", help: "tokens per UTC month, 0 = unlimited" },
+      { name: "concurrency", type: "int", help: "in-flight request cap, at least 1" },
+      { name: "monthly-tokens", type: "int", help: "tokens per UTC month; 0 means unlimited" },
       { name: "role", type: "string", help: "admin or user" },
       { name: "password", type: "bool", help: "set the login password, read from stdin or a prompt (never from the command line)" },
     ],

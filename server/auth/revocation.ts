@@ -1,0 +1,134 @@
+import type { AppContext } from "../context";
+import type { ErrorCode } from "../errors";
+import { getUserById } from "../users/service";
+import type { RunningRequest } from "../relay/running";
+import { keyRefusal, lookupKey } from "./authenticate";
+
+/**
+ * What happens after any write that authentication or the limits read (a key or user changed, disabled,
+ * deleted; a limit lowered): the key cache is dropped, so the next request sees the change, and every
+ * running request is checked again, so the change reaches the requests already in flight too. A request
+ * that may no longer run is cut at once (see RunningRequest.cut).
+ */
+export function authChanged(ctx: AppContext): void {
+  ctx.keyCache.clear();
+  if (ctx.running.size > 0) recheckRunning(ctx);
+}
+
+type Verdict = { code: ErrorCode; message: string } | null;
+
+/** Checks every running request against the current keys, users and limits; cuts those that fail. */
+export function recheckRunning(ctx: AppContext, now = Date.now()): number {
+  let cut = 0;
+  const survivors: RunningRequest[] = [];
+  for (const r of ctx.running.all()) {
+    const v = authorizationVerdict(ctx, r, now);
+    if (v) {
+      r.cut(v.code, v.message);
+      cut++;
+    } else survivors.push(r);
+  }
+  return cut + cutOverLimits(ctx, survivors);
+}
+
+/** Whether the key (or, for a session, the user) behind a running request may still make it. */
+function authorizationVerdict(ctx: AppContext, r: RunningRequest, now: number): Verdict {
+  const revoked = (message: string): Verdict => ({ code: "key_revoked", message });
+  if (r.publicId === null) {
+    const user = getUserById(ctx, r.userId);
+    if (!user) return revoked("This user was deleted while the request ran.");
+    return user.enabled ? null : revoked("This user was disabled while the request ran.");
+  }
+  const entry = lookupKey(ctx, r.publicId);
+  if (!entry || entry.key.id !== r.keyId) return revoked("This API key was deleted while the request ran.");
+  const refusal = keyRefusal(entry, r.ip, now);
+  if (refusal) {
+    if (refusal.errorCode === "key_expired") return revoked("This API key's expiry was moved to the past while the request ran.");
+    if (refusal.errorCode === "ip_not_allowed") return revoked(`Requests from ${r.ip} are no longer allowed for this key.`);
+    return revoked(entry.user.enabled ? "This API key was disabled while the request ran." : "This API key's user was disabled while the request ran.");
+  }
+  if (!entry.scopes.has("inference")) return revoked("This API key no longer has the 'inference' scope.");
+  if (entry.models && !entry.models.has(r.model)) return revoked(`This API key may no longer use model '${r.model}'.`);
+  return null;
+}
+
+/**
+ * After a limit was lowered below what running requests hold, ends the newest of them until the rest fit:
+ * the user's concurrency cap, the key's spend limit and the monthly token quota.
+ */
+function cutOverLimits(ctx: AppContext, running: RunningRequest[]): number {
+  let cut = 0;
+  const gone = new Set<string>();
+  const end = (r: RunningRequest, code: ErrorCode, message: string) => {
+    if (gone.has(r.requestId)) return;
+    gone.add(r.requestId);
+    r.cut(code, message);
+    cut++;
+  };
+  const newestFirst = [...running].reverse();
+  const byUser = groupBy(newestFirst, (r) => r.userId);
+  for (const [userId, list] of byUser) {
+    const user = getUserById(ctx, userId);
+    if (!user) continue;
+    let over = list.length - user.concurrency;
+    for (const r of list) if (over-- > 0) end(r, "concurrency_limit_exceeded", `The user's concurrency cap was lowered to ${user.concurrency} while this request ran.`);
+    const account = list[0]!.hold.account;
+    if (user.monthlyTokens > 0) {
+      let excess = account.monthTokens + account.heldTokens - user.monthlyTokens;
+      for (const r of list) {
+        if (excess <= 0) break;
+        if (gone.has(r.requestId)) {
+          excess -= r.hold.tokens;
+          continue;
+        }
+        end(r, "monthly_quota_exceeded", "The monthly token quota was lowered below what this request holds.");
+        excess -= r.hold.tokens;
+      }
+    }
+  }
+  for (const list of groupBy(newestFirst.filter((r) => r.publicId !== null), (r) => r.publicId!).values()) {
+    const entry = lookupKey(ctx, list[0]!.publicId!);
+    const limit = entry?.key.spendLimit ?? null;
+    const spend = list[0]!.hold.key;
+    if (limit === null || !spend) continue;
+    let excess = spend.spent + spend.held - limit;
+    for (const r of list) {
+      if (excess <= 0) break;
+      if (!gone.has(r.requestId)) end(r, "key_spend_limit_exceeded", "The key's spend limit was lowered below what this request holds.");
+      excess -= r.hold.credits;
+    }
+  }
+  return cut;
+}
+
+/**
+ * Writes made outside this process's services (another connection: the settlement thread does not count,
+ * a person with sqlite3 does) are seen by the key cache on the next request; while requests run, this
+ * looks every `intervalMs` too, so they reach running streams within a second as well.
+ */
+export function watchExternalAuthChanges(ctx: AppContext, intervalMs = 500): () => void {
+  // Whoever notices first (a request's cache lookup, or this timer), the running requests are checked once,
+  // after the current turn rather than inside someone's authentication.
+  ctx.keyCache.onStale = () => {
+    if (ctx.running.size > 0) setImmediate(() => recheckRunning(ctx));
+  };
+  const timer = setInterval(() => {
+    if (ctx.running.size > 0) ctx.keyCache.poll();
+  }, intervalMs);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    ctx.keyCache.onStale = null;
+  };
+}
+
+function groupBy<T, K>(xs: readonly T[], key: (x: T) => K): Map<K, T[]> {
+  const out = new Map<K, T[]>();
+  for (const x of xs) {
+    const k = key(x);
+    const list = out.get(k);
+    if (list) list.push(x);
+    else out.set(k, [x]);
+  }
+  return out;
+}

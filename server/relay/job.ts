@@ -1,0 +1,79 @@
+import type { AppContext } from "../context";
+import type { ErrorCode } from "../errors";
+import type { Principal } from "../auth/authenticate";
+import type { LiveChannel } from "../channels/registry";
+import type { Hold } from "../limits/admission";
+import { publicPrefix } from "../keys/key-format";
+import { recordRequest, type RequestRecord } from "../usage/recorder";
+import { markAccounted } from "../usage/refusals";
+import type { RelayBody } from "./parse";
+
+/** Per-request state shared by the relay's steps, from admission to accounting. */
+export type Job = {
+  ctx: AppContext;
+  request: Request;
+  requestId: string;
+  started: number;
+  principal: Principal;
+  path: string;
+  search: string;
+  body: RelayBody;
+  hold: Hold;
+  /** The current upstream attempt's controller: aborting it cuts the attempt short. */
+  abort: AbortController | null;
+  /** Set once the request was cut (a revocation); the attempt loop and the stream end with it. */
+  cutWith: { code: ErrorCode; message: string } | null;
+  /** While a stream is being relayed: ends it with an error event. */
+  endStream: ((code: ErrorCode, message: string) => void) | null;
+};
+
+/** How a request ended, for its usage row. */
+export type Outcome = {
+  status: number;
+  errorCode: string | null;
+  errorDetail?: string | null;
+  ttfbMs?: number;
+  promptTokens?: number;
+  completionTokens?: number;
+  tokensEstimated?: boolean;
+};
+
+/** Registers a job as running, so a revocation can reach it, and returns it. */
+export function startJob(job: Job): Job {
+  const key = job.principal.entry?.key ?? null;
+  job.ctx.running.add({
+    requestId: job.requestId, userId: job.principal.userId, keyId: key?.id ?? null, publicId: key?.publicId ?? null,
+    ip: job.principal.ip, model: job.body.model, startedAt: job.started, hold: job.hold,
+    cut: (code, message) => cutJob(job, code, message),
+  });
+  return job;
+}
+
+/** Ends a running request now: a stream with an error event, an attempt in progress with an error answer. */
+export function cutJob(job: Job, code: ErrorCode, message: string): void {
+  if (job.cutWith || job.hold.released) return;
+  job.cutWith = { code, message };
+  if (job.endStream) job.endStream(code, message);
+  else job.abort?.abort(new Error(code));
+}
+
+/** Settles the hold and logs the request. Safe to call more than once; only the first call counts. */
+export function finish(job: Job, channel: LiveChannel | null, upstreamModel: string | null, r: Outcome): void {
+  if (job.hold.released) return;
+  job.ctx.running.delete(job.requestId);
+  markAccounted(job.request);
+  const key = job.principal.entry?.key ?? null;
+  const record: RequestRecord = {
+    requestId: job.requestId, userId: job.principal.userId, keyId: key?.id ?? null,
+    keyPrefix: key ? publicPrefix(job.ctx.config.RELAY_KEY_PREFIX, key.publicId) : "session",
+    sourceIp: job.principal.ip, endpoint: job.path, model: job.body.model, upstreamModel: upstreamModel ?? "",
+    channelId: channel?.row.id ?? null, status: r.status, errorCode: r.errorCode, stream: job.body.stream,
+    promptTokens: r.promptTokens ?? 0, completionTokens: r.completionTokens ?? 0, tokensEstimated: r.tokensEstimated ?? false,
+    ttfbMs: r.ttfbMs ?? null, totalMs: Math.round(performance.now() - job.started), errorDetail: r.errorDetail ?? null, refused: false,
+  };
+  recordRequest(job.ctx, job.hold, record);
+}
+
+export function responseHeaders(job: Job, contentType: string | null): Record<string, string> {
+  return contentType ? { "x-request-id": job.requestId, "content-type": contentType } : { "x-request-id": job.requestId };
+}

@@ -1,0 +1,60 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { isPassThrough, PASS_THROUGH_FAMILIES } from "../../server/relay/families";
+import { expectError } from "../support/expect-error";
+import { chat, eventually, post, relayWithMocks } from "../support/relay-fixture";
+
+/** Only the OpenAI API's families are passed through; anything else is relay's own 404, never sent upstream. */
+let f: Awaited<ReturnType<typeof relayWithMocks>>;
+let key: string;
+beforeAll(async () => {
+  f = await relayWithMocks(1);
+  await f.channel(f.mocks[0]!);
+  ({ key } = await f.userWithKey("routes", { credits: 1000 }));
+});
+afterAll(() => f.close());
+
+describe("pass-through families", () => {
+  test("a typo, another product's route or a made-up path is a 404 not_found from relay; the upstream never sees it", async () => {
+    const cases: [string, string, unknown][] = [
+      ["POST", "/v1/chat/completion", chat("gpt-test")],
+      ["POST", "/v1/orgs/1/api-keys/create", { name: "x" }],
+      ["GET", "/v1/key", undefined],
+      ["POST", "/v1/chat", chat("gpt-test")],
+      ["POST", "/v1/completionsx", { model: "gpt-test", prompt: "x" }],
+      ["DELETE", "/v1/../admin", undefined],
+    ];
+    for (const [method, path, body] of cases) {
+      const before = f.mocks[0]!.requests.length;
+      const res = await fetch(`${f.h.url}${path}`, {
+        method, headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const err = await expectError(res, 404, "not_found");
+      expect(f.mocks[0]!.requests.length).toBe(before);
+      if (path === "/v1/chat/completion") expect(err.error.message).toContain("Did you mean /v1/chat/completions?");
+    }
+  });
+
+  test("unknown routes are refused the same way without a key, and never count as upstream errors", async () => {
+    await expectError(await fetch(`${f.h.url}/v1/chat/completion`, { method: "POST" }), 404, "not_found");
+    await eventually(async () => (await f.h.admin.metrics()).includes('relay_refused_total{code="not_found"}'), "counted");
+    expect(await f.h.admin.metrics()).not.toContain('status="404"');
+  });
+
+  test("every family of the table passes through, its sub-paths too", async () => {
+    for (const family of ["audio/speech", "images/generations", "moderations", "responses", "files", "batches", "vector_stores", "fine_tuning/jobs", "conversations", "uploads"]) {
+      const res = await post(f.h, key, `/v1/${family}`, { model: "gpt-test", input: "hi" });
+      expect({ family, status: res.status }).toEqual({ family, status: 200 });
+      expect(((await res.json()) as any).path).toBe(`/v1/${family}`);
+    }
+  });
+
+  test("the table matches whole path segments", () => {
+    expect(isPassThrough("/v1/audio")).toBe(true);
+    expect(isPassThrough("/v1/audio/transcriptions")).toBe(true);
+    expect(isPassThrough("/v1/audiox")).toBe(false);
+    expect(isPassThrough("/v1/chat/completions/abc/messages")).toBe(true);
+    expect(isPassThrough("/v1/chat/completion")).toBe(false);
+    expect(isPassThrough("/v2/files")).toBe(false);
+    expect(PASS_THROUGH_FAMILIES).toContain("vector_stores");
+  });
+});
