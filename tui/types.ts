@@ -22,10 +22,10 @@ export type ChannelRow = {
 };
 
 export type UsageRow = {
-  id: number; requestId: string; at: string | number; userId: number; keyId: number; keyPrefix: string; sourceIp: string;
+  id: number; requestId: string; at: string | number; userId: number; keyId: number | null; keyPrefix: string; sourceIp: string;
   endpoint: string; model: string; upstreamModel: string | null; channelId: number | null; status: number;
   errorCode: string | null; stream: boolean; promptTokens: number; completionTokens: number; cost: number;
-  ttfbMs: number | null; totalMs: number | null;
+  ttfbMs: number | null; totalMs: number | null; shortfall?: number; errorDetail?: string | null;
 };
 
 export type LedgerRow = {
@@ -33,4 +33,4 @@ export type LedgerRow = {
   ref: string | null; keyId: number | null; actor: string | null; note: string | null;
 };
 
-export type AuditRow = { id: number; at: string | number; actor: string; action: string; target: string | null; detail: unknown };
+export type AuditRow = { id: number; at: string | number; actor: string; action: string; target: string | null; detail: unknown; ip?: string };

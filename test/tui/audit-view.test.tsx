@@ -32,3 +32,15 @@ test("filters and opens an entry's details", async () => {
   expect(f).toMatch(/detail\s+\{"userId":1/);
   v.unmount();
 });
+
+test("self-service actions show the caller's source IP; admin-socket ones show none", async () => {
+  await h.admin.users.create({ name: "ipuser" });
+  await h.admin.users.update("ipuser", { password: "ip password 1" });
+  const login = await fetch(`${h.url}/v1/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: "ipuser", password: "ip password 1" }) });
+  expect(login.status).toBe(200);
+  const v = renderView(<AuditView api={h.admin} active width={120} height={14} pollMs={50} />);
+  const f = await v.waitFrame("session.login");
+  expect(f).toMatch(/user:ipuser\s+session\.login\s+user:ipuser\s+127\.0\.0\.1/);
+  expect(f).toMatch(/admin:socket\s+user\.update\s+user:ipuser\s+-/);
+  v.unmount();
+});

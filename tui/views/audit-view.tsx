@@ -16,6 +16,7 @@ const columns: Column<AuditRow>[] = [
   { title: "ACTOR", width: 13, cell: (a) => a.actor },
   { title: "ACTION", width: 16, cell: (a) => a.action },
   { title: "TARGET", width: 14, cell: (a) => text(a.target) },
+  { title: "IP", width: 15, cell: (a) => a.ip || "-" },
   { title: "DETAIL", width: "flex", cell: (a) => text(a.detail) },
 ];
 
@@ -45,7 +46,7 @@ export function AuditView({ api, active, width, height, pollMs = 1500 }: ViewPro
       width={width}
       height={height}
       details={(w, h) =>
-        a && <Details title={`Audit #${a.id}`} width={w} height={h} fields={[["at", when(a.at)], ["actor", a.actor], ["action", a.action], ["target", a.target], ["detail", a.detail]]} />
+        a && <Details title={`Audit #${a.id}`} width={w} height={h} fields={[["at", when(a.at)], ["actor", a.actor], ["source IP", a.ip || "-"], ["action", a.action], ["target", a.target], ["detail", a.detail]]} />
       }
     />
   );

@@ -61,10 +61,12 @@ export function UsageView({ api, active, width, height, pollMs = 1500 }: ViewPro
             width={w}
             height={h}
             fields={[
-              ["at", when(r.at)], ["user", nameOf(r.userId)], ["key", `#${r.keyId} ${r.keyPrefix}`], ["source IP", r.sourceIp],
+              ["at", when(r.at)], ["user", nameOf(r.userId)], ["key", r.keyId === null ? r.keyPrefix : `#${r.keyId} ${r.keyPrefix}`], ["source IP", r.sourceIp],
               ["endpoint", r.endpoint], ["model", r.model], ["upstream model", r.upstreamModel], ["channel", r.channelId],
               ["status", `${r.status}${r.errorCode ? ` ${r.errorCode}` : ""}`], ["stream", r.stream],
               ["tokens", `${num(r.promptTokens)} in, ${num(r.completionTokens)} out`], ["cost", num(r.cost)],
+              ...(r.shortfall ? [["not charged (past the hold)", num(r.shortfall)] as [string, unknown]] : []),
+              ...(r.errorDetail ? [["error detail", r.errorDetail] as [string, unknown]] : []),
               ["time to first byte", r.ttfbMs === null ? "-" : `${num(r.ttfbMs)} ms`], ["total", r.totalMs === null ? "-" : `${num(r.totalMs)} ms`],
             ]}
           />
