@@ -1,8 +1,13 @@
 import type { AppContext } from "../context";
 import { ApiError } from "../errors";
 import { registryOf } from "./registry";
+import { adapterOf } from "../providers";
+import { upstreamHeaders } from "../relay/upstream";
 
-/** Sends a tiny chat completion straight to one channel (bypassing routing and billing) and reports latency or the error. */
+/**
+ * Sends the smallest real request of the channel's type straight to it (bypassing routing and billing) and
+ * reports latency or the error.
+ */
 export async function testChannel(ctx: AppContext, id: number): Promise<{ ok: boolean; latencyMs: number; status?: number; model?: string; error?: string }> {
   const channel = registryOf(ctx).all().find((c) => c.row.id === id);
   if (!channel) throw new ApiError("not_found", `no channel with id ${id} (or its key does not decrypt)`, "id");
@@ -11,10 +16,12 @@ export async function testChannel(ctx: AppContext, id: number): Promise<{ ok: bo
   const model = channel.row.modelMap[alias] ?? alias;
   const started = performance.now();
   try {
-    const res = await fetch(`${channel.row.baseUrl}/chat/completions`, {
+    const adapter = adapterOf(channel);
+    const probe = adapter.probe(model);
+    const res = await fetch(adapter.url(channel, { path: probe.path, search: "", upstreamModel: model }), {
       method: "POST",
-      headers: { ...channel.row.headers, authorization: `Bearer ${channel.apiKey}`, "content-type": "application/json" },
-      body: JSON.stringify({ model, messages: [{ role: "user", content: "ping" }], max_tokens: 1 }),
+      headers: upstreamHeaders(new Headers(), channel, adapter, "application/json"),
+      body: JSON.stringify(probe.body),
       signal: AbortSignal.timeout(channel.row.firstByteTimeoutMs ?? Math.min(ctx.config.RELAY_FIRST_BYTE_TIMEOUT_MS, 30_000)),
     });
     const text = await res.text();
@@ -25,7 +32,7 @@ export async function testChannel(ctx: AppContext, id: number): Promise<{ ok: bo
     }
     let message = text.slice(0, 300);
     try {
-      message = JSON.parse(text)?.error?.message ?? message;
+      message = JSON.parse(text)?.error?.message ?? message; // the OpenAI and the Anthropic envelope alike
     } catch {
       /* keep the raw text */
     }

@@ -12,8 +12,9 @@ import { endpointKind } from "./endpoint";
 import { parseRelayBody, type RelayBody } from "./parse";
 import { orderCandidates } from "./select";
 import { promptBound } from "./tokens";
-import { isRetryableStatus, readWithIdleTimeout, sendUpstream, upstreamHeaders, upstreamUrl } from "./upstream";
-import { usageOf } from "./sse";
+import { isRetryableStatus, readWithIdleTimeout, sendUpstream, upstreamHeaders } from "./upstream";
+import { adapterOf } from "../providers";
+import { openAIUsageOf } from "../shapes/openai/stream-framing";
 import { finish, responseHeaders, startJob, type Job } from "./job";
 import { modelRewriter } from "./model-name";
 import { streamResponse } from "./stream-response";
@@ -134,9 +135,10 @@ async function attempt(job: Job, order: LiveChannel[]): Promise<Response> {
     if (!channel.breaker.tryAcquire()) continue;
     tries++;
     const { body, contentType, upstreamModel } = buildBody(job, channel);
+    const adapter = adapterOf(channel);
     job.abort = new AbortController();
-    const a = await sendUpstream(channel, upstreamUrl(channel, job.path, job.search),
-      { method: request.method, headers: upstreamHeaders(request.headers, channel, contentType), body },
+    const a = await sendUpstream(channel, adapter.url(channel, { path: job.path, search: job.search, upstreamModel }),
+      { method: request.method, headers: upstreamHeaders(request.headers, channel, adapter, contentType), body },
       channel.row.firstByteTimeoutMs ?? ctx.config.RELAY_FIRST_BYTE_TIMEOUT_MS, request.signal, job.abort);
     if (a.kind === "failed") {
       if (job.cutWith || request.signal.aborted) {
@@ -178,7 +180,7 @@ async function attempt(job: Job, order: LiveChannel[]): Promise<Response> {
     const isJson = (res.headers.get("content-type") ?? "").includes("json");
     if (res.ok && isJson) {
       try {
-        usage = usageOf(JSON.parse(utf8.decode(bytes)));
+        usage = openAIUsageOf(JSON.parse(utf8.decode(bytes)));
       } catch {
         /* a JSON content type with a broken body: pass it on, meter nothing */
       }

@@ -3,7 +3,8 @@ import type { LiveChannel } from "../channels/registry";
 import { countPrompt } from "./tokens";
 import { finish, type Job } from "./job";
 import { modelRewriter } from "./model-name";
-import { relaySse, type StreamEnd } from "./stream";
+import { relaySse, type StreamEnd } from "./stream/passthrough";
+import { openAIStreamFraming } from "../shapes/openai/stream-framing";
 
 const STATUS: Record<Exclude<StreamEnd, "done" | "cut">, number> = { client_abort: 499, idle_timeout: 504, upstream_error: 502 };
 const CODE: Record<Exclude<StreamEnd, "done" | "cut">, string> = { client_abort: "client_closed", idle_timeout: "upstream_timeout", upstream_error: "upstream_error" };
@@ -17,7 +18,7 @@ export async function streamResponse(job: Job, channel: LiveChannel, upstreamMod
   onClientAbort: (fn: () => void) => void, ttfbMs: number, idleMs: number): Promise<Response> {
   const b = job.body;
   const stream = await relaySse({
-    body: res.body!, abort, idleMs, clientWantsUsage: b.clientWantsUsage, onClientAbort,
+    body: res.body!, abort, idleMs, framing: openAIStreamFraming, clientWantsUsage: b.clientWantsUsage, onClientAbort,
     rewrite: modelRewriter(b.model, upstreamModel),
     onCuttable: (end) => {
       job.endStream = end;

@@ -1,4 +1,5 @@
 import type { LiveChannel } from "../channels/registry";
+import type { ProviderAdapter } from "../providers/types";
 
 /** Headers never forwarded: hop-by-hop ones (RFC 9110 §7.6.1), the client's credentials, and what fetch sets itself. */
 const DROP = new Set([
@@ -8,29 +9,26 @@ const DROP = new Set([
 ]);
 
 /**
- * The headers sent upstream: the client's, minus the ones above and any named in its Connection header,
- * plus the channel's own and its credentials. A plain object rather than a Headers: fetch takes either,
- * and building a Headers with a validated set() per header cost about 3% of a relayed request.
+ * The headers sent upstream: the client's, minus the ones above, any named in its Connection header and
+ * any the provider does not take, plus the channel's own and the provider's credentials. A plain object
+ * rather than a Headers: fetch takes either, and building a Headers with a validated set() per header cost
+ * about 3% of a relayed request.
  */
-export function upstreamHeaders(client: Headers, channel: LiveChannel, contentType: string | null): Record<string, string> {
+export function upstreamHeaders(client: Headers, channel: LiveChannel, adapter: ProviderAdapter, contentType: string | null): Record<string, string> {
   const connection = client.get("connection");
   const named = connection ? connection.toLowerCase().split(",").map((s) => s.trim()) : null;
   const out: Record<string, string> = {};
   for (const [name, value] of client) {
-    if (!DROP.has(name) && !named?.includes(name)) out[name] = value; // Headers yields lower-case names
+    // Headers yields lower-case names.
+    if (!DROP.has(name) && !named?.includes(name) && adapter.forwardsHeader(name)) out[name] = value;
   }
   if (contentType !== null) out["content-type"] = contentType;
   else delete out["content-type"];
   for (const k in channel.row.headers) out[k.toLowerCase()] = channel.row.headers[k]!;
-  out.authorization = `Bearer ${channel.apiKey}`;
+  Object.assign(out, adapter.authHeaders(channel, client));
   // Ask for identity encoding: the relay reads usage out of the body.
   out["accept-encoding"] = "identity";
   return out;
-}
-
-export function upstreamUrl(channel: LiveChannel, path: string, search: string): string {
-  // Channel base URLs are what an OpenAI client takes (…/v1); the client's path is under /v1 too.
-  return channel.row.baseUrl + (path.startsWith("/v1") ? path.slice(3) : path) + search;
 }
 
 export type UpstreamAttempt =

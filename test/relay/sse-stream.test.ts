@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { countTokens } from "gpt-tokenizer";
-import { relaySse, type StreamResult } from "../../server/relay/stream";
+import { relaySse, type StreamResult } from "../../server/relay/stream/passthrough";
+import { openAIStreamFraming } from "../../server/shapes/openai/stream-framing";
 import { modelRewriter } from "../../server/relay/model-name";
 
 const enc = new TextEncoder();
@@ -24,7 +25,7 @@ async function pipe(text: string, cuts: number[], clientWantsUsage: boolean, rew
     },
   });
   let result: StreamResult | null = null;
-  const out = await relaySse({ body, abort: new AbortController(), idleMs: 5000, clientWantsUsage, rewrite, onClientAbort: () => {}, onEnd: (r) => (result = r) });
+  const out = await relaySse({ body, abort: new AbortController(), idleMs: 5000, framing: openAIStreamFraming, clientWantsUsage, rewrite, onClientAbort: () => {}, onEnd: (r) => (result = r) });
   const got = await new Response(out).text();
   return { got, result: result! };
 }
@@ -113,7 +114,7 @@ describe("SSE relay", () => {
       },
     });
     let result: StreamResult | null = null;
-    const out = await relaySse({ body, abort: new AbortController(), idleMs: 5000, clientWantsUsage: false, onClientAbort: () => {}, onEnd: (r) => (result = r) });
+    const out = await relaySse({ body, abort: new AbortController(), idleMs: 5000, framing: openAIStreamFraming, clientWantsUsage: false, onClientAbort: () => {}, onEnd: (r) => (result = r) });
     const got = await new Response(out).text(); // resolves although the upstream is still open
     expect(got).toBe(chunk("a") + "data: [DONE]\n\n");
     expect(result).toBeNull();
@@ -131,7 +132,7 @@ describe("SSE relay", () => {
     });
     const abort = new AbortController();
     let result: StreamResult | null = null;
-    const out = await relaySse({ body, abort, idleMs: 100, clientWantsUsage: true, onClientAbort: () => {}, onEnd: (r) => (result = r) });
+    const out = await relaySse({ body, abort, idleMs: 100, framing: openAIStreamFraming, clientWantsUsage: true, onClientAbort: () => {}, onEnd: (r) => (result = r) });
     expect(await new Response(out).text()).toBe(chunk("a") + usageChunk + "data: [DONE]\n\n");
     for (let i = 0; i < 100 && !result; i++) await Bun.sleep(10);
     expect(result!.end).toBe("done");
@@ -141,7 +142,7 @@ describe("SSE relay", () => {
   test("an upstream that stalls before its first event gets the timeout event, with the headers", async () => {
     const body = new ReadableStream<Uint8Array>({ start() {} }); // headers came, then nothing
     let result: StreamResult | null = null;
-    const out = await relaySse({ body, abort: new AbortController(), idleMs: 100, clientWantsUsage: false, onClientAbort: () => {}, onEnd: (r) => (result = r) });
+    const out = await relaySse({ body, abort: new AbortController(), idleMs: 100, framing: openAIStreamFraming, clientWantsUsage: false, onClientAbort: () => {}, onEnd: (r) => (result = r) });
     const got = await new Response(out).text();
     expect(got).toContain('"code":"upstream_timeout"');
     expect(result!.end).toBe("idle_timeout");
