@@ -4,6 +4,10 @@ import { bool, createdAt } from "./columns";
 export const channels = sqliteTable("channels", {
   id: integer("id").primaryKey({ autoIncrement: true }),
   name: text("name").notNull().unique(),
+  /** How the upstream is reached: `openai` (any OpenAI-compatible API), `anthropic` (the Messages API), `azure` (Azure OpenAI deployments). */
+  type: text("type", { enum: ["openai", "anthropic", "azure"] }).notNull().default("openai"),
+  /** Azure's `api-version` query parameter; required for `azure`, unused otherwise. */
+  apiVersion: text("api_version"),
   /** Channel group; `official` and `special` always exist, others may be named freely. */
   group: text("group").notNull().default("official"),
   baseUrl: text("base_url").notNull(),

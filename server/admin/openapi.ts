@@ -51,7 +51,7 @@ const keyFields = {
   scopes: { type: "array", items: { enum: ["inference", "keys:read", "keys:write", "usage:read", "full"] } },
 };
 const channelFields = {
-  name: str, group: str, baseUrl: str, apiKey: str, models: strs, modelMap: { type: "object", additionalProperties: str },
+  name: str, type: { enum: ["openai", "anthropic", "azure"] }, apiVersion: { type: ["string", "null"] }, group: str, baseUrl: str, apiKey: str, models: strs, modelMap: { type: "object", additionalProperties: str },
   priority: int, weight: int, enabled: { type: "boolean" }, headers: { type: "object", additionalProperties: str },
   firstByteTimeoutMs: { type: ["integer", "null"] }, idleTimeoutMs: { type: ["integer", "null"] },
 };

@@ -23,7 +23,8 @@ const DUMMY_HASH = hashKeyBytes("relay-dummy-key-for-constant-work");
 const INVALID = () => new ApiError("invalid_api_key", "Incorrect API key provided.");
 const MISSING = () =>
   new ApiError("invalid_api_key", "No API key provided. Send your relay key as 'Authorization: Bearer <key>'; the relay's operator issues keys (relay admin key create).");
-const MALFORMED = () => new ApiError("invalid_api_key", "The Authorization header must be 'Bearer <key>'.");
+const MALFORMED = () => new ApiError("invalid_api_key", "The Authorization header must be 'Bearer <key>' (or send the key alone in x-api-key).");
+const TWO_KEYS = () => new ApiError("invalid_api_key", "Authorization and x-api-key carry two different keys; send one key.");
 
 /** Session verifier slot, filled by the sessions feature so this module stays free of JWT code. */
 export type SessionVerifier = (ctx: AppContext, token: string, ip: string) => Promise<Principal>;
@@ -39,14 +40,27 @@ function bearerToken(header: string): string | null {
 }
 
 /**
- * Checks the Authorization header. Malformed values are rejected before any database access; a known
- * public id and an unknown one cost the same hash comparison; then disabled → expired → IP, in that order.
+ * The key a request carries: `Authorization: Bearer <key>` (OpenAI's clients) or `x-api-key: <key>`
+ * (Anthropic's), on every route. Both carrying the same key is fine; two different keys are refused.
+ */
+function presentedToken(authorization: string | null, xApiKey: string | null): string {
+  const bearer = authorization === null || authorization === "" ? null : bearerToken(authorization);
+  if (authorization && bearer === null) throw MALFORMED();
+  const apiKey = xApiKey === null || xApiKey === "" ? null : xApiKey.length <= 4096 && !/[\s,]/.test(xApiKey) ? xApiKey : "";
+  if (apiKey === "") throw INVALID();
+  if (bearer !== null && apiKey !== null && bearer !== apiKey) throw TWO_KEYS();
+  const token = bearer ?? apiKey;
+  if (token === null) throw MISSING();
+  return token;
+}
+
+/**
+ * Checks the presented key. Malformed values are rejected before any database access; a known public id
+ * and an unknown one cost the same hash comparison; then disabled → expired → IP, in that order.
  * Synchronous for API keys (a promise only for sessions), so the relay's hot path awaits nothing here.
  */
-export function authenticate(ctx: AppContext, header: string | null, ip: string): Principal | Promise<Principal> {
-  if (header === null || header === "") throw MISSING();
-  const token = bearerToken(header);
-  if (!token) throw MALFORMED();
+export function authenticate(ctx: AppContext, authorization: string | null, ip: string, xApiKey: string | null = null): Principal | Promise<Principal> {
+  const token = presentedToken(authorization, xApiKey);
   if (token.startsWith("eyJ") && sessionVerifier) return sessionVerifier(ctx, token, ip);
   return authenticateKey(ctx, token, ip);
 }

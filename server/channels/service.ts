@@ -36,7 +36,7 @@ export function createChannel(ctx: AppContext, raw: CreateChannelInput, actor: s
     const inserted = ctx.db.insert(channels).values({ ...fields, apiKeyCiphertext: "pending" }).returning().get();
     const apiKeyCiphertext = ctx.keyring.encrypt(apiKey, channelAad(inserted.id));
     ctx.db.update(channels).set({ apiKeyCiphertext }).where(eq(channels.id, inserted.id)).run();
-    recordAudit(ctx, actor, "channel.create", `channel:${inserted.id}`, { name: input.name, group: input.group, baseUrl: input.baseUrl, models: input.models });
+    recordAudit(ctx, actor, "channel.create", `channel:${inserted.id}`, { name: input.name, type: input.type, group: input.group, baseUrl: input.baseUrl, models: input.models });
     return { ...inserted, apiKeyCiphertext };
   }).immediate();
   registryOf(ctx).reload();
@@ -46,6 +46,9 @@ export function createChannel(ctx: AppContext, raw: CreateChannelInput, actor: s
 export function updateChannel(ctx: AppContext, id: number, raw: UpdateChannelInput, actor: string): ChannelRow {
   const input = updateChannelInput.parse(raw);
   const current = getChannel(ctx, id);
+  if ((input.type ?? current.type) === "azure" && !(input.apiVersion !== undefined ? input.apiVersion : current.apiVersion)) {
+    throw new ApiError("invalid_request", "apiVersion: is required for an azure channel (e.g. --api-version 2024-10-21)", "apiVersion");
+  }
   if (input.name) assertNameFree(ctx, input.name, id);
   const { apiKey, ...fields } = input;
   ctx.db.$client.transaction(() => {

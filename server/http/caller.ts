@@ -33,7 +33,7 @@ export function clientIp(ctx: AppContext, request: Request, server: Server<unkno
  * request, so a later refusal (scope, model, limits) is logged under it (usage/refusals.ts).
  */
 export function authenticateRequest(ctx: AppContext, request: Request, server: Server<unknown> | null): Principal | Promise<Principal> {
-  const p = authenticate(ctx, request.headers.get("authorization"), clientIp(ctx, request, server));
+  const p = authenticate(ctx, request.headers.get("authorization"), clientIp(ctx, request, server), request.headers.get("x-api-key"));
   if (p instanceof Promise) return p.then((s) => remember(ctx, request, s));
   return remember(ctx, request, p);
 }

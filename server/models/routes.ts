@@ -8,7 +8,7 @@ const modelObject = (id: string, created: number) => ({ id, object: "model", cre
 
 /** The models a caller can see: without a key, every model some enabled channel serves; with one, only what it may use. */
 async function visibleModels(ctx: AppContext, request: Request, server: Parameters<typeof authenticateRequest>[2]): Promise<Map<string, number>> {
-  if (!request.headers.has("authorization")) return registryOf(ctx).models();
+  if (!request.headers.has("authorization") && !request.headers.has("x-api-key")) return registryOf(ctx).models();
   const p = await authenticateRequest(ctx, request, server);
   const all = registryOf(ctx).models(p.entry?.key.group ?? "either");
   const allowed = p.entry?.models;

@@ -42,7 +42,18 @@ export type MockOptions = {
   ignoreMaxTokens?: boolean;
 };
 
-export type RecordedRequest = { method: string; path: string; headers: Record<string, string>; body: any; at: number };
+/** `path` is the OpenAI path answered; an Azure-style request (/openai/deployments/D/…) also records `rawPath` and `query`. */
+export type RecordedRequest = { method: string; path: string; headers: Record<string, string>; body: any; at: number; rawPath?: string; query?: string };
+
+/**
+ * Azure OpenAI's paths, answered as OpenAI's: /openai/deployments/{d}/chat/completions → /v1/chat/completions,
+ * /openai/files → /v1/files. So the same mock stands in for an `azure` channel.
+ */
+function openAIPathOf(path: string): string {
+  const m = /^\/openai\/deployments\/[^/]+\/(.+)$/.exec(path);
+  if (m) return `/v1/${m[1]}`;
+  return path.startsWith("/openai/") ? `/v1/${path.slice(8)}` : path;
+}
 
 export type MockUpstream = {
   /** http://127.0.0.1:PORT, no trailing slash; clients use `${url}/v1` */
@@ -258,7 +269,8 @@ export async function startMockUpstream(name = "mock", opts: MockOptions = {}): 
     port: 0,
     idleTimeout: 0, // "hang" must outlast any client timeout under test; Bun's default would cut it at 10 s
     async fetch(req) {
-      const path = new URL(req.url).pathname;
+      const url = new URL(req.url);
+      const path = openAIPathOf(url.pathname);
       let settled = false;
       mock.inFlight++;
       mock.maxInFlight = Math.max(mock.maxInFlight, mock.inFlight);
@@ -270,7 +282,10 @@ export async function startMockUpstream(name = "mock", opts: MockOptions = {}): 
       };
       req.signal.addEventListener("abort", () => finish(true), { once: true });
       const body = parseBody(req.method === "GET" || req.method === "HEAD" ? "" : await req.text());
-      mock.requests.push({ method: req.method, path, headers: Object.fromEntries(req.headers), body, at: Date.now() });
+      mock.requests.push({
+        method: req.method, path, headers: Object.fromEntries(req.headers), body, at: Date.now(),
+        ...(path !== url.pathname ? { rawPath: url.pathname, query: url.search } : {}),
+      });
       let override: MockOptions | undefined;
       const raw = req.headers.get("x-mock-behavior");
       try {

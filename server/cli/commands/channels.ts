@@ -7,13 +7,15 @@ const idArg = [{ name: "ID", help: "channel id" }];
 
 const channelFlags: FlagSpec[] = [
   { name: "name", type: "string", help: "unique channel name" },
+  { name: "type", type: "string", help: "openai (any OpenAI-compatible API), anthropic (Messages API) or azure (Azure OpenAI deployments); default openai" },
+  { name: "api-version", type: "string", help: "Azure's api-version, e.g. 2024-10-21 (required for --type azure)" },
   { name: "group", type: "string", help: "channel group: official, special or any name (default official)" },
-  { name: "base-url", type: "string", help: "upstream base URL as an OpenAI client takes it, e.g. https://api.openai.com/v1" },
+  { name: "base-url", type: "string", help: "upstream base URL as the provider's SDK takes it: https://api.openai.com/v1, https://api.anthropic.com, https://NAME.openai.azure.com" },
   { name: "api-key", type: "string", help: "upstream API key (stored encrypted)" },
   { name: "models", type: "list", help: "comma-separated models this channel serves" },
   { name: "priority", type: "int", help: "higher tiers are tried first (default 0)" },
   { name: "weight", type: "int", help: "share of traffic within a tier (default 1)" },
-  { name: "map", type: "repeat", help: "alias=upstream-model; repeat for more" },
+  { name: "map", type: "repeat", help: "alias=upstream-model (for azure: model=deployment); repeat for more" },
   { name: "header", type: "repeat", help: "Name=value extra upstream header; repeat for more" },
   { name: "first-byte-timeout-ms", type: "int", help: "override RELAY_FIRST_BYTE_TIMEOUT_MS" },
   { name: "idle-timeout-ms", type: "int", help: "override RELAY_STREAM_IDLE_TIMEOUT_MS" },
@@ -32,7 +34,7 @@ function pairs(list: unknown, flag: string): Record<string, string> | undefined 
 
 function body({ flags: f }: Parsed) {
   return {
-    name: f.name, group: f.group, baseUrl: f["base-url"], apiKey: f["api-key"], models: f.models, priority: f.priority,
+    name: f.name, type: f.type, apiVersion: f["api-version"], group: f.group, baseUrl: f["base-url"], apiKey: f["api-key"], models: f.models, priority: f.priority,
     weight: f.weight, modelMap: pairs(f.map, "map"), headers: pairs(f.header, "header"),
     firstByteTimeoutMs: f["first-byte-timeout-ms"], idleTimeoutMs: f["idle-timeout-ms"],
   };
@@ -50,7 +52,7 @@ export const channelCommands: Command[] = [
   {
     group: "channel", verb: "list", summary: "List channels with their health (closed = healthy, open = cooling down)",
     run: (c) => c.channels.list().then((r) => r.data),
-    format: (rows) => table(rows.map(row), ["id", "name", "group", "baseUrl", "models", "priority", "weight", "enabled", "health", "failures", "lastError"]),
+    format: (rows) => table(rows.map(row), ["id", "name", "type", "group", "baseUrl", "models", "priority", "weight", "enabled", "health", "failures", "lastError"]),
   },
   {
     group: "channel", verb: "show", summary: "Show one channel", args: idArg,
