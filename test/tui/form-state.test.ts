@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { formReducer, isLastField, openForm, parseForm, type FieldSpec, type FormState } from "../../tui/state/form";
+import { formReducer, helpOf, isChanged, isLastField, openForm, parseForm, type FieldSpec, type FormState } from "../../tui/state/form";
 
 const fields: FieldSpec[] = [
   { name: "name", label: "Name", kind: "text", required: true },
@@ -46,6 +46,27 @@ describe("form editing", () => {
     const busy = formReducer(openForm("x", "X", fields), { type: "busy", busy: true });
     expect(type(busy, "a")).toBe(busy);
     expect(formReducer(busy, { type: "error", message: "taken" })).toMatchObject({ busy: false, error: "taken" });
+  });
+});
+
+describe("what changed, and help that follows other fields", () => {
+  test("isChanged compares with the values the form opened with, blanks around aside", () => {
+    let f = openForm("x", "X", fields, { name: "alice", group: "official" });
+    expect(fields.some((x) => isChanged(f, x.name))).toBe(false);
+    f = formReducer({ ...f, focus: 3 }, { type: "choice", by: 1 });
+    expect(isChanged(f, "group")).toBe(true);
+    f = formReducer(f, { type: "choice", by: -1 });
+    expect(isChanged(f, "group")).toBe(false);
+    expect(isChanged({ ...f, values: { ...f.values, name: "alice " } }, "name")).toBe(false);
+    expect(isChanged({ ...f, values: { ...f.values, name: "" } }, "name")).toBe(true);
+  });
+
+  test("a help function is given the current values", () => {
+    const url: FieldSpec = { name: "url", label: "URL", kind: "text", help: (v) => (v.group === "special" ? "a special URL" : "any URL") };
+    const f = openForm("x", "X", [...fields, url]);
+    expect(helpOf(f, url)).toBe("any URL");
+    expect(helpOf({ ...f, values: { ...f.values, group: "special" } }, url)).toBe("a special URL");
+    expect(helpOf(f, { ...url, help: "fixed" })).toBe("fixed");
   });
 });
 

@@ -1,5 +1,5 @@
 import { Box, Text } from "ink";
-import type { FormState } from "../state/form";
+import { helpOf, type FormState } from "../state/form";
 import { fit } from "../format";
 
 /** A form in place of the list: one line per field, the focused one marked, the error under them. */
@@ -15,13 +15,14 @@ export function Form({ form, width }: { form: FormState; width: number }) {
         const raw = form.values[f.name] ?? "";
         const shown = f.kind === "secret" ? "•".repeat(raw.length) : f.kind === "choice" ? `‹ ${raw} ›` : raw;
         const tail = focused && f.kind !== "choice" ? "▏" : "";
+        const help = focused ? helpOf(form, f) : undefined;
         const value = [...shown].length + tail.length > valueWidth ? "…" + [...shown].slice(-(valueWidth - 2)).join("") : shown;
         return (
           <Text key={f.name} wrap="truncate">
             <Text color={focused ? "cyan" : undefined}>{focused ? "›" : " "} {fit(f.label + (f.required ? "*" : ""), labelWidth)}</Text>
             <Text inverse={focused && f.kind === "choice"}>{value}</Text>
             <Text color="cyan">{tail}</Text>
-            {focused && f.help ? <Text dimColor>  {f.help}</Text> : null}
+            {help ? <Text dimColor>  {help}</Text> : null}
           </Text>
         );
       })}

@@ -12,8 +12,8 @@ export type FieldSpec = {
   kind: FieldKind;
   required?: boolean;
   choices?: readonly string[];
-  /** Shown after the value while the field is focused. */
-  help?: string;
+  /** Shown after the value while the field is focused; a function when it depends on other fields (a URL on the type). */
+  help?: string | ((values: Readonly<Record<string, string>>) => string);
 };
 
 export type FormState = {
@@ -22,6 +22,8 @@ export type FormState = {
   title: string;
   fields: readonly FieldSpec[];
   values: Record<string, string>;
+  /** The values as opened, so an edit can send only what changed. */
+  initial: Readonly<Record<string, string>>;
   focus: number;
   error: string | null;
   busy: boolean;
@@ -49,8 +51,13 @@ function toText(v: Initial[string]): string {
 export function openForm(id: string, title: string, fields: readonly FieldSpec[], initial: Initial = {}, target?: string | number): FormState {
   const values: Record<string, string> = {};
   for (const f of fields) values[f.name] = f.kind === "choice" && initial[f.name] == null ? (f.choices?.[0] ?? "") : toText(initial[f.name]);
-  return { id, title, fields, values, focus: 0, error: null, busy: false, target };
+  return { id, title, fields, values, initial: { ...values }, focus: 0, error: null, busy: false, target };
 }
+
+/** The field's text differs from what the form opened with (surrounding blanks aside). */
+export const isChanged = (s: FormState, name: string) => (s.values[name] ?? "").trim() !== (s.initial[name] ?? "").trim();
+
+export const helpOf = (s: FormState, f: FieldSpec) => (typeof f.help === "function" ? f.help(s.values) : f.help);
 
 export const isLastField = (s: FormState) => s.focus === s.fields.length - 1;
 
