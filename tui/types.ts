@@ -15,8 +15,11 @@ export type ChannelHealth = {
   lastErrorAt: string | number | null; cooldownUntil: string | number | null;
 };
 
+/** Which upstream API a channel speaks: any OpenAI-compatible one, Anthropic's Messages API, or Azure OpenAI. */
+export type ChannelType = "openai" | "anthropic" | "azure";
+
 export type ChannelRow = {
-  id: number; name: string; group: string; baseUrl: string; models: string[]; modelMap: Record<string, string>;
+  id: number; name: string; type: ChannelType; apiVersion: string | null; group: string; baseUrl: string; models: string[]; modelMap: Record<string, string>;
   priority: number; weight: number; enabled: boolean; headers: Record<string, string>;
   firstByteTimeoutMs: number | null; idleTimeoutMs: number | null; createdAt: string; health?: ChannelHealth;
 };

@@ -7,7 +7,7 @@ import type { ChannelRow, LedgerRow, UsageRow, UserRow } from "../../tui/types";
  */
 export function channel(id: number, over: Partial<ChannelRow> = {}): ChannelRow {
   return {
-    id, name: `ch${id}`, group: "official", baseUrl: `https://up${id}.example/v1`, models: ["gpt-4o"], modelMap: {}, priority: 0, weight: 1,
+    id, name: `ch${id}`, type: "openai", apiVersion: null, group: "official", baseUrl: `https://up${id}.example/v1`, models: ["gpt-4o"], modelMap: {}, priority: 0, weight: 1,
     enabled: true, headers: {}, firstByteTimeoutMs: null, idleTimeoutMs: null, createdAt: new Date().toISOString(),
     health: { state: "closed", consecutiveFailures: 0, lastError: null, lastErrorAt: null, cooldownUntil: null },
     ...over,

@@ -1,6 +1,6 @@
 import { useState } from "react";
 import type { ChannelsApi, ViewProps } from "../api";
-import type { ChannelRow } from "../types";
+import type { ChannelRow, ChannelType } from "../types";
 import { usePoll } from "../hooks/use-poll";
 import { useAction } from "../hooks/use-action";
 import { useUi } from "../hooks/use-ui";
@@ -9,20 +9,44 @@ import { useListScreen } from "../hooks/use-list-screen";
 import { fromScreen, ListFrame, tableRows } from "../components/list-frame";
 import { Details } from "../components/details";
 import type { Column } from "../components/table";
-import { openForm, type FieldSpec } from "../state/form";
+import { isChanged, openForm, type FieldSpec, type FormState } from "../state/form";
 import { when } from "../format";
 import type { FilterField } from "../state/list";
 
+const CHANNEL_TYPES = ["openai", "anthropic", "azure"] as const satisfies readonly ChannelType[];
+
+/** Per type: what it speaks, and the base URL it takes (what that provider's own SDK takes). */
+const TYPES: Record<ChannelType, { about: string; baseUrl: string }> = {
+  openai: { about: "any OpenAI-compatible API", baseUrl: "…/v1, e.g. https://api.openai.com/v1" },
+  anthropic: { about: "Anthropic's Messages API", baseUrl: "e.g. https://api.anthropic.com" },
+  azure: { about: "Azure OpenAI deployments", baseUrl: "e.g. https://NAME.openai.azure.com" },
+};
+const typeIn = (v: Readonly<Record<string, string>>) => TYPES[v.type as ChannelType] ?? TYPES.openai;
+
 const fields = (creating: boolean): FieldSpec[] => [
   { name: "name", label: "Name", kind: "text", required: creating },
+  { name: "type", label: "Type", kind: "choice", choices: CHANNEL_TYPES, help: (v) => typeIn(v).about },
   { name: "group", label: "Group", kind: "text", help: "e.g. official or special (default official)" },
-  { name: "baseUrl", label: "Base URL", kind: "text", required: creating, help: "e.g. https://api.openai.com/v1" },
+  { name: "baseUrl", label: "Base URL", kind: "text", required: creating, help: (v) => typeIn(v).baseUrl },
+  { name: "apiVersion", label: "API version", kind: "text", help: (v) => `${v.type === "azure" ? "required for azure" : "azure only"}, e.g. 2024-10-21` },
   { name: "apiKey", label: "API key", kind: "secret", required: creating, help: creating ? "the upstream's key" : "blank = keep the current one" },
   { name: "models", label: "Models", kind: "list", help: "comma-separated" },
   { name: "priority", label: "Priority", kind: "int", help: "higher is tried first (default 0)" },
   { name: "weight", label: "Weight", kind: "int", help: "share among equal priority (default 1)" },
   { name: "modelMap", label: "Model map", kind: "map", help: "alias=upstream-model, comma-separated" },
 ];
+
+/**
+ * The PATCH body of an edit: type and api version only when changed, so an edit that touches neither
+ * is not refused over a pairing already stored; a cleared api version is sent as null.
+ */
+function editBody(form: FormState, v: Record<string, unknown>) {
+  const { type, apiVersion, ...rest } = v;
+  return { ...rest, ...(isChanged(form, "type") && { type }), ...(isChanged(form, "apiVersion") && { apiVersion: apiVersion ?? null }) };
+}
+
+/** The type, and the api version where it is used (azure). */
+const typeLines = (c: ChannelRow): [string, unknown][] => [["type", c.type], ...(c.type === "azure" ? [["api version", c.apiVersion ?? "-"] as [string, unknown]] : [])];
 
 const HEALTH = {
   closed: { text: "ok", color: "green" },
@@ -40,6 +64,7 @@ export const describeTest = (c: { name: string }, r: TestResult) =>
 const columns: Column<ChannelRow>[] = [
   { title: "ID", width: 4, align: "right", cell: (c) => String(c.id) },
   { title: "NAME", width: 14, cell: (c) => c.name },
+  { title: "TYPE", width: 9, cell: (c) => c.type },
   { title: "GROUP", width: 9, cell: (c) => c.group },
   { title: "PRIO", width: 5, align: "right", cell: (c) => String(c.priority) },
   { title: "WT", width: 4, align: "right", cell: (c) => String(c.weight) },
@@ -83,7 +108,7 @@ export function ChannelsView({ api, active, width, height, pollMs = 1500 }: View
     scope: "channels",
     commands: {
       "channel-create": () => screen.openModal({ type: "form", form: openForm("channel-create", "New channel", fields(true), { group: "official", priority: 0, weight: 1 }) }),
-      "channel-edit": (c) => c && screen.openModal({ type: "form", form: openForm("channel-edit", `Edit channel ${c.name}`, fields(false), { name: c.name, group: c.group, baseUrl: c.baseUrl, models: c.models, priority: c.priority, weight: c.weight, modelMap: c.modelMap }, c.id) }),
+      "channel-edit": (c) => c && screen.openModal({ type: "form", form: openForm("channel-edit", `Edit channel ${c.name}`, fields(false), { name: c.name, type: c.type, apiVersion: c.apiVersion, group: c.group, baseUrl: c.baseUrl, models: c.models, priority: c.priority, weight: c.weight, modelMap: c.modelMap }, c.id) }),
       "channel-toggle": (c) =>
         c && void act(`${c.enabled ? "disable" : "enable"} channel ${c.name}`, () => api.channels.update(c.id, { enabled: !c.enabled }), () => {
           poll.refresh();
@@ -97,7 +122,7 @@ export function ChannelsView({ api, active, width, height, pollMs = 1500 }: View
         poll.refresh();
         return `channel ${c.name ?? v.name} created`;
       }
-      await api.channels.update(form.target!, v);
+      await api.channels.update(form.target!, editBody(form, v));
       poll.refresh();
       return `channel ${v.name ?? form.target} updated`;
     },
@@ -120,7 +145,7 @@ export function ChannelsView({ api, active, width, height, pollMs = 1500 }: View
             width={w}
             height={h}
             fields={[
-              ["id", c.id], ["group", c.group], ["base URL", c.baseUrl], ["models", c.models], ["model map", c.modelMap],
+              ["id", c.id], ...typeLines(c), ["group", c.group], ["base URL", c.baseUrl], ["models", c.models], ["model map", c.modelMap],
               ["priority", c.priority], ["weight", c.weight], ["enabled", c.enabled],
               ["health", c.health ? `${c.health.state}, ${c.health.consecutiveFailures} failures in a row` : "-"],
               ["last error", c.health?.lastError ? `${c.health.lastError} (${when(c.health.lastErrorAt)})` : "-"],
