@@ -37,6 +37,11 @@ export const envSchema = z.object({
   RELAY_FIRST_BYTE_TIMEOUT_MS: int(60_000, 1),
   /** Longest silence allowed inside a stream (or a non-stream body) before it is cut. @default 60000 */
   RELAY_STREAM_IDLE_TIMEOUT_MS: int(60_000, 1),
+  /**
+   * Silence after which relay sends `event: ping` to an Anthropic client whose stream it translates (Claude
+   * Code gives up after 5 minutes without a byte; an Anthropic upstream pings by itself). @default 15000
+   */
+  RELAY_STREAM_PING_MS: int(15_000, 10, 3_600_000),
   /** Consecutive failures that put a channel into cool-down. @default 3 */
   RELAY_BREAKER_THRESHOLD: int(3, 1),
   /** Cool-down before a half-open probe. @default 30000 */

@@ -1,3 +1,5 @@
+import { anthropicErrorBody } from "./shapes/anthropic/errors";
+
 /**
  * The one error module: a closed set of codes, one map from code to HTTP status and OpenAI error type,
  * one error class, and the OpenAI-shaped envelope every error response uses.
@@ -62,9 +64,14 @@ export function errorBody(code: ErrorCode, message: string, param: string | null
   return { error: { message, type: errorCodes[code][1], code, param } };
 }
 
-/** A complete JSON error response with the request id attached. */
-export function errorResponse(err: ApiError, requestId: string): Response {
-  return new Response(JSON.stringify(errorBody(err.errorCode, err.message, err.param)), {
+/**
+ * A complete JSON error response with the request id attached, in the client's envelope: OpenAI's
+ * `{"error":{message,type,code,param}}`, or Anthropic's `{"type":"error","error":{type,message,code},"request_id"}`
+ * for the Messages API's routes.
+ */
+export function errorResponse(err: ApiError, requestId: string, shape: "openai" | "anthropic" = "openai"): Response {
+  const body = shape === "anthropic" ? anthropicErrorBody(err.status, err.errorCode, err.message, requestId) : errorBody(err.errorCode, err.message, err.param);
+  return new Response(JSON.stringify(body), {
     status: err.status,
     headers: { "content-type": "application/json", "x-request-id": requestId, ...err.headers },
   });

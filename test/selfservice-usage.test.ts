@@ -46,11 +46,11 @@ describe("GET /v1/usage", () => {
     expect(body.data.map((r: any) => r.at)).toEqual(["2025-03-05T12:00:00.000Z", "2025-03-02T00:00:00.000Z", "2025-03-01T23:59:59.000Z", "2025-03-01T08:00:00.000Z"]);
     expect(body.hasMore).toBe(false);
     expect(body.daily).toEqual([
-      { day: "2025-03-01", requests: 2, promptTokens: 30, completionTokens: 15, cost: 300 },
-      { day: "2025-03-02", requests: 1, promptTokens: 1, completionTokens: 1, cost: 7 },
-      { day: "2025-03-05", requests: 1, promptTokens: 100, completionTokens: 50, cost: 1000 },
+      { day: "2025-03-01", requests: 2, promptTokens: 30, completionTokens: 15, cachedTokens: 0, cacheWriteTokens: 0, cost: 300 },
+      { day: "2025-03-02", requests: 1, promptTokens: 1, completionTokens: 1, cachedTokens: 0, cacheWriteTokens: 0, cost: 7 },
+      { day: "2025-03-05", requests: 1, promptTokens: 100, completionTokens: 50, cachedTokens: 0, cacheWriteTokens: 0, cost: 1000 },
     ]);
-    expect(body.total).toEqual({ requests: 4, promptTokens: 131, completionTokens: 66, cost: 1307 });
+    expect(body.total).toEqual({ requests: 4, promptTokens: 131, completionTokens: 66, cachedTokens: 0, cacheWriteTokens: 0, cost: 1307 });
     const text = JSON.stringify(body);
     for (const hidden of ["secret-upstream-model", "channelId", "userId", "9999"]) expect(text).not.toContain(hidden);
   });

@@ -6,6 +6,7 @@ import m2 from "./0002_drop_usage_at_index.sql" with { type: "text" };
 import m3 from "./0003_auth_epoch.sql" with { type: "text" };
 import m4 from "./0004_visible_refusals.sql" with { type: "text" };
 import m5 from "./0005_channel_types.sql" with { type: "text" };
+import m6 from "./0006_usage_cache_tokens.sql" with { type: "text" };
 
 export const migrations: { tag: string; sql: string }[] = [
   { tag: "0000_foundation", sql: m0 },
@@ -14,4 +15,5 @@ export const migrations: { tag: string; sql: string }[] = [
   { tag: "0003_auth_epoch", sql: m3 },
   { tag: "0004_visible_refusals", sql: m4 },
   { tag: "0005_channel_types", sql: m5 },
+  { tag: "0006_usage_cache_tokens", sql: m6 },
 ];

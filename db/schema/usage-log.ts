@@ -22,6 +22,10 @@ export const usageLog = sqliteTable(
     stream: bool("stream").notNull().default(false),
     promptTokens: integer("prompt_tokens").notNull().default(0),
     completionTokens: integer("completion_tokens").notNull().default(0),
+    /** Of the prompt tokens: read from the provider's prompt cache (OpenAI cached_tokens, Anthropic cache reads). */
+    cachedTokens: integer("cached_tokens").notNull().default(0),
+    /** Of the prompt tokens: written to the prompt cache (Anthropic cache_creation_input_tokens). */
+    cacheWriteTokens: integer("cache_write_tokens").notNull().default(0),
     /** True when the relay counted tokens itself because the upstream reported none. */
     tokensEstimated: bool("tokens_estimated").notNull().default(false),
     cost: integer("cost").notNull().default(0),

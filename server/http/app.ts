@@ -1,6 +1,6 @@
 import { Elysia } from "elysia";
 import type { AppContext } from "../context";
-import { withErrors } from "./errors-plugin";
+import { pathOf, withErrors } from "./errors-plugin";
 import { meRoutes } from "../me/routes";
 import { modelRoutes } from "../models/routes";
 import { relayRoutes } from "../relay/routes";
@@ -15,13 +15,6 @@ import { recordRefusal } from "../usage/refusals";
  * The public HTTP API, composed in request-path order: request ids and the error envelope first,
  * then each feature. The relay's /v1/* wildcard comes last so every named route wins over it.
  */
-/** The path of a request URL without parsing it whole (the URL was checked when the request came in). */
-function pathOf(url: string): string {
-  const start = url.indexOf("/", url.indexOf("//") + 2);
-  const q = url.indexOf("?", start);
-  return (q === -1 ? url.slice(start) : url.slice(start, q)).slice(0, 200);
-}
-
 export function createPublicApp(ctx: AppContext) {
   return new Elysia({ name: "public" })
     .use(withErrors("public", (request, err, requestId) => recordRefusal(ctx, request, err, requestId, pathOf(request.url))))

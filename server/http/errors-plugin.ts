@@ -1,6 +1,7 @@
 import { Elysia } from "elysia";
 import { ZodError } from "zod";
-import { ApiError, errorBody } from "../errors";
+import { ApiError, errorResponse } from "../errors";
+import { shapeOfPath } from "../relay/endpoint";
 import { log } from "../log";
 import { KeyringError } from "../keyring/keyring";
 import { newRequestId } from "./request-id";
@@ -34,6 +35,14 @@ export function toApiError(error: unknown, elysiaCode?: string | number): ApiErr
     case "INVALID_COOKIE_SIGNATURE": return new ApiError("invalid_request", "Invalid cookie.");
   }
   return new ApiError("internal_error", "Internal error.");
+}
+
+/** The path of a request URL without parsing it whole. */
+export function pathOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start === -1) return "/";
+  const q = url.indexOf("?", start);
+  return (q === -1 ? url.slice(start) : url.slice(start, q)).slice(0, 200);
 }
 
 /** Told about every error answer, after it is mapped (the public app logs refusals through it). */
@@ -74,8 +83,5 @@ export const withErrors = (name: string, onRefused?: OnRefused) =>
           log.error("could not record a refusal", { requestId: ids.get(request), error: String(e) });
         }
       }
-      return new Response(JSON.stringify(errorBody(err.errorCode, err.message, err.param)), {
-        status: err.status,
-        headers: { "content-type": "application/json", "x-request-id": ids.get(request) ?? "", ...err.headers },
-      });
+      return errorResponse(err, ids.get(request) ?? "", shapeOfPath(pathOf(request.url)));
     });

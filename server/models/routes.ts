@@ -4,7 +4,14 @@ import { ApiError } from "../errors";
 import { authenticateRequest } from "../http/caller";
 import { registryOf } from "../channels/registry";
 
-const modelObject = (id: string, created: number) => ({ id, object: "model", created: Math.floor(created / 1000), owned_by: "relay" });
+/**
+ * One model object that both kinds of client read: OpenAI's fields (`object`, `created`, `owned_by`) and
+ * Anthropic's (`type`, `display_name`, `created_at`).
+ */
+const modelObject = (id: string, created: number) => ({
+  id, object: "model", created: Math.floor(created / 1000), owned_by: "relay",
+  type: "model", display_name: id, created_at: new Date(created).toISOString(),
+});
 
 /** The models a caller can see: without a key, every model some enabled channel serves; with one, only what it may use. */
 async function visibleModels(ctx: AppContext, request: Request, server: Parameters<typeof authenticateRequest>[2]): Promise<Map<string, number>> {
@@ -20,7 +27,9 @@ export const modelRoutes = (ctx: AppContext) =>
   new Elysia({ name: "models" })
     .get("/v1/models", async ({ request, server }) => {
       const models = await visibleModels(ctx, request, server);
-      return { object: "list", data: [...models].sort(([a], [b]) => a.localeCompare(b)).map(([id, at]) => modelObject(id, at)) };
+      const data = [...models].sort(([a], [b]) => a.localeCompare(b)).map(([id, at]) => modelObject(id, at));
+      // The whole catalog in one page, with Anthropic's paging fields so its SDK's list() reads it too.
+      return { object: "list", data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null };
     })
     .get("/v1/models/*", async ({ request, server, params }) => {
       const id = decodeURIComponent((params as { "*": string })["*"]);

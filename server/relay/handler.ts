@@ -1,5 +1,6 @@
 import type { Server } from "bun";
 import { ApiError, errorCodes, errorResponse } from "../errors";
+import type { Usage } from "../translate/usage";
 import type { AppContext } from "../context";
 import { authenticateRequest } from "../http/caller";
 import { readBody } from "../http/body";
@@ -8,15 +9,15 @@ import { requireModelAllowed, requireScope, type Principal } from "../auth/authe
 import { registryOf, type LiveChannel } from "../channels/registry";
 import { admit } from "../limits/admission";
 import { noteModel } from "../usage/refusals";
-import { endpointKind } from "./endpoint";
+import { endpointKind, producesOutput, shapeOfKind } from "./endpoint";
 import { parseRelayBody, type RelayBody } from "./parse";
 import { orderCandidates } from "./select";
-import { promptBound } from "./tokens";
+import { countPrompt, promptBound } from "./tokens";
 import { isRetryableStatus, readWithIdleTimeout, sendUpstream, upstreamHeaders } from "./upstream";
 import { adapterOf } from "../providers";
-import { openAIUsageOf } from "../shapes/openai/stream-framing";
+import { conversionFor, unservable, type Conversion } from "./conversions";
+import type { ClientBody } from "./conversions/types";
 import { finish, responseHeaders, startJob, type Job } from "./job";
-import { modelRewriter } from "./model-name";
 import { streamResponse } from "./stream-response";
 
 const utf8 = new TextDecoder();
@@ -50,8 +51,13 @@ export async function relay(ctx: AppContext, request: Request, server: Server<un
   noteModel(request, body.model);
   requireModelAllowed(principal, body.model);
   const group = principal.entry?.key.group ?? "either";
-  const candidates = registryOf(ctx).serving(body.model, group);
-  if (candidates.length === 0) throw new ApiError("model_not_found", `The model '${body.model}' does not exist or you do not have access to it.`, "model");
+  const serving = registryOf(ctx).serving(body.model, group);
+  if (serving.length === 0) throw new ApiError("model_not_found", `The model '${body.model}' does not exist or you do not have access to it.`, "model");
+  // Every channel serving the model is a candidate, whatever its type, as long as the request can reach it
+  // (as it is, or translated); failover may cross types.
+  const shape = shapeOfKind(kind);
+  const candidates = serving.filter((c) => unservable(kind, shape, adapterOf(c).shape, body) === null);
+  if (candidates.length === 0) throw new ApiError("invalid_request", `The model '${body.model}' cannot serve this request: ${unservable(kind, shape, adapterOf(serving[0]!).shape, body)}.`, "model");
 
   const key = principal.entry?.key ?? null;
   // Refusals (429, 402) are thrown from here and logged by the public app's error handler.
@@ -63,10 +69,10 @@ export async function relay(ctx: AppContext, request: Request, server: Server<un
     promptTokens: body.format === "json" ? bytes.byteLength + 32 : 0,
     refinePromptTokens: body.format === "json" ? () => promptBound(body.json, bytes.byteLength) : undefined,
     clientMaxOutput: body.clientMaxOutput, choices: body.choices,
-    producesOutput: kind === "chat" || kind === "completion" || kind === "other",
+    producesOutput: producesOutput(kind),
   });
   const job = startJob({
-    ctx, request, requestId, started, principal, path: url.pathname, search: url.search, body, hold,
+    ctx, request, requestId, started, principal, path: url.pathname, search: url.search, kind, shape, body, hold,
     abort: null, cutWith: null, endStream: null,
   });
   try {
@@ -97,33 +103,15 @@ function noteModelOfJson(request: Request, bytes: Uint8Array): void {
   }
 }
 
-function buildBody(job: Job, channel: LiveChannel): { body: BodyInit | null; contentType: string | null; upstreamModel: string } {
-  const b = job.body;
-  const upstreamModel = channel.row.modelMap[b.model] ?? b.model;
-  if (b.format === "none") return { body: null, contentType: null, upstreamModel };
-  if (b.format === "form") {
-    if (upstreamModel !== b.model) b.form.set("model", upstreamModel);
-    return { body: b.form, contentType: null, upstreamModel };
-  }
-  const json: Record<string, unknown> = { ...b.json, model: upstreamModel };
-  // Ask for usage in chat and completion streams; the extra chunk is dropped again when the client did not
-  // ask for it. Other endpoints (the Responses API) report usage in their last event unasked, and may
-  // refuse an option they do not know.
-  const kind = endpointKind(job.path);
-  if (b.stream && (kind === "chat" || kind === "completion")) {
-    json.stream_options = { ...(b.json.stream_options as object | undefined), include_usage: true };
-  }
-  if (job.hold.injectMaxOutput !== null) {
-    if (kind !== "other") json.max_tokens = job.hold.injectMaxOutput;
-    // The Responses API calls it max_output_tokens. Without a bound its answer could outgrow the hold,
-    // and since a charge never passes the hold, the user would get the excess for free.
-    else if (job.path === "/v1/responses") json.max_output_tokens = job.hold.injectMaxOutput;
-  }
-  return { body: JSON.stringify(json), contentType: "application/json", upstreamModel };
-}
-
 /** The last failed attempt: what the client gets if no channel answers. */
-type Failure = { status?: number; body?: Uint8Array; contentType?: string | null; message: string; timeout: boolean; channel: LiveChannel };
+type Failure = { status?: number; body?: Uint8Array; contentType?: string | null; message: string; timeout: boolean; channel: LiveChannel; conversion?: Conversion };
+
+function conversionOf(job: Job, channel: LiveChannel, upstreamModel: string): Conversion {
+  return conversionFor(job.shape, adapterOf(channel).shape, {
+    path: job.path, search: job.search, kind: job.kind, body: job.body, clientModel: job.body.model, upstreamModel,
+    injectMaxOutput: job.hold.injectMaxOutput, requestId: job.requestId, pingEveryMs: job.ctx.config.RELAY_STREAM_PING_MS,
+  });
+}
 
 async function attempt(job: Job, order: LiveChannel[]): Promise<Response> {
   const { ctx, request } = job;
@@ -134,66 +122,91 @@ async function attempt(job: Job, order: LiveChannel[]): Promise<Response> {
     if (tries >= ctx.config.RELAY_MAX_ATTEMPTS) break;
     if (!channel.breaker.tryAcquire()) continue;
     tries++;
-    const { body, contentType, upstreamModel } = buildBody(job, channel);
+    const upstreamModel = channel.row.modelMap[job.body.model] ?? job.body.model;
     const adapter = adapterOf(channel);
-    job.abort = new AbortController();
-    const a = await sendUpstream(channel, adapter.url(channel, { path: job.path, search: job.search, upstreamModel }),
-      { method: request.method, headers: upstreamHeaders(request.headers, channel, adapter, contentType), body },
-      channel.row.firstByteTimeoutMs ?? ctx.config.RELAY_FIRST_BYTE_TIMEOUT_MS, request.signal, job.abort);
-    if (a.kind === "failed") {
-      if (job.cutWith || request.signal.aborted) {
-        channel.breaker.onNeutral();
-        return job.cutWith ? cutShort(job, channel, upstreamModel) : clientGone(job, channel, upstreamModel);
-      }
-      channel.breaker.onFailure(a.message);
-      last = { ...a, channel };
-      continue;
-    }
-    const { res, ttfbMs, abort, alsoOnClientAbort } = a;
-    const idleMs = channel.row.idleTimeoutMs ?? ctx.config.RELAY_STREAM_IDLE_TIMEOUT_MS;
-    const isSse = (res.headers.get("content-type") ?? "").includes("text/event-stream");
-    if (res.ok && isSse && res.body) {
-      channel.breaker.onSuccess();
-      return streamResponse(job, channel, upstreamModel, res, abort, alsoOnClientAbort, ttfbMs, idleMs);
-    }
-    let bytes = await readWithIdleTimeout(res, abort, idleMs);
-    if (job.cutWith) {
+    if (job.kind === "count_tokens" && adapter.shape === "openai") {
       channel.breaker.onNeutral();
-      return cutShort(job, channel, upstreamModel);
+      return countedLocally(job, channel, upstreamModel);
     }
-    if (bytes === null) {
-      if (request.signal.aborted) {
+    const conversion = conversionOf(job, channel, upstreamModel);
+    let retriedCapField = false;
+    for (;;) {
+      const { body, contentType } = conversion.body();
+      job.abort = new AbortController();
+      const a = await sendUpstream(channel, adapter.url(channel, { path: conversion.path, search: conversion.search, upstreamModel }),
+        { method: request.method, headers: upstreamHeaders(request.headers, channel, adapter, contentType), body },
+        channel.row.firstByteTimeoutMs ?? ctx.config.RELAY_FIRST_BYTE_TIMEOUT_MS, request.signal, job.abort);
+      if (a.kind === "failed") {
+        if (job.cutWith || request.signal.aborted) {
+          channel.breaker.onNeutral();
+          return job.cutWith ? cutShort(job, channel, upstreamModel) : clientGone(job, channel, upstreamModel);
+        }
+        channel.breaker.onFailure(a.message);
+        last = { ...a, channel };
+        break;
+      }
+      const { res, ttfbMs, abort, alsoOnClientAbort } = a;
+      const idleMs = channel.row.idleTimeoutMs ?? ctx.config.RELAY_STREAM_IDLE_TIMEOUT_MS;
+      const isSse = (res.headers.get("content-type") ?? "").includes("text/event-stream");
+      if (res.ok && isSse && res.body) {
+        channel.breaker.onSuccess();
+        return streamResponse(job, channel, upstreamModel, conversion.stream(), res, abort, alsoOnClientAbort, ttfbMs, idleMs);
+      }
+      const bytes = await readWithIdleTimeout(res, abort, idleMs);
+      if (job.cutWith) {
         channel.breaker.onNeutral();
-        return clientGone(job, channel, upstreamModel);
+        return cutShort(job, channel, upstreamModel);
       }
-      channel.breaker.onFailure(`${channel.row.name}: body failed or stalled`);
-      last = { message: `${channel.row.name}: the upstream body failed or stalled`, timeout: true, channel };
-      continue;
-    }
-    if (isRetryableStatus(res.status)) {
-      channel.breaker.onFailure(`${channel.row.name}: HTTP ${res.status}`);
-      last = { status: res.status, body: bytes, contentType: res.headers.get("content-type"), message: `${channel.row.name}: HTTP ${res.status}`, timeout: false, channel };
-      continue;
-    }
-    channel.breaker.onSuccess();
-    let usage: { prompt: number; completion: number } | null = null;
-    const isJson = (res.headers.get("content-type") ?? "").includes("json");
-    if (res.ok && isJson) {
-      try {
-        usage = openAIUsageOf(JSON.parse(utf8.decode(bytes)));
-      } catch {
-        /* a JSON content type with a broken body: pass it on, meter nothing */
+      if (bytes === null) {
+        if (request.signal.aborted) {
+          channel.breaker.onNeutral();
+          return clientGone(job, channel, upstreamModel);
+        }
+        channel.breaker.onFailure(`${channel.row.name}: body failed or stalled`);
+        last = { message: `${channel.row.name}: the upstream body failed or stalled`, timeout: true, channel };
+        break;
       }
+      // An upstream that refuses the output-cap field relay chose gets the other one, once, on the same channel.
+      if (res.status === 400 && !retriedCapField && conversion.switchMaxTokensField?.(utf8.decode(bytes))) {
+        retriedCapField = true;
+        continue;
+      }
+      if (isRetryableStatus(res.status)) {
+        channel.breaker.onFailure(`${channel.row.name}: HTTP ${res.status}`);
+        last = { status: res.status, body: bytes, contentType: res.headers.get("content-type"), message: `${channel.row.name}: HTTP ${res.status}`, timeout: false, channel, conversion };
+        break;
+      }
+      channel.breaker.onSuccess();
+      return answered(job, channel, upstreamModel, conversion, res, bytes, ttfbMs);
     }
-    const rewrite = isJson ? modelRewriter(job.body.model, upstreamModel) : null;
-    if (rewrite) bytes = rewrite.bytes(bytes);
-    finish(job, channel, upstreamModel, {
-      status: res.status, errorCode: res.ok ? null : "upstream_error", ttfbMs,
-      promptTokens: usage?.prompt ?? 0, completionTokens: usage?.completion ?? 0,
-    });
-    return new Response(bytes as Uint8Array<ArrayBuffer>, { status: res.status, headers: responseHeaders(job, res.headers.get("content-type")) });
   }
   return exhausted(job, last, tries);
+}
+
+/** A whole answer from the upstream (success or a non-retryable error), as the client gets it. */
+function answered(job: Job, channel: LiveChannel, upstreamModel: string, conversion: Conversion, res: Response, bytes: Uint8Array, ttfbMs: number): Response {
+  const contentType = res.headers.get("content-type");
+  let out: ClientBody;
+  let usage: Usage | null = null;
+  if (!res.ok) out = conversion.upstreamError(res.status, bytes, contentType);
+  else {
+    try {
+      ({ usage, ...out } = conversion.answer(bytes, contentType));
+    } catch {
+      // A translation that cannot read the upstream's answer: the client gets relay's 502, not garbage.
+      finish(job, channel, upstreamModel, { status: 502, errorCode: "upstream_error", errorDetail: `${channel.row.name}: unreadable answer`, ttfbMs });
+      return errorFor(job, new ApiError("upstream_error", `The upstream's answer could not be read. Ask the relay's operator about request ${job.requestId}.`));
+    }
+  }
+  finish(job, channel, upstreamModel, { status: res.status, errorCode: res.ok ? null : "upstream_error", ttfbMs, usage });
+  return new Response(out.bytes as Uint8Array<ArrayBuffer>, { status: res.status, headers: responseHeaders(job, out.contentType) });
+}
+
+/** count_tokens for a model only OpenAI-compatible channels serve: counted here, with the tokenizer. */
+function countedLocally(job: Job, channel: LiveChannel, upstreamModel: string): Response {
+  const input = job.body.format === "json" ? countPrompt(job.body.json) : 0;
+  finish(job, channel, upstreamModel, { status: 200, errorCode: null, tokensEstimated: true });
+  return new Response(JSON.stringify({ input_tokens: input }), { status: 200, headers: responseHeaders(job, "application/json") });
 }
 
 /**
@@ -211,19 +224,25 @@ function exhausted(job: Job, last: Failure | null, tries: number): Response {
     errorDetail: `${tries} attempt(s); last: ${last.message}`,
   });
   if (last.status !== undefined && last.body) {
-    return new Response(last.body as Uint8Array<ArrayBuffer>, { status: last.status, headers: responseHeaders(job, last.contentType ?? "application/json") });
+    const out = last.conversion ? last.conversion.upstreamError(last.status, last.body, last.contentType ?? null) : { bytes: last.body, contentType: last.contentType };
+    return new Response(out.bytes as Uint8Array<ArrayBuffer>, { status: last.status, headers: responseHeaders(job, out.contentType ?? "application/json") });
   }
   const code = last.timeout ? "upstream_timeout" : "upstream_error";
   const what = last.timeout ? "did not answer in time" : "could not be reached";
   const message = `The upstream ${what} (${tries} attempt${tries === 1 ? "" : "s"}). Try again shortly; if it persists, ask the relay's operator about request ${job.requestId}.`;
-  return errorResponse(new ApiError(code, message), job.requestId);
+  return errorFor(job, new ApiError(code, message));
+}
+
+/** relay's own error, in the client's shape. */
+function errorFor(job: Job, err: ApiError): Response {
+  return errorResponse(err, job.requestId, job.shape);
 }
 
 /** A request cut by a revocation before anything reached the client: its error, and nothing charged. */
 function cutShort(job: Job, channel: LiveChannel | null, upstreamModel: string | null): Response {
   const { code, message } = job.cutWith!;
   finish(job, channel, upstreamModel, { status: errorCodes[code][0], errorCode: code });
-  return errorResponse(new ApiError(code, message), job.requestId);
+  return errorFor(job, new ApiError(code, message));
 }
 
 function clientGone(job: Job, channel: LiveChannel, upstreamModel: string): Response {

@@ -7,6 +7,9 @@ import { publicPrefix } from "../keys/key-format";
 import { recordRequest, type RequestRecord } from "../usage/recorder";
 import { markAccounted } from "../usage/refusals";
 import type { RelayBody } from "./parse";
+import type { EndpointKind } from "./endpoint";
+import type { ApiShape } from "../providers/types";
+import type { Usage } from "../translate/usage";
 
 /** Per-request state shared by the relay's steps, from admission to accounting. */
 export type Job = {
@@ -17,6 +20,9 @@ export type Job = {
   principal: Principal;
   path: string;
   search: string;
+  kind: EndpointKind;
+  /** The client's API shape: its answers and errors are written in it. */
+  shape: ApiShape;
   body: RelayBody;
   hold: Hold;
   /** The current upstream attempt's controller: aborting it cuts the attempt short. */
@@ -33,8 +39,8 @@ export type Outcome = {
   errorCode: string | null;
   errorDetail?: string | null;
   ttfbMs?: number;
-  promptTokens?: number;
-  completionTokens?: number;
+  /** What the upstream reported (or relay estimated); absent: nothing was generated. */
+  usage?: Usage | null;
   tokensEstimated?: boolean;
 };
 
@@ -63,12 +69,14 @@ export function finish(job: Job, channel: LiveChannel | null, upstreamModel: str
   job.ctx.running.delete(job.requestId);
   markAccounted(job.request);
   const key = job.principal.entry?.key ?? null;
+  const u = r.usage ?? null;
   const record: RequestRecord = {
     requestId: job.requestId, userId: job.principal.userId, keyId: key?.id ?? null,
     keyPrefix: key ? publicPrefix(job.ctx.config.RELAY_KEY_PREFIX, key.publicId) : "session",
     sourceIp: job.principal.ip, endpoint: job.path, model: job.body.model, upstreamModel: upstreamModel ?? "",
     channelId: channel?.row.id ?? null, status: r.status, errorCode: r.errorCode, stream: job.body.stream,
-    promptTokens: r.promptTokens ?? 0, completionTokens: r.completionTokens ?? 0, tokensEstimated: r.tokensEstimated ?? false,
+    promptTokens: u ? u.input + u.cacheRead + u.cacheWrite : 0, completionTokens: u?.output ?? 0,
+    cachedTokens: u?.cacheRead ?? 0, cacheWriteTokens: u?.cacheWrite ?? 0, tokensEstimated: r.tokensEstimated ?? false,
     ttfbMs: r.ttfbMs ?? null, totalMs: Math.round(performance.now() - job.started), errorDetail: r.errorDetail ?? null, refused: false,
   };
   recordRequest(job.ctx, job.hold, record);

@@ -13,6 +13,10 @@ export type RelayBody =
   | { format: "none"; model: string; stream: false; clientWantsUsage: false; clientMaxOutput: null; choices: 1 };
 
 function maxOutputOf(json: Record<string, unknown>, kind: EndpointKind): number | null {
+  if (kind === "messages" && (json.max_tokens === undefined || json.max_tokens === null)) {
+    // As Anthropic's API itself: the Messages API has no default output cap.
+    throw new ApiError("invalid_request", "max_tokens: Field required (the Messages API needs an output cap).", "max_tokens");
+  }
   for (const field of kind === "chat" ? ["max_completion_tokens", "max_tokens"] : ["max_tokens", "max_output_tokens"]) {
     const v = json[field];
     if (v === undefined || v === null) continue;
@@ -69,7 +73,7 @@ export function parseRelayBody(bytes: Uint8Array, contentType: string | null, ki
   const clientWantsUsage = stream && (so as { include_usage?: unknown } | undefined)?.include_usage === true;
   return {
     format: "json", json, model, stream, clientWantsUsage,
-    clientMaxOutput: kind === "embedding" ? null : maxOutputOf(json, kind), choices: choicesOf(json, kind),
+    clientMaxOutput: kind === "embedding" || kind === "count_tokens" ? null : maxOutputOf(json, kind), choices: choicesOf(json, kind),
   };
 }
 

@@ -27,6 +27,9 @@ export const relayRoutes = (ctx: AppContext) =>
     .post("/v1/chat/completions", ({ request, server }) => relay(ctx, request, server), { parse: "none" })
     .post("/v1/completions", ({ request, server }) => relay(ctx, request, server), { parse: "none" })
     .post("/v1/embeddings", ({ request, server }) => relay(ctx, request, server), { parse: "none" })
+    // Anthropic's Messages API, whatever the query string (Claude Code sends ?beta=true).
+    .post("/v1/messages", ({ request, server }) => relay(ctx, request, server), { parse: "none" })
+    .post("/v1/messages/count_tokens", ({ request, server }) => relay(ctx, request, server), { parse: "none" })
     .all("/v1/*", ({ request, server, path }) => {
       if (!isPassThrough(path)) throw unknownRoute(request.method, path);
       return relay(ctx, request, server);

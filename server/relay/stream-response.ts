@@ -1,49 +1,48 @@
-import { errorCodes } from "../errors";
+import { errorCodes, type ErrorCode } from "../errors";
 import type { LiveChannel } from "../channels/registry";
 import { countPrompt } from "./tokens";
 import { finish, type Job } from "./job";
-import { modelRewriter } from "./model-name";
-import { relaySse, type StreamEnd } from "./stream/passthrough";
-import { openAIStreamFraming } from "../shapes/openai/stream-framing";
+import type { StreamPlan } from "./conversions/types";
+import { relaySse, type StreamEnd, type StreamResult } from "./stream/passthrough";
+import { relayTranslated } from "./stream/translated";
 
 const STATUS: Record<Exclude<StreamEnd, "done" | "cut">, number> = { client_abort: 499, idle_timeout: 504, upstream_error: 502 };
 const CODE: Record<Exclude<StreamEnd, "done" | "cut">, string> = { client_abort: "client_closed", idle_timeout: "upstream_timeout", upstream_error: "upstream_error" };
 
 /**
- * Relays an upstream's event stream and accounts for it when it ends, however it ends. A stream that is cut
- * (a revocation) or breaks is charged for what it delivered: the reported usage, or the tokenizer's count
- * of the forwarded text.
+ * Relays an upstream's event stream, as its own bytes or translated, and accounts for it when it ends,
+ * however it ends. A stream that is cut (a revocation) or breaks is charged for what it delivered: the
+ * reported usage, or the tokenizer's count of the forwarded text.
  */
-export async function streamResponse(job: Job, channel: LiveChannel, upstreamModel: string, res: Response, abort: AbortController,
+export async function streamResponse(job: Job, channel: LiveChannel, upstreamModel: string, plan: StreamPlan, res: Response, abort: AbortController,
   onClientAbort: (fn: () => void) => void, ttfbMs: number, idleMs: number): Promise<Response> {
   const b = job.body;
-  const stream = await relaySse({
-    body: res.body!, abort, idleMs, framing: openAIStreamFraming, clientWantsUsage: b.clientWantsUsage, onClientAbort,
-    rewrite: modelRewriter(b.model, upstreamModel),
-    onCuttable: (end) => {
-      job.endStream = end;
-      if (job.cutWith) end(job.cutWith.code, job.cutWith.message); // cut while the first read was pending
-    },
-    onEnd: ({ end, usage, completionEstimate }) => {
-      job.endStream = null;
-      if (end === "upstream_error" || end === "idle_timeout") channel.breaker.onFailure(`${channel.row.name}: stream ${end}`);
-      const estimated = usage === null;
-      const completionTokens = usage?.completion ?? completionEstimate();
-      // A stream the upstream broke or stalled before it produced a single token is a failed request that
-      // produced nothing, and such a request costs nothing (issue 4): not even its estimated prompt.
-      const failedEmpty = estimated && completionTokens === 0 && (end === "upstream_error" || end === "idle_timeout");
-      const cut = end === "cut" ? job.cutWith : null;
-      finish(job, channel, upstreamModel, {
-        status: end === "done" ? res.status : cut ? errorCodes[cut.code][0] : STATUS[end as keyof typeof STATUS],
-        errorCode: end === "done" ? null : cut ? cut.code : CODE[end as keyof typeof CODE],
-        errorDetail: end === "upstream_error" || end === "idle_timeout" ? `${channel.row.name}: stream ${end}` : null,
-        ttfbMs,
-        promptTokens: failedEmpty ? 0 : usage?.prompt ?? (b.format === "json" ? countPrompt(b.json) : 0),
-        completionTokens,
-        tokensEstimated: estimated,
-      });
-    },
-  });
+  const onCuttable = (end: (code: ErrorCode, message: string) => void) => {
+    job.endStream = end;
+    if (job.cutWith) end(job.cutWith.code, job.cutWith.message); // cut while the first read was pending
+  };
+  const onEnd = ({ end, usage, completionEstimate }: StreamResult) => {
+    job.endStream = null;
+    if (end === "upstream_error" || end === "idle_timeout") channel.breaker.onFailure(`${channel.row.name}: stream ${end}`);
+    const estimated = usage === null;
+    const output = usage?.output ?? completionEstimate();
+    // A stream the upstream broke or stalled before it produced a single token is a failed request that
+    // produced nothing, and such a request costs nothing (issue 4): not even its estimated prompt.
+    const failedEmpty = estimated && output === 0 && (end === "upstream_error" || end === "idle_timeout");
+    const cut = end === "cut" ? job.cutWith : null;
+    finish(job, channel, upstreamModel, {
+      status: end === "done" ? res.status : cut ? errorCodes[cut.code][0] : STATUS[end as keyof typeof STATUS],
+      errorCode: end === "done" ? null : cut ? cut.code : CODE[end as keyof typeof CODE],
+      errorDetail: end === "upstream_error" || end === "idle_timeout" ? `${channel.row.name}: stream ${end}` : null,
+      ttfbMs,
+      usage: usage ?? { input: failedEmpty ? 0 : b.format === "json" ? countPrompt(b.json) : 0, cacheRead: 0, cacheWrite: 0, output },
+      tokensEstimated: estimated,
+    });
+  };
+  const common = { body: res.body!, abort, idleMs, onClientAbort, onCuttable, onEnd };
+  const stream = plan.kind === "pass"
+    ? await relaySse({ ...common, framing: plan.framing, rewrite: plan.rewrite, clientWantsUsage: b.clientWantsUsage })
+    : await relayTranslated({ ...common, framing: plan.framing, translator: plan.translator, pingEveryMs: plan.pingEveryMs });
   return new Response(stream, {
     status: res.status,
     headers: { "x-request-id": job.requestId, "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" },

@@ -51,6 +51,7 @@ export function promptText(body: Record<string, unknown>): { text: string; messa
     messages = body.messages.length;
     visit(body.messages, 0);
   }
+  visit(body.system, 0); // Anthropic's Messages API keeps the system prompt outside the messages
   visit(body.prompt, 0);
   visit(body.input, 0);
   if (body.tools !== undefined) parts.push(JSON.stringify(body.tools));

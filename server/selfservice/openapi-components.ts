@@ -80,17 +80,18 @@ export const components = {
       properties: {
         id: int, requestId: str, at: dateTime, keyId: nullable("integer"), keyPrefix: str, sourceIp: str, endpoint: str,
         model: str, status: int, errorCode: nullable("string"), stream: { type: "boolean" }, promptTokens: int,
-        completionTokens: int, tokensEstimated: { type: "boolean" }, cost: int, shortfall: { ...int, description: "Credits of usage past the hold the balance could not pay (not charged)." }, ttfbMs: nullable("integer"), totalMs: int,
+        completionTokens: int, cachedTokens: { ...int, description: "Of promptTokens: read from the prompt cache." },
+        cacheWriteTokens: { ...int, description: "Of promptTokens: written to the prompt cache." }, tokensEstimated: { type: "boolean" }, cost: int, shortfall: { ...int, description: "Credits of usage past the hold the balance could not pay (not charged)." }, ttfbMs: nullable("integer"), totalMs: int,
       },
     },
-    DayTotal: { type: "object", properties: { day: { type: "string", format: "date" }, requests: int, promptTokens: int, completionTokens: int, cost: int } },
+    DayTotal: { type: "object", properties: { day: { type: "string", format: "date" }, requests: int, promptTokens: int, completionTokens: int, cachedTokens: int, cacheWriteTokens: int, cost: int } },
     Usage: {
       type: "object",
       properties: {
         object: { const: "usage" }, from: dateTime, to: nullable("string", { format: "date-time" }), keyId: nullable("integer"),
         data: { type: "array", items: ref("UsageRow"), description: "Newest first." }, hasMore: { type: "boolean" },
         daily: { type: "array", items: ref("DayTotal"), description: "UTC days, oldest first, over the whole range." },
-        total: { type: "object", properties: { requests: int, promptTokens: int, completionTokens: int, cost: int } },
+        total: { type: "object", properties: { requests: int, promptTokens: int, completionTokens: int, cachedTokens: int, cacheWriteTokens: int, cost: int } },
       },
     },
     OpenAIRequest: { type: "object", description: "An OpenAI-compatible request body; see the OpenAI API reference.", additionalProperties: true },

@@ -32,11 +32,12 @@ function publicUsage(r: typeof usageLog.$inferSelect) {
     id: r.id, requestId: r.requestId, at: new Date(r.at).toISOString(), keyId: r.keyId, keyPrefix: r.keyPrefix,
     sourceIp: r.sourceIp, endpoint: r.endpoint, model: r.model, status: r.status, errorCode: r.errorCode,
     stream: r.stream, promptTokens: r.promptTokens, completionTokens: r.completionTokens,
+    cachedTokens: r.cachedTokens, cacheWriteTokens: r.cacheWriteTokens,
     tokensEstimated: r.tokensEstimated, cost: r.cost, shortfall: r.shortfall, ttfbMs: r.ttfbMs, totalMs: r.totalMs,
   };
 }
 
-export type DayTotal = { day: string; requests: number; promptTokens: number; completionTokens: number; cost: number };
+export type DayTotal = { day: string; requests: number; promptTokens: number; completionTokens: number; cachedTokens: number; cacheWriteTokens: number; cost: number };
 
 /**
  * A user's usage between two instants: the newest rows first (at most `limit`, default 100, max 1000)
@@ -61,14 +62,18 @@ export function userUsage(ctx: AppContext, userId: number, raw: UsageQuery, now 
     requests: sql<number>`count(*)`,
     promptTokens: sql<number>`coalesce(sum(${usageLog.promptTokens}), 0)`,
     completionTokens: sql<number>`coalesce(sum(${usageLog.completionTokens}), 0)`,
+    cachedTokens: sql<number>`coalesce(sum(${usageLog.cachedTokens}), 0)`,
+    cacheWriteTokens: sql<number>`coalesce(sum(${usageLog.cacheWriteTokens}), 0)`,
     cost: sql<number>`coalesce(sum(${usageLog.cost}), 0)`,
   }).from(usageLog).where(where).groupBy(day).orderBy(day).all();
 
-  const total = { requests: 0, promptTokens: 0, completionTokens: 0, cost: 0 };
+  const total = { requests: 0, promptTokens: 0, completionTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, cost: 0 };
   for (const d of daily) {
     total.requests += d.requests;
     total.promptTokens += d.promptTokens;
     total.completionTokens += d.completionTokens;
+    total.cachedTokens += d.cachedTokens;
+    total.cacheWriteTokens += d.cacheWriteTokens;
     total.cost += d.cost;
   }
   return {

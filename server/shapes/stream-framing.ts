@@ -1,5 +1,7 @@
+import type { Usage } from "../translate/usage";
+
 /** Token counts a stream reported, as the relay meters them. */
-export type StreamUsage = { prompt: number; completion: number };
+export type StreamUsage = Usage;
 
 /** One SSE event as the splitter yields it: its raw text (with any `event:` line) and its data payload. */
 export type SseEvent = { raw: string; data: string | null };
@@ -19,8 +21,8 @@ export interface StreamFraming {
   dropForClient(obj: unknown, clientWantsUsage: boolean): boolean;
   /** Whether a read ends with the stream's last event (after which the client's stream is closed at once). */
   endsStream(bytes: Uint8Array): boolean;
-  /** The event relay writes when it ends a stream early (upstream broke or stalled, revocation). */
-  errorEvent(code: string, message: string, type: string): Uint8Array;
+  /** The event relay writes when it ends a stream early (upstream broke or stalled, revocation), in this shape's envelope. */
+  errorEvent(code: string, message: string, status: number): Uint8Array;
   /** The generated text in forwarded events, for the tokenizer's estimate when no usage arrives. */
   generatedText(events: readonly SseEvent[]): string;
 }

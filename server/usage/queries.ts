@@ -6,7 +6,8 @@ const camel = (r: Record<string, unknown>) => ({
   id: r.id, requestId: r.request_id, at: new Date(r.at as number).toISOString(), userId: r.user_id, keyId: r.key_id,
   keyPrefix: r.key_prefix, sourceIp: r.source_ip, endpoint: r.endpoint, model: r.model, upstreamModel: r.upstream_model,
   channelId: r.channel_id, status: r.status, errorCode: r.error_code, stream: r.stream === 1,
-  promptTokens: r.prompt_tokens, completionTokens: r.completion_tokens, tokensEstimated: r.tokens_estimated === 1,
+  promptTokens: r.prompt_tokens, completionTokens: r.completion_tokens, cachedTokens: r.cached_tokens, cacheWriteTokens: r.cache_write_tokens,
+  tokensEstimated: r.tokens_estimated === 1,
   cost: r.cost, shortfall: r.shortfall, ttfbMs: r.ttfb_ms, totalMs: r.total_ms, errorDetail: r.error_detail,
 });
 export type UsageView = ReturnType<typeof camel>;

@@ -39,7 +39,7 @@ export function recordRefusal(ctx: AppContext, request: Request, err: ApiError, 
   const record: RequestRecord = {
     requestId, userId: caller.userId, keyId: caller.keyId, keyPrefix: caller.keyPrefix, sourceIp: caller.ip, endpoint,
     model, upstreamModel: "", channelId: null, status: err.status, errorCode: err.errorCode, stream: false,
-    promptTokens: 0, completionTokens: 0, tokensEstimated: false, ttfbMs: null, totalMs: 0, errorDetail: null, refused: true,
+    promptTokens: 0, completionTokens: 0, tokensEstimated: false, ttfbMs: null, totalMs: 0, errorDetail: null, refused: true, cachedTokens: 0, cacheWriteTokens: 0,
   };
   metrics.observeRequest(record, 0);
   ctx.writer.enqueue({ record, cost: 0, tokens: 0, shortfall: 0, at: Date.now() });

@@ -20,8 +20,13 @@ export type RequestRecord = {
   status: number;
   errorCode: string | null;
   stream: boolean;
+  /** Every input token, cached and cache-written ones included. */
   promptTokens: number;
   completionTokens: number;
+  /** Of promptTokens: read from the provider's prompt cache. */
+  cachedTokens: number;
+  /** Of promptTokens: written to the prompt cache. */
+  cacheWriteTokens: number;
   tokensEstimated: boolean;
   ttfbMs: number | null;
   totalMs: number;
@@ -45,7 +50,7 @@ export function encodeSettlements(batch: readonly Settlement[]): string {
   return JSON.stringify(batch.map(({ record: r, cost, tokens, shortfall, at }) => [
     r.requestId, r.userId, r.keyId, r.keyPrefix, r.sourceIp, r.endpoint, r.model, r.upstreamModel, r.channelId, r.status,
     r.errorCode, r.stream, r.promptTokens, r.completionTokens, r.tokensEstimated, r.ttfbMs, r.totalMs, cost, tokens, at,
-    shortfall, r.errorDetail, r.refused,
+    shortfall, r.errorDetail, r.refused, r.cachedTokens, r.cacheWriteTokens,
   ]));
 }
 
@@ -56,7 +61,7 @@ export function decodeSettlements(text: string): Settlement[] {
       endpoint: t[5] as string, model: t[6] as string, upstreamModel: t[7] as string, channelId: t[8] as number | null, status: t[9] as number,
       errorCode: t[10] as string | null, stream: t[11] as boolean, promptTokens: t[12] as number, completionTokens: t[13] as number,
       tokensEstimated: t[14] as boolean, ttfbMs: t[15] as number | null, totalMs: t[16] as number,
-      errorDetail: t[21] as string | null, refused: t[22] as boolean,
+      errorDetail: t[21] as string | null, refused: t[22] as boolean, cachedTokens: t[23] as number, cacheWriteTokens: t[24] as number,
     },
     cost: t[17] as number, tokens: t[18] as number, at: t[19] as number, shortfall: t[20] as number,
   }));
@@ -81,11 +86,11 @@ function writeOne(db: Database, totals: Totals, { record: r, cost, tokens, short
   const inserted = db.query(
     `INSERT OR IGNORE INTO usage_log (request_id, at, user_id, key_id, key_prefix, source_ip, endpoint, model, upstream_model,
        channel_id, status, error_code, stream, prompt_tokens, completion_tokens, tokens_estimated, cost, ttfb_ms, total_ms,
-       shortfall, error_detail)
-     VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+       shortfall, error_detail, cached_tokens, cache_write_tokens)
+     VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
   ).run(r.requestId, at, r.userId, r.keyId, r.keyPrefix, r.sourceIp, r.endpoint, r.model, r.upstreamModel, r.channelId,
     r.status, r.errorCode, r.stream ? 1 : 0, r.promptTokens, r.completionTokens, r.tokensEstimated ? 1 : 0, cost, r.ttfbMs, r.totalMs,
-    shortfall, r.errorDetail);
+    shortfall, r.errorDetail, r.cachedTokens, r.cacheWriteTokens);
   if (inserted.changes === 0 || r.refused) return; // already recorded (never charge twice), or refused (nothing to charge)
   if (cost > 0) {
     const balanceAfter = totals.charge(r.userId, cost);

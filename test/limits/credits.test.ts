@@ -74,7 +74,7 @@ describe("charging", () => {
     const record: RequestRecord = {
       requestId: "req_twice", userId: user.id, keyId: null, keyPrefix: "session", sourceIp: "127.0.0.1", endpoint: "/v1/chat/completions",
       model: MODEL, upstreamModel: MODEL, channelId: rig.channelId, status: 200, errorCode: null, stream: false,
-      promptTokens: 3, completionTokens: 7, tokensEstimated: false, ttfbMs: 1, totalMs: 2, errorDetail: null, refused: false,
+      promptTokens: 3, completionTokens: 7, tokensEstimated: false, ttfbMs: 1, totalMs: 2, errorDetail: null, refused: false, cachedTokens: 0, cacheWriteTokens: 0,
     };
     expect(recordRequest(ctx, hold, record)).toBe(7);
     expect(recordRequest(ctx, hold, record)).toBe(0);

@@ -159,7 +159,7 @@ function walk(seed: number, steps: number): Record<string, number> {
       requestId: o.requestId, userId: o.user.id, keyId: o.key?.id ?? null, keyPrefix: "t", sourceIp: "127.0.0.1", endpoint: "/v1/chat/completions",
       model: o.model, upstreamModel: o.model, channelId: null, status, errorCode: status === 200 ? null : "upstream_error", stream: false,
       promptTokens: prompt, completionTokens: completion, tokensEstimated: false, ttfbMs: null, totalMs: 1,
-      errorDetail: null, refused: false,
+      errorDetail: null, refused: false, cachedTokens: 0, cacheWriteTokens: 0,
     };
   }
 

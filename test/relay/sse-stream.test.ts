@@ -41,7 +41,7 @@ describe("SSE relay", () => {
         if (second <= cut || second >= bytes.length) continue;
         const { got, result } = await pipe(upstream, [cut, second], false);
         if (got !== expected) throw new Error(`cuts ${cut},${second}: got ${JSON.stringify(got)}`);
-        expect(result.usage).toEqual({ prompt: 7, completion: 3 });
+        expect(result.usage).toEqual({ input: 7, cacheRead: 0, cacheWrite: 0, output: 3 });
       }
     }
   });
@@ -78,7 +78,7 @@ describe("SSE relay", () => {
     for (const cuts of [[], [7], [nulls.length - 20]]) {
       const { got, result } = await pipe(nulls, cuts, false);
       expect(got).toBe(nulls.replace(usageChunk, ""));
-      expect(result.usage).toEqual({ prompt: 7, completion: 3 });
+      expect(result.usage).toEqual({ input: 7, cacheRead: 0, cacheWrite: 0, output: 3 });
     }
   });
   test("usage written with Python's spacing is found and dropped like the compact form", async () => {
@@ -86,7 +86,7 @@ describe("SSE relay", () => {
     const text = chunk("x") + spaced + "data: [DONE]\n\n";
     const { got, result } = await pipe(text, [], false);
     expect(got).toBe(chunk("x") + "data: [DONE]\n\n");
-    expect(result.usage).toEqual({ prompt: 4, completion: 2 });
+    expect(result.usage).toEqual({ input: 4, cacheRead: 0, cacheWrite: 0, output: 2 });
   });
 
   test("usage spelled any other way is still counted at the end (the client gets that chunk as sent)", async () => {
@@ -94,7 +94,7 @@ describe("SSE relay", () => {
     const text = chunk("x") + odd + "data: [DONE]\n\n";
     const { got, result } = await pipe(text, [], false);
     expect(got).toBe(text);
-    expect(result.usage).toEqual({ prompt: 5, completion: 6 });
+    expect(result.usage).toEqual({ input: 5, cacheRead: 0, cacheWrite: 0, output: 6 });
   });
 
   test("usage on a chunk that also has content: the chunk is kept, its usage (the last one) counts", async () => {
@@ -102,7 +102,7 @@ describe("SSE relay", () => {
     const text = withContent(1) + withContent(2) + "data: [DONE]\n\n";
     const { got, result } = await pipe(text, [], false);
     expect(got).toBe(text);
-    expect(result.usage).toEqual({ prompt: 9, completion: 2 });
+    expect(result.usage).toEqual({ input: 9, cacheRead: 0, cacheWrite: 0, output: 2 });
   });
 
   test("the client's stream ends at [DONE]; the request ends when the upstream does", async () => {
@@ -121,7 +121,7 @@ describe("SSE relay", () => {
     closeUpstream();
     for (let i = 0; i < 100 && !result; i++) await Bun.sleep(5);
     expect(result!.end).toBe("done");
-    expect(result!.usage).toEqual({ prompt: 7, completion: 3 });
+    expect(result!.usage).toEqual({ input: 7, cacheRead: 0, cacheWrite: 0, output: 3 });
   });
 
   test("an upstream that stalls after [DONE] ends the request as done, not as a timeout", async () => {
@@ -154,7 +154,7 @@ describe("SSE relay", () => {
     for (const cuts of [[], [30]]) {
       const { got, result } = await pipe(text, cuts, false);
       expect(got).toBe(text);
-      expect(result.usage).toEqual({ prompt: 11, completion: 4 });
+      expect(result.usage).toEqual({ input: 11, cacheRead: 0, cacheWrite: 0, output: 4 });
     }
   });
 });

@@ -36,6 +36,12 @@ export type MockOptions = {
   promptTokens?: number;
   /** per answer, capped by the request's `max_tokens` / `max_completion_tokens` (unless `ignoreMaxTokens`); times `n` (or `best_of`) answers @default 5 */
   completionTokens?: number;
+  /** a tool call after the content (chat only): `finish_reason` "tool_calls"; streamed, its arguments come in two pieces */
+  toolCall?: { id: string; name: string; arguments: string };
+  /** `reasoning_content` before the content (chat only), as DeepSeek and vLLM send it */
+  reasoning?: string;
+  /** `usage.prompt_tokens_details.cached_tokens` (part of promptTokens) @default 0 */
+  cachedTokens?: number;
   /** the model id answered, instead of the one asked for (as an upstream that answers with a dated snapshot id) */
   answerModel?: string;
   /** report `completionTokens` per answer whatever cap the request set, as an upstream that ignores it would */
@@ -118,7 +124,11 @@ function usage(o: MockOptions, body: any) {
   // Like OpenAI: `n` answers (completions: `best_of` generated), the prompt counted once.
   const answers = Math.max(typeof body?.n === "number" ? body.n : 1, typeof body?.best_of === "number" ? body.best_of : 1);
   const completion = perAnswer * answers;
-  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, ...cacheDetails(o) };
+}
+
+function cacheDetails(o: MockOptions) {
+  return o.cachedTokens ? { prompt_tokens_details: { cached_tokens: o.cachedTokens } } : {};
 }
 
 /** The JSON payload for a non-stream request, or null for an unknown route. */
@@ -128,8 +138,10 @@ function payload(name: string, method: string, c: Call): unknown {
   const model = opts.answerModel ?? body?.model ?? "gpt-4o-mini";
   const content = opts.content ?? `Hello from ${name}`;
   if (path === "/v1/chat/completions") {
-    const message = { role: "assistant", content };
-    const choices = [{ index: 0, message, finish_reason: "stop", logprobs: null }];
+    const message: Record<string, unknown> = { role: "assistant", content };
+    if (opts.reasoning) message.reasoning_content = opts.reasoning;
+    if (opts.toolCall) message.tool_calls = [{ id: opts.toolCall.id, type: "function", function: { name: opts.toolCall.name, arguments: opts.toolCall.arguments } }];
+    const choices = [{ index: 0, message, finish_reason: opts.toolCall ? "tool_calls" : "stop", logprobs: null }];
     return { id: `chatcmpl-mock-${c.seq}`, object: "chat.completion", created, model, choices, usage: usage(opts, body) };
   }
   if (path === "/v1/completions") {
@@ -172,12 +184,20 @@ function sseEvents(c: Call): string[] {
   // Like OpenAI: asked for usage, every chunk carries `"usage": null` and the last one the numbers.
   const withUsage = body?.stream_options?.include_usage === true && opts.usageInStream !== false;
   const nullUsage = withUsage ? { usage: null } : {};
+  if (chat && opts.reasoning) events.push({ ...head, choices: [{ index: 0, delta: { role: "assistant", reasoning_content: opts.reasoning }, finish_reason: null }], ...nullUsage });
   for (let i = 1; i <= n; i++) events.push({ ...head, choices: [choice(`tok${i} `, i)], ...nullUsage });
   if (opts.behavior === "disconnect") return events.map((e) => `data: ${JSON.stringify(e)}\n\n`);
-  events.push({ ...head, choices: [choice(null, 0)], ...nullUsage });
+  const tool = chat ? opts.toolCall : undefined;
+  if (tool) {
+    const half = Math.ceil(tool.arguments.length / 2);
+    const call = (extra: object, args: string) => ({ index: 0, delta: { tool_calls: [{ index: 0, ...extra, function: { ...("id" in extra ? { name: tool.name } : {}), arguments: args } }] }, finish_reason: null });
+    events.push({ ...head, choices: [call({ id: tool.id, type: "function" }, tool.arguments.slice(0, half))], ...nullUsage });
+    events.push({ ...head, choices: [call({}, tool.arguments.slice(half))], ...nullUsage });
+  }
+  events.push({ ...head, choices: [tool ? { index: 0, delta: {}, finish_reason: "tool_calls" } : choice(null, 0)], ...nullUsage });
   if (withUsage) {
     const prompt = opts.promptTokens ?? 10;
-    events.push({ ...head, choices: [], usage: { prompt_tokens: prompt, completion_tokens: n, total_tokens: prompt + n } });
+    events.push({ ...head, choices: [], usage: { prompt_tokens: prompt, completion_tokens: n, total_tokens: prompt + n, ...cacheDetails(opts) } });
   }
   return [...events.map((e) => `data: ${JSON.stringify(e)}\n\n`), "data: [DONE]\n\n"];
 }

@@ -35,7 +35,7 @@ function settlement(userId: number, keyId: number | null, cost: number): Settlem
     record: {
       requestId, userId, keyId, keyPrefix: "sk-app-test", sourceIp: "127.0.0.1", endpoint: "/v1/chat/completions", model: "m", upstreamModel: "m",
       channelId: null, status: 200, errorCode: null, stream: false, promptTokens: 3, completionTokens: 4, tokensEstimated: false, ttfbMs: 1, totalMs: 2,
-      errorDetail: null, refused: false,
+      errorDetail: null, refused: false, cachedTokens: 0, cacheWriteTokens: 0,
     },
     cost, tokens: 7, shortfall: 0, at: Date.now(),
   };

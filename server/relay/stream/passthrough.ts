@@ -148,10 +148,10 @@ export async function relaySse(opts: StreamOptions): Promise<ReadableStream<Uint
     };
     const failWith = async (end: "idle_timeout" | "upstream_error" | "cut") => {
       const event = end === "cut" && cutWith
-        ? framing.errorEvent(cutWith.code, cutWith.message, errorCodes[cutWith.code][1])
+        ? framing.errorEvent(cutWith.code, cutWith.message, errorCodes[cutWith.code][0])
         : end === "idle_timeout"
-        ? framing.errorEvent("upstream_timeout", `The upstream sent nothing for ${opts.idleMs} ms.`, "upstream_error")
-        : framing.errorEvent("upstream_error", "The upstream connection was lost mid-stream.", "upstream_error");
+        ? framing.errorEvent("upstream_timeout", `The upstream sent nothing for ${opts.idleMs} ms.`, 504)
+        : framing.errorEvent("upstream_error", "The upstream connection was lost mid-stream.", 502);
       const backpressure = send(true, event);
       if (backpressure) await backpressure;
       finish(end);

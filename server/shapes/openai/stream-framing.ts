@@ -1,17 +1,17 @@
 import type { SseEvent, StreamFraming, StreamUsage } from "../stream-framing";
+import { errorCodes, type ErrorCode } from "../../errors";
+import { usageFromOpenAI } from "../../translate/usage";
 
 const encoder = new TextEncoder();
 /** The OpenAI stream's last event. */
 const DONE_EVENT = Buffer.from("data: [DONE]\n\n");
 
-/** The usage of an OpenAI JSON body or chunk: chat, completions, embeddings, or the Responses API's `response`. */
+/**
+ * The usage of an OpenAI JSON body or chunk: chat, completions, embeddings (input only), or the Responses
+ * API's; cached prompt tokens apart. Null when there are no numbers.
+ */
 export function openAIUsageOf(obj: unknown): StreamUsage | null {
-  const u = (obj as { usage?: Record<string, unknown> } | null)?.usage;
-  if (!u || typeof u !== "object") return null;
-  const prompt = u.prompt_tokens ?? u.input_tokens;
-  const completion = u.completion_tokens ?? u.output_tokens ?? 0;
-  if (typeof prompt !== "number" || typeof completion !== "number") return null;
-  return { prompt: Math.max(0, Math.floor(prompt)), completion: Math.max(0, Math.floor(completion)) };
+  return usageFromOpenAI((obj as { usage?: unknown } | null)?.usage);
 }
 
 /** Whether a read ends with `data: [DONE]`, after which an OpenAI stream has nothing more to say. */
@@ -39,7 +39,8 @@ export const openAIStreamFraming: StreamFraming = {
     return !clientWantsUsage && Array.isArray(choices) && choices.length === 0 && openAIUsageOf(obj) !== null;
   },
   endsStream: endsWithDone,
-  errorEvent(code, message, type) {
+  errorEvent(code, message) {
+    const type = errorCodes[code as ErrorCode]?.[1] ?? "upstream_error";
     return encoder.encode(`data: ${JSON.stringify({ error: { message, type, code, param: null } })}\n\n`);
   },
   generatedText(events: readonly SseEvent[]) {
