@@ -66,7 +66,7 @@ const schemas = {
   UpdateKey: obj({ ...keyFields, enabled: { type: "boolean" } }),
   CreateChannel: obj(channelFields, ["name", "baseUrl", "apiKey"]),
   UpdateChannel: obj(channelFields),
-  Price: obj({ inputPerMTok: int, outputPerMTok: int }, ["inputPerMTok", "outputPerMTok"]),
+  Price: obj({ inputPerMTok: int, outputPerMTok: int, cachedInputPerMTok: { type: ["integer", "null"] }, cacheWritePerMTok: { type: ["integer", "null"] }, perRequest: int }, ["inputPerMTok", "outputPerMTok"]),
 };
 
 function operation([method, path, summary, body, query]: Route) {

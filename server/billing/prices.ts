@@ -6,12 +6,28 @@ import type { AppContext } from "../context";
 import { ApiError } from "../errors";
 import { strictObject } from "../http/strict-object";
 
-export type Price = { inputPerMTok: number; outputPerMTok: number };
-const FREE: Price = { inputPerMTok: 0, outputPerMTok: 0 };
+/**
+ * Integer credits per million tokens, per model. Cache reads and writes cost the input rate unless set;
+ * `perRequest` is added once per successful call.
+ */
+export type Price = { inputPerMTok: number; outputPerMTok: number; cachedInputPerMTok: number | null; cacheWritePerMTok: number | null; perRequest: number };
+const FREE: Price = { inputPerMTok: 0, outputPerMTok: 0, cachedInputPerMTok: null, cacheWritePerMTok: null, perRequest: 0 };
 
+/** Token counts as they are priced: `input` excludes the cache reads and writes counted apart. */
+export type PricedUsage = { input: number; cacheRead: number; cacheWrite: number; output: number };
+
+const rate = z.number().int().min(0).max(1e12);
 export const setPriceInput = strictObject({
-  inputPerMTok: z.number().int().min(0).max(1e12),
-  outputPerMTok: z.number().int().min(0).max(1e12),
+  inputPerMTok: rate,
+  outputPerMTok: rate,
+  cachedInputPerMTok: rate.nullable().default(null),
+  cacheWritePerMTok: rate.nullable().default(null),
+  perRequest: rate.default(0),
+});
+
+const priceOf = (r: PriceRow): Price => ({
+  inputPerMTok: r.inputPerMTok, outputPerMTok: r.outputPerMTok, cachedInputPerMTok: r.cachedInputPerMTok,
+  cacheWritePerMTok: r.cacheWritePerMTok, perRequest: r.perRequest,
 });
 
 /** Prices per model, cached in memory (reloaded on every write); a model without a price costs 0. */
@@ -21,7 +37,7 @@ export class PriceBook {
     this.reload();
   }
   reload(): void {
-    this.byModel = new Map(this.ctx.db.select().from(prices).all().map((r) => [r.model, { inputPerMTok: r.inputPerMTok, outputPerMTok: r.outputPerMTok }]));
+    this.byModel = new Map(this.ctx.db.select().from(prices).all().map((r) => [r.model, priceOf(r)]));
   }
   get(model: string): Price {
     return this.byModel.get(model) ?? FREE;
@@ -32,18 +48,48 @@ export function priceBookOf(ctx: AppContext): PriceBook {
   return (ctx.ext.prices ??= new PriceBook(ctx)) as PriceBook;
 }
 
-/** Credits for a request: ceil((prompt·in + completion·out) / 1e6), exact in integers (BigInt past 2^53). */
-export function costOf(price: Price, promptTokens: number, completionTokens: number): number {
-  const a = promptTokens * price.inputPerMTok + completionTokens * price.outputPerMTok;
+/** ceil(Σ tokens·rate / 1e6), exact in integers (BigInt past 2^53). */
+function creditsFor(terms: readonly [tokens: number, perMTok: number][]): number {
+  let a = 0;
+  for (const [t, r] of terms) a += t * r;
   if (Number.isSafeInteger(a)) return Math.ceil(a / 1_000_000);
-  const big = BigInt(promptTokens) * BigInt(price.inputPerMTok) + BigInt(completionTokens) * BigInt(price.outputPerMTok);
+  let big = 0n;
+  for (const [t, r] of terms) big += BigInt(t) * BigInt(r);
   return Number((big + 999_999n) / 1_000_000n);
 }
 
-/** The most output tokens `budget` credits pay for after the prompt; Infinity when output is free. */
+/**
+ * Credits for a finished request: ceil((input·in + cacheRead·cached + cacheWrite·write + output·out) / 1e6),
+ * plus the per-request price when it succeeded.
+ */
+export function costOf(price: Price, u: PricedUsage, succeeded = true): number {
+  return creditsFor([
+    [u.input, price.inputPerMTok],
+    [u.cacheRead, price.cachedInputPerMTok ?? price.inputPerMTok],
+    [u.cacheWrite, price.cacheWritePerMTok ?? price.inputPerMTok],
+    [u.output, price.outputPerMTok],
+  ]) + (succeeded ? price.perRequest : 0);
+}
+
+/** The dearest rate a prompt token can cost: a hold cannot know which tokens the provider will find cached. */
+function worstInputRate(p: Price): number {
+  return Math.max(p.inputPerMTok, p.cachedInputPerMTok ?? 0, p.cacheWritePerMTok ?? 0);
+}
+
+/** The worst case of a request not yet made: every prompt token at the dearest input rate, the whole output, the per-request price. */
+export function holdCostOf(price: Price, promptTokens: number, outputTokens: number): number {
+  return creditsFor([[promptTokens, worstInputRate(price)], [outputTokens, price.outputPerMTok]]) + price.perRequest;
+}
+
+/** Whether using the model costs anything at all. */
+export function isPriced(p: Price): boolean {
+  return p.inputPerMTok > 0 || p.outputPerMTok > 0 || (p.cachedInputPerMTok ?? 0) > 0 || (p.cacheWritePerMTok ?? 0) > 0 || p.perRequest > 0;
+}
+
+/** The most output tokens `budget` credits pay for after the prompt (worst case); Infinity when output is free. */
 export function affordableOutput(price: Price, promptTokens: number, budget: number): number {
-  if (price.outputPerMTok === 0) return costOf(price, promptTokens, 0) <= budget ? Infinity : -1;
-  const room = budget * 1_000_000 - promptTokens * price.inputPerMTok;
+  if (price.outputPerMTok === 0) return holdCostOf(price, promptTokens, 0) <= budget ? Infinity : -1;
+  const room = (budget - price.perRequest) * 1_000_000 - promptTokens * worstInputRate(price);
   return room < 0 ? -1 : Math.floor(room / price.outputPerMTok);
 }
 
@@ -57,7 +103,7 @@ export function setPrice(ctx: AppContext, model: string, raw: unknown, actor: st
   const row = ctx.db.$client.transaction(() => {
     const r = ctx.db.insert(prices).values({ model, ...p, updatedAt: Date.now() })
       .onConflictDoUpdate({ target: prices.model, set: { ...p, updatedAt: Date.now() } }).returning().get();
-    recordAudit(ctx, actor, "price.set", `model:${model}`, p);
+    recordAudit(ctx, actor, "price.set", `model:${model}`, { ...p });
     return r;
   }).immediate();
   priceBookOf(ctx).reload();

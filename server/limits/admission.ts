@@ -1,6 +1,6 @@
 import { ApiError } from "../errors";
 import type { AppContext } from "../context";
-import { affordableOutput, costOf, priceBookOf, type Price } from "../billing/prices";
+import { affordableOutput, costOf, holdCostOf, isPriced, priceBookOf, type Price, type PricedUsage } from "../billing/prices";
 import { accountsOf, type Account, type KeySpend } from "./accounts";
 
 /** The smallest answer worth sending; below this the request is refused instead of truncated to nothing. */
@@ -87,7 +87,7 @@ type Room = { balance: number; key: number; tokens: number };
  * The prompt counts once; the output cap counts once per answer (`choices`).
  */
 function plan(input: AdmitInput, price: Price, room: Room, promptTokens: number): { credits: number; tokens: number; inject: number | null } | ApiError {
-  const billed = price.inputPerMTok > 0 || price.outputPerMTok > 0 || input.monthlyTokens > 0;
+  const billed = isPriced(price) || input.monthlyTokens > 0;
   const choices = input.choices ?? 1;
   let perChoice = 0;
   let inject: number | null = null;
@@ -99,7 +99,7 @@ function plan(input: AdmitInput, price: Price, room: Room, promptTokens: number)
       const byTokens = Math.floor((room.tokens - promptTokens) / choices);
       perChoice = Math.min(DEFAULT_MAX_OUTPUT_TOKENS, byCredits, byKey, byTokens);
       if (perChoice < MIN_OUTPUT_TOKENS) {
-        const need = { credits: costOf(price, promptTokens, MIN_OUTPUT_TOKENS * choices), output: MIN_OUTPUT_TOKENS, choices };
+        const need = { credits: holdCostOf(price, promptTokens, MIN_OUTPUT_TOKENS * choices), output: MIN_OUTPUT_TOKENS, choices };
         if (byCredits < MIN_OUTPUT_TOKENS) return quota(room.balance, need, byCredits, false);
         if (byKey < MIN_OUTPUT_TOKENS) return keyLimit(room.key, need, byKey, false);
         return monthly();
@@ -108,7 +108,7 @@ function plan(input: AdmitInput, price: Price, room: Room, promptTokens: number)
     }
   }
   const output = perChoice * choices;
-  const credits = costOf(price, promptTokens, output);
+  const credits = holdCostOf(price, promptTokens, output);
   const tokens = input.monthlyTokens > 0 ? promptTokens + output : 0;
   const need = { credits, output: perChoice, choices };
   const capped = input.clientMaxOutput !== null && input.producesOutput;
@@ -155,7 +155,7 @@ const monthly = () => {
  * `shortfall` for the usage row and /metrics. Idempotent: a second call returns zeros and changes nothing.
  * The caller persists the returned cost through the settlement writer under the same request id.
  */
-export function settle(hold: Hold, promptTokens: number, completionTokens: number): { cost: number; tokens: number; shortfall: number } {
+export function settle(hold: Hold, usage: PricedUsage, succeeded = true): { cost: number; tokens: number; shortfall: number } {
   if (hold.released) return { cost: 0, tokens: 0, shortfall: 0 };
   hold.released = true;
   const a = hold.account;
@@ -163,7 +163,7 @@ export function settle(hold: Hold, promptTokens: number, completionTokens: numbe
   a.held -= hold.credits;
   a.heldTokens -= hold.tokens;
   if (hold.key) hold.key.held -= hold.credits;
-  const actual = costOf(hold.price, promptTokens, completionTokens);
+  const actual = costOf(hold.price, usage, succeeded);
   let cost = actual;
   if (actual > hold.credits) {
     // Nothing of this request is held any more, so the free balance includes its own released hold.
@@ -171,7 +171,7 @@ export function settle(hold: Hold, promptTokens: number, completionTokens: numbe
     if (hold.key && hold.spendLimit !== null) payable = Math.min(payable, hold.spendLimit - hold.key.spent - hold.key.held);
     cost = Math.max(hold.credits, Math.min(actual, payable));
   }
-  const tokens = promptTokens + completionTokens;
+  const tokens = usage.input + usage.cacheRead + usage.cacheWrite + usage.output;
   a.balance -= cost;
   a.monthTokens += tokens;
   if (hold.key) hold.key.spent += cost;

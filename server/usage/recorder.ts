@@ -13,7 +13,9 @@ export type { RequestRecord } from "./settlement";
  * The usage row's unique request id makes the write idempotent.
  */
 export function recordRequest(ctx: AppContext, hold: Hold | null, r: RequestRecord): number {
-  const { cost, tokens, shortfall } = hold ? settle(hold, r.promptTokens, r.completionTokens) : { cost: 0, tokens: 0, shortfall: 0 };
+  const usage = { input: r.promptTokens - r.cachedTokens - r.cacheWriteTokens, cacheRead: r.cachedTokens, cacheWrite: r.cacheWriteTokens, output: r.completionTokens };
+  // A per-request price is due only for an answer the client got (2xx): not a refusal, failure or cut.
+  const { cost, tokens, shortfall } = hold ? settle(hold, usage, r.status < 300 && r.errorCode === null) : { cost: 0, tokens: 0, shortfall: 0 };
   const at = Date.now();
   metricsOf(ctx).observeRequest(r, cost, shortfall);
   if (shortfall > 0) log.warn("usage past the hold not charged in full", { id: r.requestId, model: r.model, channel: r.channelId, cost, shortfall });

@@ -78,7 +78,7 @@ describe("charging", () => {
     };
     expect(recordRequest(ctx, hold, record)).toBe(7);
     expect(recordRequest(ctx, hold, record)).toBe(0);
-    expect(settle(hold, 3, 7)).toEqual({ cost: 0, tokens: 0, shortfall: 0 });
+    expect(settle(hold, { input: 3, cacheRead: 0, cacheWrite: 0, output: 7 })).toEqual({ cost: 0, tokens: 0, shortfall: 0 });
     expect(accountsOf(ctx).account(user.id)).toMatchObject({ balance: 93, held: 0, inFlight: 0, monthTokens: 10 });
     const db = openFlushedDb(rig.h);
     try {

@@ -43,15 +43,30 @@ function prng(seed: number) {
   };
 }
 
-/** Worst-case cost, computed independently of the code under test (exact in BigInt). */
+/** ceil(Σ tokens·rate / 1e6), computed independently of the code under test (exact in BigInt). */
+const credits = (...terms: [number, number][]) => Number((terms.reduce((s, [t, r]) => s + BigInt(t) * BigInt(r), 0n) + 999_999n) / 1_000_000n);
+
+/** Worst case: every prompt token at the dearest input rate, the whole output, the per-request price. */
 const costOf = (p: Price, prompt: number, output: number) =>
-  Number((BigInt(prompt) * BigInt(p.inputPerMTok) + BigInt(output) * BigInt(p.outputPerMTok) + 999_999n) / 1_000_000n);
+  credits([prompt, Math.max(p.inputPerMTok, p.cachedInputPerMTok ?? 0, p.cacheWritePerMTok ?? 0)], [output, p.outputPerMTok]) + p.perRequest;
+
+/** What a finished request costs: cache reads and writes at their rates (the input rate when unset); the per-request price if it succeeded. */
+const actualCost = (p: Price, input: number, cacheRead: number, cacheWrite: number, output: number, succeeded: boolean) =>
+  credits([input, p.inputPerMTok], [cacheRead, p.cachedInputPerMTok ?? p.inputPerMTok], [cacheWrite, p.cacheWritePerMTok ?? p.inputPerMTok], [output, p.outputPerMTok]) +
+  (succeeded ? p.perRequest : 0);
+
+const rates = (inputPerMTok: number, outputPerMTok: number, extra: Partial<Price> = {}): Price =>
+  ({ inputPerMTok, outputPerMTok, cachedInputPerMTok: null, cacheWritePerMTok: null, perRequest: 0, ...extra });
 
 const PRICES: Record<string, Price> = {
-  free: { inputPerMTok: 0, outputPerMTok: 0 },
-  out: { inputPerMTok: 0, outputPerMTok: 1_000_000 },
-  odd: { inputPerMTok: 1_300_000, outputPerMTok: 2_700_001 },
-  cheap: { inputPerMTok: 150, outputPerMTok: 600 },
+  free: rates(0, 0),
+  out: rates(0, 1_000_000),
+  odd: rates(1_300_000, 2_700_001),
+  cheap: rates(150, 600),
+  // Anthropic-like: cache reads a tenth, writes 1.25× the input rate.
+  cached: rates(3_000_000, 15_000_000, { cachedInputPerMTok: 300_000, cacheWritePerMTok: 3_750_000 }),
+  // An image model: a fixed price per successful call.
+  image: rates(0, 0, { perRequest: 40 }),
 };
 
 type MKey = { id: number; limit: number | null; spent: number; durableSpent: number };
@@ -129,7 +144,7 @@ function walk(seed: number, steps: number): Record<string, number> {
     const tokenRoom = u.monthly > 0 ? u.monthly - u.monthTokens - sumOpen(u, (o) => o.hold.tokens) : Infinity;
     // `o` is the cap per answer: the prompt counts once, the output once per answer.
     const fits = (o: number) => [costOf(price, prompt, o * choices) <= avail, costOf(price, prompt, o * choices) <= keyRoom, prompt + o * choices <= tokenRoom] as const;
-    const billed = price.inputPerMTok > 0 || price.outputPerMTok > 0 || u.monthly > 0;
+    const billed = price.inputPerMTok > 0 || price.outputPerMTok > 0 || (price.cachedInputPerMTok ?? 0) > 0 || (price.cacheWritePerMTok ?? 0) > 0 || price.perRequest > 0 || u.monthly > 0;
     let output = 0;
     let inject: number | null = null;
     if (producesOutput && clientMax !== null) output = clientMax;
@@ -154,24 +169,25 @@ function walk(seed: number, steps: number): Record<string, number> {
     return { credits: costOf(price, prompt, output * choices), tokens: u.monthly > 0 ? prompt + output * choices : 0, output, inject };
   }
 
-  function recordFor(o: { requestId: string; user: MUser; key: MKey | null; model: string }, prompt: number, completion: number, status: number): RequestRecord {
+  function recordFor(o: { requestId: string; user: MUser; key: MKey | null; model: string }, prompt: number, completion: number, status: number, cached = 0, cacheWrite = 0): RequestRecord {
     return {
       requestId: o.requestId, userId: o.user.id, keyId: o.key?.id ?? null, keyPrefix: "t", sourceIp: "127.0.0.1", endpoint: "/v1/chat/completions",
       model: o.model, upstreamModel: o.model, channelId: null, status, errorCode: status === 200 ? null : "upstream_error", stream: false,
       promptTokens: prompt, completionTokens: completion, tokensEstimated: false, ttfbMs: null, totalMs: 1,
-      errorDetail: null, refused: false, cachedTokens: 0, cacheWriteTokens: 0,
+      errorDetail: null, refused: false, cachedTokens: cached, cacheWriteTokens: cacheWrite,
     };
   }
 
-  function close(o: Open, prompt: number, completion: number, status: number) {
-    const actual = costOf(o.hold.price, prompt, completion);
+  /** `prompt` counts every input token; `cached` and `cacheWrite` are parts of it. */
+  function close(o: Open, prompt: number, completion: number, status: number, cached = 0, cacheWrite = 0) {
+    const actual = actualCost(o.hold.price, prompt - cached - cacheWrite, cached, cacheWrite, completion, status === 200);
     // Past the hold (an upstream that ignored the cap), the account pays what it can: its balance not held
     // by other requests, within the key's spend limit as it was at admission. Never less than the hold.
     const others = open.filter((x) => x !== o);
     const free = o.user.balance - others.filter((x) => x.user === o.user).reduce((s, x) => s + x.hold.credits, 0);
     const keyFree = o.key && o.limit !== null ? o.limit - o.key.spent - others.filter((x) => x.key === o.key).reduce((s, x) => s + x.hold.credits, 0) : Infinity;
     const want = actual <= o.hold.credits ? actual : Math.max(o.hold.credits, Math.min(actual, free, keyFree));
-    const charged = recordRequest(ctx, o.hold, recordFor({ requestId: o.hold.requestId, user: o.user, key: o.key, model: o.model }, prompt, completion, status));
+    const charged = recordRequest(ctx, o.hold, recordFor({ requestId: o.hold.requestId, user: o.user, key: o.key, model: o.model }, prompt, completion, status, cached, cacheWrite));
     check(charged === want, `charged ${charged}, expected ${want} (cost ${actual}, hold ${o.hold.credits}, free ${free}, key ${keyFree})`);
     if (actual > want) count("shortfall");
     else if (actual > o.hold.credits) count("past the hold, paid");
@@ -278,7 +294,10 @@ function walk(seed: number, steps: number): Record<string, number> {
         const p = rng.int(0, o.prompt + 20), c = rng.int(0, o.output * o.choices + (rng.chance(0.15) ? 5000 : 20));
         log.push(`settle ${o.hold.requestId} ${p}+${c}`);
         count("settle");
-        close(o, p, c, 200);
+        // Some of the prompt may come from the provider's cache, or be written to it.
+        const cached = rng.chance(0.3) ? rng.int(0, p) : 0;
+        const cacheWrite = rng.chance(0.2) ? rng.int(0, p - cached) : 0;
+        close(o, p, c, 200, cached, cacheWrite);
       } else if (roll < 0.7 && open.length > 0) {
         const o = rng.pick(open);
         log.push(`release ${o.hold.requestId}`);

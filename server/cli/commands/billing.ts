@@ -8,14 +8,27 @@ export const billingCommands: Command[] = [
     flags: [
       { name: "input", type: "int", help: "credits per million input tokens", required: true },
       { name: "output", type: "int", help: "credits per million output tokens", required: true },
+      { name: "cached-input", type: "int", help: "credits per million prompt tokens read from the cache (OpenAI cached tokens, Anthropic cache reads); default: the input rate" },
+      { name: "cache-write", type: "int", help: "credits per million prompt tokens written to the cache (Anthropic cache creation); default: the input rate" },
+      { name: "per-request", type: "int", help: "credits per successful call, on top of the token rates (image, audio, video models); default 0" },
     ],
-    run: (c, { positionals: [model], flags: f }) => c.prices.set(model!, { inputPerMTok: f.input as number, outputPerMTok: f.output as number }),
-    format: (p) => `${p.model}: ${p.inputPerMTok} in / ${p.outputPerMTok} out per million tokens`,
+    run: (c, { positionals: [model], flags: f }) => c.prices.set(model!, {
+      inputPerMTok: f.input as number, outputPerMTok: f.output as number,
+      ...(f["cached-input"] !== undefined ? { cachedInputPerMTok: f["cached-input"] as number } : {}),
+      ...(f["cache-write"] !== undefined ? { cacheWritePerMTok: f["cache-write"] as number } : {}),
+      ...(f["per-request"] !== undefined ? { perRequest: f["per-request"] as number } : {}),
+    }),
+    format: (p) => [
+      `${p.model}: ${p.inputPerMTok} in / ${p.outputPerMTok} out per million tokens`,
+      p.cachedInputPerMTok !== null ? `, ${p.cachedInputPerMTok} cached input` : "",
+      p.cacheWritePerMTok !== null ? `, ${p.cacheWritePerMTok} cache write` : "",
+      p.perRequest ? `, ${p.perRequest} per request` : "",
+    ].join(""),
   },
   {
     group: "price", verb: "list", summary: "List model prices (models without a price cost 0)",
     run: (c) => c.prices.list().then((r) => r.data),
-    format: (rows) => table(rows, ["model", "inputPerMTok", "outputPerMTok", "updatedAt"]),
+    format: (rows) => table(rows, ["model", "inputPerMTok", "outputPerMTok", "cachedInputPerMTok", "cacheWritePerMTok", "perRequest", "updatedAt"]),
   },
   {
     group: "price", verb: "delete", summary: "Remove a model's price", args: [{ name: "MODEL", help: "model name" }],
@@ -57,6 +70,8 @@ export const billingCommands: Command[] = [
       { name: "limit", type: "int", help: "rows (default 50)" },
     ],
     run: (c, { flags: f }) => c.usage({ user: f.user as string | undefined, key: f.key as number | undefined, limit: (f.limit as number) ?? 50 }).then((r) => r.data),
-    format: (rows) => table(rows, ["at", "requestId", "keyPrefix", "model", "channelId", "status", "errorCode", "stream", "promptTokens", "completionTokens", "cost", "ttfbMs", "totalMs"]),
+    // Short headings: the cached and cache-write counts are parts of the input count.
+    format: (rows) => table(rows.map((r: Record<string, unknown>) => ({ ...r, in: r.promptTokens, cached: r.cachedTokens, cacheWrite: r.cacheWriteTokens, out: r.completionTokens })),
+      ["at", "requestId", "keyPrefix", "model", "channelId", "status", "errorCode", "stream", "in", "cached", "cacheWrite", "out", "cost", "ttfbMs", "totalMs"]),
   },
 ];
