@@ -3,7 +3,8 @@
  *
  * Two servers on loopback, printed as one JSON line on stdout:
  * - `fast`: a fixed chat completion, or for `"stream": true` a 50-chunk SSE stream written with no gap
- *   between chunks. It is written here rather than with the test mock because the mock's streams wait
+ *   between chunks; on /v1/messages, Anthropic's Messages stream with 50 text deltas, framed as Anthropic
+ *   frames it (message_start with the input usage, content block events, message_delta, message_stop). It is written here rather than with the test mock because the mock's streams wait
  *   at least one timer tick (about 1 ms in Bun, even for a 0 ms delay) per chunk, which would make every
  *   stream take 50 ms and hide the relay's own cost; it also keeps no record of requests.
  * - `mock`: the test mock (test/support/mock-upstream.ts), for behaviours such as `drip` that keep
@@ -34,9 +35,19 @@ const withoutUsage = [...contentChunks({}), stopChunk({})];
 const usageChunk = chunk([], { usage: { prompt_tokens: 10, completion_tokens: STREAM_CHUNKS, total_tokens: 10 + STREAM_CHUNKS } });
 const doneChunk = enc.encode("data: [DONE]\n\n");
 
+const event = (type: string, body: object) => enc.encode(`event: ${type}\ndata: ${JSON.stringify({ type, ...body })}\n\n`);
+const anthropicEvents = [
+  event("message_start", { message: { id: "msg_bench", type: "message", role: "assistant", content: [], model: "claude-bench", stop_reason: null, stop_sequence: null, usage: { input_tokens: 10, output_tokens: 1, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 } } }),
+  event("content_block_start", { index: 0, content_block: { type: "text", text: "" } }),
+  ...Array.from({ length: STREAM_CHUNKS }, (_, i) => event("content_block_delta", { index: 0, delta: { type: "text_delta", text: `tok${i + 1} ` } })),
+  event("content_block_stop", { index: 0 }),
+  event("message_delta", { delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: STREAM_CHUNKS } }),
+  event("message_stop", {}),
+];
+
 /** One enqueue per pull, so chunks leave as the client reads them, with no timer in between. */
-function sse(includeUsage: boolean): ReadableStream<Uint8Array> {
-  const pieces = includeUsage ? [...withUsage, usageChunk, doneChunk] : [...withoutUsage, doneChunk];
+function sse(includeUsage: boolean, anthropic = false): ReadableStream<Uint8Array> {
+  const pieces = anthropic ? anthropicEvents : includeUsage ? [...withUsage, usageChunk, doneChunk] : [...withoutUsage, doneChunk];
   let i = 0;
   return new ReadableStream<Uint8Array>({
     pull(ctrl) {
@@ -55,7 +66,8 @@ export async function startBenchUpstream() {
       if (req.method !== "POST") return Response.json({ object: "list", data: [{ id: "gpt-bench", object: "model", created: 0, owned_by: "bench" }] });
       const body = (await req.json().catch(() => null)) as { stream?: boolean; stream_options?: { include_usage?: boolean } } | null;
       if (body?.stream === true) {
-        return new Response(sse(body.stream_options?.include_usage === true), { headers: { "content-type": "text/event-stream", "cache-control": "no-cache" } });
+        const anthropic = new URL(req.url).pathname === "/v1/messages";
+        return new Response(sse(body.stream_options?.include_usage === true, anthropic), { headers: { "content-type": "text/event-stream", "cache-control": "no-cache" } });
       }
       return new Response(completion, { headers: { "content-type": "application/json" } });
     },

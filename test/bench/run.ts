@@ -27,7 +27,15 @@ const QUICK = process.env.BENCH_QUICK === "1";
 const DURATION_S = Number(process.env.BENCH_DURATION ?? (QUICK ? 2 : 5));
 const WARMUP_S = 1;
 const LEVELS = [1, 32, 256];
-const MODES = ["json", "stream"] as const;
+/**
+ * json and stream: chat completions to an openai channel. messages: Anthropic's Messages API streamed to an
+ * anthropic channel (the same-shape byte path). translated: the same client request for a model only an
+ * openai channel serves, so every event is translated (chat chunks in, Messages events out); its baselines
+ * are the Messages stream sent straight to the upstream and through the bare proxy.
+ */
+const MODES = ["json", "stream", "messages", "translated"] as const;
+/** The Messages modes are measured where the targets are judged and at c=1, not at every level. */
+const LEVELS_OF: Record<string, number[]> = { json: LEVELS, stream: LEVELS, messages: [1, 32], translated: [1, 32] };
 const TARGETS = ["direct", "passthrough", "relay"] as const;
 const STARTUP_RUNS = QUICK ? 3 : 7;
 const PAIRS = QUICK ? 3 : 5;
@@ -48,10 +56,16 @@ type Row = {
 };
 
 const MODEL = "gpt-bench";
+const CLAUDE = "claude-bench";
+const hello = [{ role: "user", content: "Say hello to the benchmark." }];
 const bodies: Record<Mode, string> = {
-  json: JSON.stringify({ model: MODEL, messages: [{ role: "user", content: "Say hello to the benchmark." }] }),
-  stream: JSON.stringify({ model: MODEL, messages: [{ role: "user", content: "Say hello to the benchmark." }], stream: true }),
+  json: JSON.stringify({ model: MODEL, messages: hello }),
+  stream: JSON.stringify({ model: MODEL, messages: hello, stream: true }),
+  messages: JSON.stringify({ model: CLAUDE, max_tokens: 256, messages: hello, stream: true }),
+  translated: JSON.stringify({ model: MODEL, max_tokens: 256, messages: hello, stream: true }),
 };
+const pathOf = (mode: Mode) => (mode === "messages" || mode === "translated" ? "/v1/messages" : "/v1/chat/completions");
+const isStream = (mode: Mode) => mode !== "json";
 
 const children: Subprocess[] = [];
 const relays: RelayProcess[] = [];
@@ -91,19 +105,22 @@ async function runWrk(url: string, key: string, body: string, concurrency: numbe
   return { requests: r.requests, errors, failures: errors ? { status: r.status, read: r.read, timeout: r.timeout, connect: r.connect } : {}, seconds: secs, rps: r.requests / secs, latency: pct, ttfc: null };
 }
 
-function load(url: string, key: string, mode: Mode, concurrency: number, seconds: number, forceBun = false): Promise<LoadResult> {
+function load(base: string, key: string, mode: Mode, concurrency: number, seconds: number, forceBun = false): Promise<LoadResult> {
+  const url = base + pathOf(mode);
   if (WRK && !forceBun) return runWrk(url, key, bodies[mode], concurrency, seconds);
   return runBunLoad({
-    url, body: bodies[mode], concurrency, durationMs: seconds * 1000, stream: mode === "stream",
+    url, body: bodies[mode], concurrency, durationMs: seconds * 1000, stream: isStream(mode),
     headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
   });
 }
 
 /** Sends one request and checks the answer, so a broken set-up fails before any number is taken. */
-async function check(url: string, key: string, mode: Mode): Promise<void> {
+async function check(base: string, key: string, mode: Mode): Promise<void> {
+  const url = base + pathOf(mode);
   const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${key}` }, body: bodies[mode] });
   const text = await res.text();
-  const ok = res.status === 200 && (mode === "json" ? text.includes('"chat.completion"') : text.trimEnd().endsWith("data: [DONE]"));
+  const ends = mode === "json" ? text.includes('"chat.completion"') : mode === "stream" ? text.trimEnd().endsWith("data: [DONE]") : text.trimEnd().endsWith('data: {"type":"message_stop"}');
+  const ok = res.status === 200 && ends;
   if (!ok) throw new Error(`${url} (${mode}) answered ${res.status}: ${text.slice(0, 300)}`);
 }
 
@@ -147,7 +164,7 @@ async function openStreams(mockUrl: string): Promise<{ open: number; failed: num
     user: "bench", model: MODEL, upstreams: [{ name: "drip", baseUrl: `${mockUrl}/v1` }], credits: 1e12, concurrency: 100_000,
     price: { inputPerMTok: 1, outputPerMTok: 2 },
   });
-  await check(`${relay.url}/v1/chat/completions`, key, "json");
+  await check(relay.url, key, "json");
   await Bun.sleep(300);
   const idle = memoryOf(relay.pid).rss;
   const spec: HoldSpec = {
@@ -199,26 +216,25 @@ async function main(): Promise<number> {
     user: "bench", model: MODEL, upstreams: [{ name: "bench-upstream", baseUrl: `${fast}/v1` }], credits: 1e12, concurrency: 100_000,
     price: { inputPerMTok: 1, outputPerMTok: 2 },
   });
+  // The Messages API's own channel: an anthropic channel on the same upstream, for the same-shape path.
+  await relay.admin.channels.create({ name: "bench-anthropic", type: "anthropic", group: "official", baseUrl: fast, apiKey: "sk-upstream", models: [CLAUDE] });
+  await relay.admin.prices.set(CLAUDE, { inputPerMTok: 1, outputPerMTok: 2 });
 
-  const urls: Record<Target, string> = {
-    direct: `${fast}/v1/chat/completions`,
-    passthrough: `${pt.line}/v1/chat/completions`,
-    relay: `${relay.url}/v1/chat/completions`,
-  };
+  const urls: Record<Target, string> = { direct: fast, passthrough: pt.line, relay: relay.url };
   for (const t of TARGETS) for (const m of MODES) await check(urls[t], key, m);
   for (const t of TARGETS) for (const m of MODES) await load(urls[t], key, m, 32, WARMUP_S);
 
   const rows: Row[] = [];
   let peakRss = 0;
   for (const mode of MODES) {
-    for (const concurrency of LEVELS) {
+    for (const concurrency of LEVELS_OF[mode]!) {
       for (const target of TARGETS) {
         const server = target === "direct" ? upstream.proc.pid : target === "passthrough" ? pt.proc.pid : relay.pid;
         const cpu0 = cpuSecondsOf(server), up0 = cpuSecondsOf(upstream.proc.pid);
         const r = await load(urls[target], key, mode, concurrency, DURATION_S);
         const cpu = cpuSecondsOf(server) - cpu0, upCpu = cpuSecondsOf(upstream.proc.pid) - up0;
         // wrk cannot see the first chunk: a shorter run of the Bun generator measures it.
-        const t = mode === "stream" ? (WRK ? await load(urls[target], key, mode, concurrency, Math.max(1, DURATION_S / 2), true) : r) : null;
+        const t = isStream(mode) ? (WRK ? await load(urls[target], key, mode, concurrency, Math.max(1, DURATION_S / 2), true) : r) : null;
         if (target === "relay") peakRss = Math.max(peakRss, memoryOf(relay.pid).peak);
         const row: Row = {
           mode, concurrency, target, loadgen: WRK ? "wrk" : "bun", requests: r.requests, errors: r.errors + (t && t !== r ? t.errors : 0),
@@ -226,7 +242,7 @@ async function main(): Promise<number> {
           cpuUsPerRequest: (cpu * 1e6) / r.requests, upstreamCpuUsPerRequest: (upCpu * 1e6) / r.requests,
         };
         rows.push(row);
-        console.log(`  ${mode.padEnd(6)} c=${String(concurrency).padEnd(3)} ${target.padEnd(11)} ${row.rps.toFixed(0).padStart(7)} req/s  p50 ${ms(row.p50Ms)} ms  p99 ${ms(row.p99Ms)} ms  cpu ${row.cpuUsPerRequest.toFixed(0)} µs/req${row.ttfcP50Ms !== null ? `  ttfc p50 ${ms(row.ttfcP50Ms)} ms` : ""}${row.errors ? `  ERRORS ${row.errors} ${JSON.stringify(r.failures)}` : ""}`);
+        console.log(`  ${mode.padEnd(10)} c=${String(concurrency).padEnd(3)} ${target.padEnd(11)} ${row.rps.toFixed(0).padStart(7)} req/s  p50 ${ms(row.p50Ms)} ms  p99 ${ms(row.p99Ms)} ms  cpu ${row.cpuUsPerRequest.toFixed(0)} µs/req${row.ttfcP50Ms !== null ? `  ttfc p50 ${ms(row.ttfcP50Ms)} ms` : ""}${row.errors ? `  ERRORS ${row.errors} ${JSON.stringify(r.failures)}` : ""}`);
       }
     }
   }
@@ -235,14 +251,14 @@ async function main(): Promise<number> {
   // run's ratio drifts by ±10% with whatever else the machine does. Alternating short runs of the two
   // (pass-through, then relay, PAIRS times) and taking the median pair ratio halves that spread.
   console.log(`throughput ratio at c=32: ${PAIRS} alternating pairs of ${PAIR_S} s runs (pass-through, relay) per mode …`);
-  const paired: Record<Mode, number[]> = { json: [], stream: [] };
+  const paired: Record<Mode, number[]> = { json: [], stream: [], messages: [], translated: [] };
   for (const mode of MODES) {
     for (let i = 0; i < PAIRS; i++) {
       const p = await load(urls.passthrough, key, mode, 32, PAIR_S);
       const r = await load(urls.relay, key, mode, 32, PAIR_S);
       paired[mode].push(r.rps / p.rps);
     }
-    console.log(`  ${mode.padEnd(6)} relay/pass-through ${paired[mode].map((x) => x.toFixed(2)).join(", ")}: median ${median(paired[mode]).toFixed(2)}`);
+    console.log(`  ${mode.padEnd(10)} relay/pass-through ${paired[mode].map((x) => x.toFixed(2)).join(", ")}: median ${median(paired[mode]).toFixed(2)}`);
   }
 
   // Accounting really ran: every request left a usage row and a ledger charge, and nothing is still held.
@@ -264,7 +280,7 @@ async function main(): Promise<number> {
   const streams = await openStreams(mock);
 
   const row = (mode: Mode, c: number, t: Target) => rows.find((r) => r.mode === mode && r.concurrency === c && r.target === t)!;
-  const derived = MODES.flatMap((mode) => LEVELS.map((c) => {
+  const derived = MODES.flatMap((mode) => LEVELS_OF[mode]!.map((c) => {
     const d = row(mode, c, "direct"), p = row(mode, c, "passthrough"), r = row(mode, c, "relay");
     return {
       mode, concurrency: c,
@@ -278,6 +294,11 @@ async function main(): Promise<number> {
   const targets = [
     { name: `throughput at c=32 (json) ≥ 0.5× pass-through, median of ${PAIRS} pairs`, value: median(paired.json), unit: "×", pass: median(paired.json) >= 0.5 },
     { name: `throughput at c=32 (stream) ≥ 0.5× pass-through, median of ${PAIRS} pairs`, value: median(paired.stream), unit: "×", pass: median(paired.stream) >= 0.5 },
+    // The Messages API passed through takes the same byte path as a chat stream: its ratio should match.
+    {
+      name: `Messages streamed to an anthropic channel within the chat stream's ratio (${median(paired.stream).toFixed(2)}) − 0.05, median of ${PAIRS} pairs`,
+      value: median(paired.messages), unit: "×", pass: median(paired.messages) >= median(paired.stream) - 0.05,
+    },
     { name: "added p50 latency at c=1 (json) ≤ 0.3 ms", value: dv("json", 1).addedP50Ms, unit: "ms", pass: dv("json", 1).addedP50Ms <= 0.3 },
     { name: `RSS with ${OPEN_STREAMS} open streams ≤ 200 MB`, value: streams.rssMb, unit: "MB", pass: streams.rssMb <= 200 && streams.open === OPEN_STREAMS },
     { name: "start-up (fresh data dir, median) < 200 ms", value: startupMs, unit: "ms", pass: startupMs < 200 },
@@ -285,9 +306,9 @@ async function main(): Promise<number> {
 
   // The table.
   console.log("");
-  console.log("mode    conc  target        req/s   p50 ms   p99 ms  ttfc p50  cpu µs/req | added p50  added p99  (p50 vs pass)  relay/pass  relay/direct  ttfc overhead");
+  console.log("mode        conc  target        req/s   p50 ms   p99 ms  ttfc p50  cpu µs/req | added p50  added p99  (p50 vs pass)  relay/pass  relay/direct  ttfc overhead");
   for (const mode of MODES) {
-    for (const c of LEVELS) {
+    for (const c of LEVELS_OF[mode]!) {
       for (const t of TARGETS) {
         const r = row(mode, c, t);
         let tail = "";
@@ -295,7 +316,7 @@ async function main(): Promise<number> {
           const x = dv(mode, c);
           tail = `| ${ms(x.addedP50Ms, 3).padStart(9)}  ${ms(x.addedP99Ms, 3).padStart(9)}  ${ms(x.addedP50OverPassthroughMs, 3).padStart(13)}  ${x.relayOverPassthrough.toFixed(2).padStart(10)}  ${x.relayOverDirect.toFixed(2).padStart(12)}  ${x.ttfcOverheadMs === null ? "-" : ms(x.ttfcOverheadMs, 3).padStart(13)}`;
         }
-        console.log(`${mode.padEnd(7)} ${String(c).padStart(4)}  ${t.padEnd(11)} ${r.rps.toFixed(0).padStart(7)}  ${ms(r.p50Ms, 3).padStart(7)}  ${ms(r.p99Ms, 3).padStart(7)}  ${ms(r.ttfcP50Ms, 3).padStart(8)}  ${r.cpuUsPerRequest.toFixed(0).padStart(10)} ${tail}`);
+        console.log(`${mode.padEnd(11)} ${String(c).padStart(4)}  ${t.padEnd(11)} ${r.rps.toFixed(0).padStart(7)}  ${ms(r.p50Ms, 3).padStart(7)}  ${ms(r.p99Ms, 3).padStart(7)}  ${ms(r.ttfcP50Ms, 3).padStart(8)}  ${r.cpuUsPerRequest.toFixed(0).padStart(10)} ${tail}`);
       }
     }
   }
