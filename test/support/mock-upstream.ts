@@ -159,14 +159,52 @@ function payload(name: string, method: string, c: Call): unknown {
   if (path === "/v1/models") {
     return { object: "list", data: MODELS.map((id) => ({ id, object: "model", created: 1700000000, owned_by: "mock" })) };
   }
+  if (path === "/v1/responses") return responseObject(c, content, "completed");
   if (path.startsWith("/v1/")) {
     return { object: "passthrough", path, method, model: body?.model, usage: { prompt_tokens: 3, completion_tokens: 0, total_tokens: 3 } };
   }
   return null;
 }
 
+/** A Responses API response object with one output message (text `content`) and its usage. */
+function responseObject(c: Call, content: string, status: string) {
+  const u = usage(c.opts, c.body);
+  return {
+    id: `resp_mock_${c.seq}`, object: "response", created_at: Math.floor(Date.now() / 1000), status,
+    model: c.opts.answerModel ?? c.body?.model ?? "gpt-4o-mini",
+    output: status === "in_progress" ? [] : [{ id: `msg_mock_${c.seq}`, type: "message", status: "completed", role: "assistant", content: [{ type: "output_text", text: content, annotations: [] }] }],
+    usage: status === "in_progress" ? null : { input_tokens: u.prompt_tokens, output_tokens: u.completion_tokens, total_tokens: u.total_tokens, input_tokens_details: { cached_tokens: c.opts.cachedTokens ?? 0 }, output_tokens_details: { reasoning_tokens: 0 } },
+  };
+}
+
+/** The Responses API's event stream: created, the message's text in `chunks` deltas, completed with usage. */
+function responsesEvents(c: Call): string[] {
+  const n = c.opts.chunks ?? 5;
+  const pieces = Array.from({ length: n }, (_, i) => `tok${i + 1} `);
+  const text = pieces.join("");
+  const item = `msg_mock_${c.seq}`;
+  const ev = (type: string, body: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...body })}\n\n`;
+  const events = [
+    ev("response.created", { response: responseObject(c, "", "in_progress"), sequence_number: 0 }),
+    ev("response.output_item.added", { output_index: 0, item: { id: item, type: "message", status: "in_progress", role: "assistant", content: [] } }),
+    ev("response.content_part.added", { item_id: item, output_index: 0, content_index: 0, part: { type: "output_text", text: "", annotations: [] } }),
+    ...pieces.map((delta) => ev("response.output_text.delta", { item_id: item, output_index: 0, content_index: 0, delta })),
+  ];
+  if (c.opts.behavior === "disconnect") return events;
+  const done = responseObject(c, text, "completed");
+  (done.usage as { output_tokens: number }).output_tokens = n;
+  return [
+    ...events,
+    ev("response.output_text.done", { item_id: item, output_index: 0, content_index: 0, text }),
+    ev("response.content_part.done", { item_id: item, output_index: 0, content_index: 0, part: { type: "output_text", text, annotations: [] } }),
+    ev("response.output_item.done", { output_index: 0, item: { id: item, type: "message", status: "completed", role: "assistant", content: [{ type: "output_text", text, annotations: [] }] } }),
+    ev("response.completed", { response: done }),
+  ];
+}
+
 /** SSE events for a streamed chat or text completion, ending with [DONE]. */
 function sseEvents(c: Call): string[] {
+  if (c.path === "/v1/responses") return responsesEvents(c);
   const { body, opts } = c;
   const chat = c.path === "/v1/chat/completions";
   const n = opts.chunks ?? 5;
@@ -236,7 +274,7 @@ async function respond(name: string, req: Request, c: Call): Promise<Response> {
   const { opts, signal } = c;
   const headers: Record<string, string> = { "x-mock-upstream": name };
   const behavior = opts.behavior ?? "normal";
-  const streaming = c.body?.stream === true && (c.path === "/v1/chat/completions" || c.path === "/v1/completions");
+  const streaming = c.body?.stream === true && (c.path === "/v1/chat/completions" || c.path === "/v1/completions" || c.path === "/v1/responses");
   if (behavior === "hang") {
     await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
     return new Response(null, { status: 499 }); // nobody reads it; the client is gone
