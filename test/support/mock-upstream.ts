@@ -42,6 +42,8 @@ export type MockOptions = {
   reasoning?: string;
   /** `usage.prompt_tokens_details.cached_tokens` (part of promptTokens) @default 0 */
   cachedTokens?: number;
+  /** answer 400 when the body has this field, as OpenAI's reasoning models do for `max_tokens` (and others for `max_completion_tokens`) */
+  rejectField?: "max_tokens" | "max_completion_tokens";
   /** the model id answered, instead of the one asked for (as an upstream that answers with a dated snapshot id) */
   answerModel?: string;
   /** report `completionTokens` per answer whatever cap the request set, as an upstream that ignores it would */
@@ -282,6 +284,13 @@ async function respond(name: string, req: Request, c: Call): Promise<Response> {
   if (behavior === "slow") {
     await sleep(opts.delayMs ?? 200, signal);
     if (signal.aborted) return new Response(null, { status: 499 });
+  }
+  if (opts.rejectField && c.body && typeof c.body === "object" && opts.rejectField in c.body) {
+    const other = opts.rejectField === "max_tokens" ? "max_completion_tokens" : "max_tokens";
+    c.finish(false);
+    return Response.json({
+      error: { message: `Unsupported parameter: '${opts.rejectField}' is not supported with this model. Use '${other}' instead.`, type: "invalid_request_error", param: opts.rejectField, code: "unsupported_parameter" },
+    }, { status: 400, headers });
   }
   if (behavior === "status") {
     const status = opts.status ?? 500;
