@@ -61,3 +61,20 @@ export function fitMiddle(s: string, width: number, align: "left" | "right" = "l
  * RELAY_KEY_PREFIX, the same for every key). Calls made with a login session show as `session`.
  */
 export const publicId = (keyPrefix: string): string => (keyPrefix === "session" ? keyPrefix : keyPrefix.slice(-8));
+
+/**
+ * `num` when it fits in `width` cells, else rounded to thousands or millions (`128k`, `1.2M`): a narrow
+ * column shows the size of a number instead of cutting its last digits off.
+ */
+export function numFit(n: unknown, width: number): string {
+  const exact = num(n);
+  if (exact.length <= width || typeof n !== "number") return exact;
+  for (const [unit, size] of [["k", 1e3], ["M", 1e6], ["G", 1e9]] as const) {
+    if (Math.round(n / size) >= 1000 && unit !== "G") continue; // 999,999 is 1M, not 1000k
+    for (const digits of [1, 0]) {
+      const short = `${Number((n / size).toFixed(digits))}${unit}`;
+      if (short.length <= width) return short;
+    }
+  }
+  return exact;
+}

@@ -27,8 +27,10 @@ export type ChannelRow = {
 export type UsageRow = {
   id: number; requestId: string; at: string | number; userId: number; keyId: number | null; keyPrefix: string; sourceIp: string;
   endpoint: string; model: string; upstreamModel: string | null; channelId: number | null; status: number;
-  errorCode: string | null; stream: boolean; promptTokens: number; completionTokens: number; cost: number;
-  ttfbMs: number | null; totalMs: number | null; shortfall?: number; errorDetail?: string | null;
+  errorCode: string | null; stream: boolean; promptTokens: number; completionTokens: number;
+  /** Parts of promptTokens, which counts every input token: read from the provider's prompt cache, and written to it. */
+  cachedTokens: number; cacheWriteTokens: number;
+  cost: number; ttfbMs: number | null; totalMs: number | null; shortfall?: number; errorDetail?: string | null;
 };
 
 export type LedgerRow = {

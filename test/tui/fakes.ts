@@ -60,7 +60,7 @@ export function usageRow(id: number, over: Partial<UsageRow> = {}): UsageRow {
   return {
     id, requestId: `req_${id}`, at: new Date().toISOString(), userId: 1, keyId: 1, keyPrefix: "sk-app-AAAAAAAA", sourceIp: "127.0.0.1",
     endpoint: "/v1/chat/completions", model: `model-${id}`, upstreamModel: null, channelId: 1, status: 200, errorCode: null, stream: false,
-    promptTokens: 10 * id, completionTokens: id, cost: 3 * id, ttfbMs: 5, totalMs: 20, ...over,
+    promptTokens: 10 * id, completionTokens: id, cachedTokens: 0, cacheWriteTokens: 0, cost: 3 * id, ttfbMs: 5, totalMs: 20, ...over,
   };
 }
 

@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
 import { hourlySeries, resample, sparkline } from "../../tui/state/timeline";
-import { editText, splitKeys } from "../../tui/state/text";
-import { fit, fitMiddle, publicId } from "../../tui/format";
+import { editText, splitKeys, wrapText } from "../../tui/state/text";
+import { fit, fitMiddle, numFit, publicId } from "../../tui/format";
 
 test("hourlySeries places points in hour slots ending now; outside points are dropped", () => {
   const now = Date.parse("2026-01-03T10:30:00Z");
@@ -67,4 +67,25 @@ test("publicId is the last 8 characters of any key prefix; session calls stay se
   expect(publicId("sk-app-U3abcdEF")).toBe("U3abcdEF");
   expect(publicId("acme-U3abcdEF")).toBe("U3abcdEF");
   expect(publicId("session")).toBe("session");
+});
+
+test("numFit keeps the exact number when it fits, else its size in k or M", () => {
+  expect(numFit(1210, 6)).toBe("1,210");
+  expect(numFit(120_000, 7)).toBe("120,000");
+  expect(numFit(120_000, 6)).toBe("120k");
+  expect(numFit(1_250_000, 6)).toBe("1.3M");
+  expect(numFit(1_250_000, 3)).toBe("1M");
+  expect(numFit(999_999, 6)).toBe("1M");
+  expect(numFit(12_345, 4)).toBe("12k");
+  expect(numFit(null, 6)).toBe("-");
+});
+
+test("wrapText breaks after commas, then at spaces, then inside words, and cuts what is left after maxLines", () => {
+  const tokens = "1,210 in (1,000 cached, 200 cache write), 50 out";
+  expect(wrapText(tokens, 60, 3)).toEqual([tokens]);
+  expect(wrapText(tokens, 31, 3)).toEqual(["1,210 in (1,000 cached,", "200 cache write), 50 out"]);
+  expect(wrapText("upstream said no thanks", 10, 3)).toEqual(["upstream", "said no", "thanks"]);
+  expect(wrapText("abcdefghij", 4, 3)).toEqual(["abcd", "efgh", "ij"]);
+  expect(wrapText("one two three four five", 9, 2)).toEqual(["one two", "three fo…"]);
+  expect(wrapText("", 9, 2)).toEqual([""]);
 });

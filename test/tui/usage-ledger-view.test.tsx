@@ -30,7 +30,7 @@ describe("Usage view", () => {
     const v = renderView(<UsageView api={api} active width={100} height={12} pollMs={50} />);
     const f = await v.waitFrame("model-3");
     expect(f.indexOf("model-3")).toBeLessThan(f.indexOf("model-1"));
-    expect(f).toMatch(/alice\s+model-3\s+200\s+30\s+3\s+9\s+20\s+AAAAAAAA\s+127\.0\.0\.1/);
+    expect(f).toMatch(/alice\s+model-3\s+200\s+30\s+0\s+3\s+9\s+20\s+AAAAAAAA\s+127\.0\.0\.1/);
     expect(queries[0]).toEqual({ limit: 500 });
     await v.press(KEY.down, KEY.enter);
     await v.waitFrame("Request req_2");
@@ -70,11 +70,56 @@ describe("Usage view", () => {
     const f = await v.waitFrame("U3abcdEF");
     for (const l of f.split("\n")) expect([...l].length).toBeLessThanOrEqual(80);
     const line = (id: string) => f.split("\n").find((l) => l.includes(id))!;
-    expect(line("U3abcdEF")).toMatch(/alice\s+claud…0514\s+200\s+10\s+1\s+3\s+20\s+U3abcdEF$/);
+    expect(line("U3abcdEF")).toMatch(/alice\s+claud…0514\s+200\s+10\s+0\s+1\s+3\s+20\s+U3abcdEF$/);
     expect(line("Zz9Yx8Wv")).toMatch(/alice\s+gpt-4…mini\s+200\s.*\sZz9Yx8Wv$/);
     expect(line("session")).toMatch(/alice\s+gpt-4o\s+200\s.*\ssession$/);
     expect(f).not.toContain("sk-app");
     v.unmount();
+  });
+
+  describe("prompt cache tokens, parts of the input", () => {
+    const cached = [
+      usageRow(3, { model: "claude-4", promptTokens: 1210, cachedTokens: 1000, cacheWriteTokens: 200, completionTokens: 50 }),
+      usageRow(2, { model: "gpt-4o", promptTokens: 128_000, cachedTokens: 120_000, completionTokens: 7 }),
+      usageRow(1, { model: "tiny-1", promptTokens: 10, completionTokens: 1 }),
+    ];
+    const api: UsageApi = { users, usage: async () => ({ data: cached }) };
+    const lines = (f: string) => f.split("\n");
+    const lineOf = (f: string, model: string) => lines(f).find((l) => l.includes(` ${model} `))!;
+
+    test("at 80 columns the list has a CACHED column beside IN, and still the key; the details give all three counts", async () => {
+      const v = renderView(<UsageView api={api} active width={80} height={20} pollMs={50} />);
+      const f = await v.waitFrame("claude-4");
+      for (const l of lines(f)) expect([...l].length).toBeLessThanOrEqual(80);
+      expect(lines(f)[1]).toMatch(/\sIN CACHED\s+OUT\s+COST\s+MS KEY\s*$/);
+      expect(lineOf(f, "claude-4")).toMatch(/\s200\s+1,210\s+1,000\s+50\s+9\s+20 AAAAAAAA$/);
+      // 120,000 is too long for the narrow column: it shows its size, not "120,0…".
+      expect(lineOf(f, "gpt-4o")).toMatch(/\s200\s+128,000\s+120k\s+7\s+6\s+20 AAAAAAAA$/);
+      expect(lineOf(f, "tiny-1")).toMatch(/\s200\s+10\s+0\s+1\s+3\s+20 AAAAAAAA$/);
+      await v.press(KEY.enter);
+      const d = await v.waitFrame("Request req_3");
+      expect(d).toMatch(/tokens\s+1,210 in \(1,000 cached, 200 cache write\), 50 out\n/);
+      await v.press(KEY.esc, KEY.down, KEY.enter);
+      expect(await v.waitFrame("Request req_2")).toMatch(/tokens\s+128,000 in \(120,000 cached\), 7 out\n/);
+      await v.press(KEY.esc, KEY.down, KEY.enter);
+      expect(await v.waitFrame("Request req_1")).toMatch(/tokens\s+10 in, 1 out\n/);
+      v.unmount();
+    });
+
+    test("at 120 columns the list adds the cache writes; the details beside it wrap the token counts", async () => {
+      const v = renderView(<UsageView api={api} active width={120} height={28} pollMs={50} />);
+      const f = await v.waitFrame("claude-4");
+      expect(lines(f)[1]).toMatch(/\sIN\s+CACHED\s+WRITE\s+OUT\s+COST\s+MS KEY\s+IP\s*$/);
+      expect(lineOf(f, "claude-4")).toMatch(/\s200\s+1,210\s+1,000\s+200\s+50\s+9\s+20 AAAAAAAA 127\.0\.0\.1\s*$/);
+      expect(lineOf(f, "gpt-4o")).toMatch(/\s200\s+128,000\s+120,000\s+0\s+7\s+6\s+20 AAAAAAAA/);
+      await v.press(KEY.enter);
+      const d = await v.waitFrame("Request req_3");
+      // The table gives up 45% of the width: it keeps IN and CACHED, the pane has the writes.
+      expect(lines(d)[1]).toMatch(/\sIN CACHED\s+OUT\s+COST/);
+      expect(lines(d)[1]).not.toContain("WRITE");
+      expect(d).toMatch(/│ tokens\s+1,210 in \(1,000 cached,\s*\n.*│\s+200 cache write\), 50 out\s*\n.*│ cost\s+9\s*\n/);
+      v.unmount();
+    });
   });
 
   test("filters by key or model, not by user or status", async () => {

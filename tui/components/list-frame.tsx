@@ -34,7 +34,8 @@ type Props<T> = {
   /** What the filter searches, e.g. "filter by name, label". @default "filter" */
   filterLabel?: string;
   error: string | null;
-  columns: readonly Column<T>[];
+  /** The table's columns, or a function of the table's width for views that lay out narrow and wide tables differently. */
+  columns: readonly Column<T>[] | ((tableWidth: number) => readonly Column<T>[]);
   window: { rows: readonly T[]; offset: number; index: number };
   keyOf: (row: T) => RowId;
   modal: Modal;
@@ -58,6 +59,7 @@ export function ListFrame<T>(p: Props<T>) {
   const wide = p.width >= SIDE_BY_SIDE;
   const showDetails = p.list.open && p.details && p.window.index >= 0;
   const tableWidth = showDetails && wide ? Math.floor(p.width * 0.55) : p.width;
+  const columns = typeof p.columns === "function" ? p.columns(tableWidth) : p.columns;
   let body: ReactNode;
   if (p.modal.kind !== "none") body = <ModalView modal={p.modal} width={p.width} height={rows + 1} />;
   else if (showDetails && !wide) body = p.details!(p.width, rows + 1);
@@ -65,7 +67,7 @@ export function ListFrame<T>(p: Props<T>) {
   else
     body = (
       <Box flexDirection="row">
-        <Table columns={p.columns} rows={p.window.rows} selected={p.window.index - p.window.offset} width={tableWidth} height={rows} keyOf={p.keyOf} />
+        <Table columns={columns} rows={p.window.rows} selected={p.window.index - p.window.offset} width={tableWidth} height={rows} keyOf={p.keyOf} />
         {showDetails ? (
           <Box marginLeft={1} paddingLeft={1} borderStyle="single" borderTop={false} borderRight={false} borderBottom={false} borderDimColor>
             {p.details!(p.width - tableWidth - 3, rows + 1)}
