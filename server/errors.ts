@@ -40,8 +40,11 @@ export function statusOf(code: ErrorCode): number {
   return errorCodes[code][0];
 }
 
-/** Who made a refused request, when relay could tell: refusals of identified callers are logged as usage rows. */
-export type Caller = { userId: number; keyId: number | null; keyPrefix: string; ip: string };
+/**
+ * Who made a refused request, when relay could tell: refusals of identified callers are logged as usage
+ * rows, with the model the request asked for when it was read.
+ */
+export type Caller = { userId: number; keyId: number | null; keyPrefix: string; ip: string; model?: string };
 
 export class ApiError extends Error {
   readonly status: number;

@@ -48,13 +48,14 @@ export function priceBookOf(ctx: AppContext): PriceBook {
   return (ctx.ext.prices ??= new PriceBook(ctx)) as PriceBook;
 }
 
-/** ceil(Σ tokens·rate / 1e6), exact in integers (BigInt past 2^53). */
-function creditsFor(terms: readonly [tokens: number, perMTok: number][]): number {
-  let a = 0;
-  for (const [t, r] of terms) a += t * r;
-  if (Number.isSafeInteger(a)) return Math.ceil(a / 1_000_000);
-  let big = 0n;
-  for (const [t, r] of terms) big += BigInt(t) * BigInt(r);
+/**
+ * ceil((a·ra + b·rb + c·rc + d·rd) / 1e6), exact in integers (BigInt past 2^53). Four terms as scalars, no
+ * array: it runs at every admission and settlement.
+ */
+function credits4(a: number, ra: number, b: number, rb: number, c: number, rc: number, d: number, rd: number): number {
+  const sum = a * ra + b * rb + c * rc + d * rd;
+  if (Number.isSafeInteger(sum)) return Math.ceil(sum / 1_000_000);
+  const big = BigInt(a) * BigInt(ra) + BigInt(b) * BigInt(rb) + BigInt(c) * BigInt(rc) + BigInt(d) * BigInt(rd);
   return Number((big + 999_999n) / 1_000_000n);
 }
 
@@ -63,12 +64,9 @@ function creditsFor(terms: readonly [tokens: number, perMTok: number][]): number
  * plus the per-request price when it succeeded.
  */
 export function costOf(price: Price, u: PricedUsage, succeeded = true): number {
-  return creditsFor([
-    [u.input, price.inputPerMTok],
-    [u.cacheRead, price.cachedInputPerMTok ?? price.inputPerMTok],
-    [u.cacheWrite, price.cacheWritePerMTok ?? price.inputPerMTok],
-    [u.output, price.outputPerMTok],
-  ]) + (succeeded ? price.perRequest : 0);
+  const input = price.inputPerMTok;
+  return credits4(u.input, input, u.cacheRead, price.cachedInputPerMTok ?? input, u.cacheWrite, price.cacheWritePerMTok ?? input, u.output, price.outputPerMTok) +
+    (succeeded ? price.perRequest : 0);
 }
 
 /** The dearest rate a prompt token can cost: a hold cannot know which tokens the provider will find cached. */
@@ -78,7 +76,7 @@ function worstInputRate(p: Price): number {
 
 /** The worst case of a request not yet made: every prompt token at the dearest input rate, the whole output, the per-request price. */
 export function holdCostOf(price: Price, promptTokens: number, outputTokens: number): number {
-  return creditsFor([[promptTokens, worstInputRate(price)], [outputTokens, price.outputPerMTok]]) + price.perRequest;
+  return credits4(promptTokens, worstInputRate(price), outputTokens, price.outputPerMTok, 0, 0, 0, 0) + price.perRequest;
 }
 
 /** Whether using the model costs anything at all. */

@@ -1,5 +1,6 @@
 import type { Server } from "bun";
 import type { AppContext } from "../context";
+import type { Caller } from "../errors";
 import { authenticate, type Principal } from "../auth/authenticate";
 import { normalizeIp } from "../net/cidr";
 import { resolveClientIp } from "../net/client-ip";
@@ -29,17 +30,30 @@ export function clientIp(ctx: AppContext, request: Request, server: Server<unkno
 }
 
 /**
- * Authenticates the request's bearer token; throws the matching ApiError. The caller is remembered for the
- * request, so a later refusal (scope, model, limits) is logged under it (usage/refusals.ts).
+ * Authenticates the request's key (or session); throws the matching ApiError. The relay's own path: it
+ * tells its refusals who made them itself, so nothing is remembered per request here.
+ */
+export function authenticateRelayRequest(ctx: AppContext, request: Request, server: Server<unknown> | null): Principal | Promise<Principal> {
+  return authenticate(ctx, request.headers.get("authorization"), clientIp(ctx, request, server), request.headers.get("x-api-key"));
+}
+
+/**
+ * The same for every other route (self-service, /v1/me, /v1/models): the caller is remembered for the
+ * request, so a later refusal (scope, a bad body, an unknown id) is logged under it (usage/refusals.ts).
  */
 export function authenticateRequest(ctx: AppContext, request: Request, server: Server<unknown> | null): Principal | Promise<Principal> {
-  const p = authenticate(ctx, request.headers.get("authorization"), clientIp(ctx, request, server), request.headers.get("x-api-key"));
+  const p = authenticateRelayRequest(ctx, request, server);
   if (p instanceof Promise) return p.then((s) => remember(ctx, request, s));
   return remember(ctx, request, p);
 }
 
-function remember(ctx: AppContext, request: Request, p: Principal): Principal {
+/** Who a principal is, as refusals are logged. */
+export function callerOfPrincipal(ctx: AppContext, p: Principal): Caller {
   const key = p.entry?.key;
-  noteCaller(request, { userId: p.userId, keyId: key?.id ?? null, keyPrefix: key ? publicPrefix(ctx.config.RELAY_KEY_PREFIX, key.publicId) : "session", ip: p.ip });
+  return { userId: p.userId, keyId: key?.id ?? null, keyPrefix: key ? publicPrefix(ctx.config.RELAY_KEY_PREFIX, key.publicId) : "session", ip: p.ip };
+}
+
+function remember(ctx: AppContext, request: Request, p: Principal): Principal {
+  noteCaller(request, callerOfPrincipal(ctx, p));
   return p;
 }

@@ -2,13 +2,13 @@ import type { Server } from "bun";
 import { ApiError, errorCodes, errorResponse } from "../errors";
 import type { Usage } from "../translate/usage";
 import type { AppContext } from "../context";
-import { authenticateRequest } from "../http/caller";
+import { authenticateRelayRequest, callerOfPrincipal } from "../http/caller";
 import { readBody } from "../http/body";
 import { requestIdOf } from "../http/errors-plugin";
 import { requireModelAllowed, requireScope, type Principal } from "../auth/authenticate";
 import { registryOf, type LiveChannel } from "../channels/registry";
 import { admit } from "../limits/admission";
-import { noteModel } from "../usage/refusals";
+import { markAccounted, refusedBy } from "../usage/refusals";
 import { endpointKind, producesOutput, shapeOfKind } from "./endpoint";
 import { parseRelayBody, type RelayBody } from "./parse";
 import { orderCandidates } from "./select";
@@ -30,25 +30,49 @@ export async function relay(ctx: AppContext, request: Request, server: Server<un
   const kind = endpointKind(url.pathname);
   let principal: Principal;
   try {
-    const authenticated = authenticateRequest(ctx, request, server);
+    const authenticated = authenticateRelayRequest(ctx, request, server);
     principal = authenticated instanceof Promise ? await authenticated : authenticated; // keys: no await
     requireScope(principal, "inference");
   } catch (err) {
     // A refusal of a key that proved itself (disabled, expired, outside its IPs, lacking the scope) is logged
     // with the model it asked for, so the body is read for that; an unknown key's is not.
-    if (err instanceof ApiError && err.errorCode !== "invalid_api_key" && err.errorCode !== "invalid_session") await noteModelOfBody(ctx, request, kind, url);
+    if (err instanceof ApiError && err.errorCode !== "invalid_api_key" && err.errorCode !== "invalid_session") {
+      if (!err.caller && principal!) refusedBy(err, callerOfPrincipal(ctx, principal), null);
+      if (err.caller) refusedBy(err, err.caller, await modelOfBody(ctx, request, kind, url));
+    }
     throw err;
   }
-  const bytes = await readBody(request, ctx.config.RELAY_MAX_BODY_BYTES);
-  let body: RelayBody;
+  let job: Job;
+  let model: string | null = null;
   try {
-    const parsed = parseRelayBody(bytes, request.headers.get("content-type"), kind, url, request.method);
-    body = parsed instanceof Promise ? await parsed : parsed;
+    const bytes = await readBody(request, ctx.config.RELAY_MAX_BODY_BYTES);
+    let body: RelayBody;
+    try {
+      const parsed = parseRelayBody(bytes, request.headers.get("content-type"), kind, url, request.method);
+      body = parsed instanceof Promise ? await parsed : parsed;
+    } catch (err) {
+      model = modelOfJson(bytes); // a bad field next to a good model: log the model with the refusal
+      throw err;
+    }
+    model = body.model;
+    job = admitted(ctx, request, requestId, started, principal, url, kind, body, bytes.byteLength);
   } catch (err) {
-    noteModelOfJson(request, bytes); // a bad field next to a good model: log the model with the refusal
+    // Refusals (400, 403, 404, 402, 429) are logged by the public app's error handler under this caller.
+    if (err instanceof ApiError) refusedBy(err, callerOfPrincipal(ctx, principal), model);
     throw err;
   }
-  noteModel(request, body.model);
+  try {
+    return await attempt(job, orderCandidates(job.candidates));
+  } catch (err) {
+    finish(job, null, null, { status: err instanceof ApiError ? err.status : 500, errorCode: err instanceof ApiError ? err.errorCode : "internal_error" });
+    if (err instanceof ApiError) markAccounted(err);
+    throw err;
+  }
+}
+
+/** The checks that need the body, then admission: a running job, or the refusal thrown. */
+function admitted(ctx: AppContext, request: Request, requestId: string, started: number, principal: Principal, url: URL,
+  kind: ReturnType<typeof endpointKind>, body: RelayBody, bodyBytes: number): Job {
   requireModelAllowed(principal, body.model);
   const group = principal.entry?.key.group ?? "either";
   const serving = registryOf(ctx).serving(body.model, group);
@@ -56,50 +80,51 @@ export async function relay(ctx: AppContext, request: Request, server: Server<un
   // Every channel serving the model is a candidate, whatever its type, as long as the request can reach it
   // (as it is, or translated); failover may cross types.
   const shape = shapeOfKind(kind);
-  const candidates = serving.filter((c) => unservable(kind, shape, adapterOf(c).shape, body) === null);
+  const candidates = reachable(serving, kind, shape, body);
   if (candidates.length === 0) throw new ApiError("invalid_request", `The model '${body.model}' cannot serve this request: ${unservable(kind, shape, adapterOf(serving[0]!).shape, body)}.`, "model");
-
   const key = principal.entry?.key ?? null;
-  // Refusals (429, 402) are thrown from here and logged by the public app's error handler.
   const hold = admit(ctx, {
     requestId, userId: principal.userId, concurrency: principal.user.concurrency, monthlyTokens: principal.user.monthlyTokens,
     keyId: key?.id ?? null, spendLimit: key?.spendLimit ?? null, model: body.model,
     // Every prompt token is at least one byte of the body, so its size bounds the prompt at no cost;
     // the tokenizer is asked only when that bound would make a difference to the hold.
-    promptTokens: body.format === "json" ? bytes.byteLength + 32 : 0,
-    refinePromptTokens: body.format === "json" ? () => promptBound(body.json, bytes.byteLength) : undefined,
+    promptTokens: body.format === "json" ? bodyBytes + 32 : 0,
+    refinePromptTokens: body.format === "json" ? () => promptBound(body.json, bodyBytes) : undefined,
     clientMaxOutput: body.clientMaxOutput, choices: body.choices,
     producesOutput: producesOutput(kind),
   });
-  const job = startJob({
-    ctx, request, requestId, started, principal, path: url.pathname, search: url.search, kind, shape, body, hold,
+  return startJob({
+    ctx, request, requestId, started, principal, path: url.pathname, search: url.search, kind, shape, body, hold, candidates,
     abort: null, cutWith: null, endStream: null,
   });
-  try {
-    return await attempt(job, orderCandidates(candidates));
-  } catch (err) {
-    finish(job, null, null, { status: err instanceof ApiError ? err.status : 500, errorCode: err instanceof ApiError ? err.errorCode : "internal_error" });
-    throw err;
+}
+
+/** The channels a request can reach; the list itself when they all can (the usual case: no copy). */
+function reachable(serving: LiveChannel[], kind: ReturnType<typeof endpointKind>, shape: ReturnType<typeof shapeOfKind>, body: RelayBody): LiveChannel[] {
+  for (let i = 0; i < serving.length; i++) {
+    if (unservable(kind, shape, adapterOf(serving[i]!).shape, body) !== null) {
+      return serving.filter((c) => unservable(kind, shape, adapterOf(c).shape, body) === null);
+    }
   }
+  return serving;
 }
 
 /** Reads just enough of a refused request to log its model; any problem with the body leaves it unknown. */
-async function noteModelOfBody(ctx: AppContext, request: Request, kind: ReturnType<typeof endpointKind>, url: URL): Promise<void> {
+async function modelOfBody(ctx: AppContext, request: Request, kind: ReturnType<typeof endpointKind>, url: URL): Promise<string | null> {
   try {
     const bytes = await readBody(request, ctx.config.RELAY_MAX_BODY_BYTES);
-    const parsed = await parseRelayBody(bytes, request.headers.get("content-type"), kind, url, request.method);
-    noteModel(request, parsed.model);
+    return (await parseRelayBody(bytes, request.headers.get("content-type"), kind, url, request.method)).model;
   } catch {
-    /* the refusal stands; the model stays unknown */
+    return null; // the refusal stands; the model stays unknown
   }
 }
 
-function noteModelOfJson(request: Request, bytes: Uint8Array): void {
+function modelOfJson(bytes: Uint8Array): string | null {
   try {
     const model = (JSON.parse(utf8.decode(bytes)) as { model?: unknown } | null)?.model;
-    if (typeof model === "string" && model.length <= 256) noteModel(request, model);
+    return typeof model === "string" && model.length <= 256 ? model : null;
   } catch {
-    /* not JSON: nothing to note */
+    return null; // not JSON: nothing to note
   }
 }
 

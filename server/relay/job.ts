@@ -5,7 +5,6 @@ import type { LiveChannel } from "../channels/registry";
 import type { Hold } from "../limits/admission";
 import { publicPrefix } from "../keys/key-format";
 import { recordRequest, type RequestRecord } from "../usage/recorder";
-import { markAccounted } from "../usage/refusals";
 import type { RelayBody } from "./parse";
 import type { EndpointKind } from "./endpoint";
 import type { ApiShape } from "../providers/types";
@@ -25,6 +24,8 @@ export type Job = {
   shape: ApiShape;
   body: RelayBody;
   hold: Hold;
+  /** The channels that can serve it, in no order yet. */
+  candidates: LiveChannel[];
   /** The current upstream attempt's controller: aborting it cuts the attempt short. */
   abort: AbortController | null;
   /** Set once the request was cut (a revocation); the attempt loop and the stream end with it. */
@@ -67,7 +68,6 @@ export function cutJob(job: Job, code: ErrorCode, message: string): void {
 export function finish(job: Job, channel: LiveChannel | null, upstreamModel: string | null, r: Outcome): void {
   if (job.hold.released) return;
   job.ctx.running.delete(job.requestId);
-  markAccounted(job.request);
   const key = job.principal.entry?.key ?? null;
   const u = r.usage ?? null;
   const record: RequestRecord = {

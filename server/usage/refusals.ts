@@ -10,32 +10,36 @@ import type { RequestRecord } from "./settlement";
  * are only counted: a flood of made-up keys must not be able to fill the disk.
  */
 const callers = new WeakMap<Request, Caller>();
-const models = new WeakMap<Request, string>();
-/** Requests whose usage row the relay already wrote (settled after admission); never logged twice. */
-const accounted = new WeakSet<Request>();
+/** Errors whose request the relay already wrote a usage row for (settled after admission); never logged twice. */
+const accounted = new WeakSet<ApiError>();
 
-/** Remembers who a request's caller is, once authentication knows. */
+/**
+ * Remembers who a request's caller is, once authentication knows (routes other than the relay's: the relay
+ * puts the caller on its refusals itself, so its hot path keeps no per-request record).
+ */
 export function noteCaller(request: Request, caller: Caller): void {
   callers.set(request, caller);
 }
 
-/** Remembers the model a request asked for, once its body is read. */
-export function noteModel(request: Request, model: string): void {
-  models.set(request, model);
+/** Puts the caller (and the model asked for, when known) on a refusal that has none yet. */
+export function refusedBy(err: ApiError, caller: Caller, model: string | null): void {
+  if (!err.caller) err.caller = caller;
+  if (model !== null && err.caller.model === undefined) err.caller.model = model;
 }
 
-export function markAccounted(request: Request): void {
-  accounted.add(request);
+/** The request of this error was already accounted for (its usage row written by the relay). */
+export function markAccounted(err: ApiError): void {
+  accounted.add(err);
 }
 
 /** Counts a refusal and, for an identified caller, queues its usage row. Called by the public app's error handler. */
 export function recordRefusal(ctx: AppContext, request: Request, err: ApiError, requestId: string, endpoint: string): void {
-  const model = models.get(request) ?? "";
   const metrics = metricsOf(ctx);
   metrics.observeRefusal(err.errorCode);
-  if (accounted.has(request)) return;
+  if (accounted.has(err)) return;
   const caller = err.caller ?? callers.get(request);
   if (!caller) return;
+  const model = caller.model ?? "";
   const record: RequestRecord = {
     requestId, userId: caller.userId, keyId: caller.keyId, keyPrefix: caller.keyPrefix, sourceIp: caller.ip, endpoint,
     model, upstreamModel: "", channelId: null, status: err.status, errorCode: err.errorCode, stream: false,

@@ -59,11 +59,11 @@ export async function buildBinary(): Promise<void> {
  * Starts the relay on a free port with `dataDir` (reused as is, so a restart after a crash sees the same
  * database) and waits until it logs that it listens. Its log goes to `<dataDir>/../<name>.log`.
  */
-export async function startRelayProcess(opts: { dataDir: string; binary?: boolean; env?: Record<string, string>; logPath?: string; timeoutMs?: number }): Promise<RelayProcess> {
+export async function startRelayProcess(opts: { dataDir: string; binary?: boolean; binaryPath?: string; env?: Record<string, string>; logPath?: string; timeoutMs?: number }): Promise<RelayProcess> {
   const logPath = opts.logPath ?? `${opts.dataDir}.log`;
   const fd = openSync(logPath, "a");
   const logStart = statSync(logPath).size;
-  const proc = Bun.spawn(relayCommand(opts.binary ?? false), {
+  const proc = Bun.spawn(opts.binaryPath ? [opts.binaryPath, "serve"] : relayCommand(opts.binary ?? false), {
     cwd: ROOT,
     // Info level at least: the "relay listening" line is how the port is learnt (per-request lines are debug).
     env: { ...process.env, RELAY_DATA_DIR: opts.dataDir, RELAY_PORT: "0", RELAY_HOST: "127.0.0.1", ...opts.env, RELAY_LOG_LEVEL: "info" },
