@@ -7,6 +7,7 @@ import { loadKeyring } from "./keyring/setup";
 import { compileCidrs } from "./net/cidr";
 import { SettlementWriter } from "./usage/settlement-writer";
 import { RunningRequests } from "./relay/running";
+import { ScopeRegistry } from "./auth/scopes";
 
 /** Opens the data dir and database and builds the shared context. `dbPath` overrides the file (tests use `:memory:`). */
 export function createContext(config: Config, opts: { dbPath?: string } = {}): AppContext {
@@ -21,6 +22,7 @@ export function createContext(config: Config, opts: { dbPath?: string } = {}): A
     writer: new SettlementWriter(db.$client, config.RELAY_FLUSH_INTERVAL_MS),
     running: new RunningRequests(),
     trustedProxies: compileCidrs(config.RELAY_TRUSTED_PROXIES),
+    scopes: new ScopeRegistry(config.RELAY_SCOPE_ALIASES),
     startedAt: Date.now(),
     ext: {},
   };

@@ -1,6 +1,8 @@
 import { join, resolve } from "node:path";
 import { z } from "zod";
 import { parseCidr } from "./net/cidr";
+import { parseScopeAliases } from "./auth/scopes";
+import { parseKeyFormat, type KeyFormat } from "./keys/key-format";
 
 const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max).default(def);
 const bool = (def: boolean) =>
@@ -28,6 +30,25 @@ export const envSchema = z.object({
     return out;
   }),
   RELAY_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9-]{1,32}$/, "letters, digits and '-' only").default("sk-app-"),
+  /** Template of issued keys. @default `<RELAY_KEY_PREFIX>{id:8}_{base62:48}` */
+  RELAY_KEY_FORMAT: z.string().max(200).optional(),
+  /** `always`: keys can be revealed again (kept encrypted); `never`: write-once, no ciphertext stored. Orgs may say never on their own. */
+  RELAY_KEY_REVEAL: z.enum(["always", "never"]).default("always"),
+  /** Extra path prefixes the OpenAI API is also served under, comma-separated (e.g. /v1/inference). */
+  RELAY_API_PREFIXES: z.string().default("").transform((v, ctx) => {
+    const out: string[] = [];
+    for (const p of v.split(",").map((s) => s.trim().replace(/\/+$/, "")).filter(Boolean)) {
+      if (!/^\/[A-Za-z0-9_./-]+$/.test(p) || p === "/v1") ctx.addIssue({ code: "custom", message: `not a path prefix other than /v1: ${p}` });
+      else out.push(p);
+    }
+    return out;
+  }),
+  /** Other names for scopes, `ALIAS=scope,…` (e.g. FULL_ACCESS=full,SUBMIT_JOBS=inference); keys take and show them. */
+  RELAY_SCOPE_ALIASES: z.string().default("").transform((v, ctx) => {
+    const parsed = parseScopeAliases(v);
+    if (typeof parsed === "string") ctx.addIssue({ code: "custom", message: parsed });
+    return typeof parsed === "string" ? [] : parsed;
+  }),
   RELAY_LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   /** Largest accepted request body. @default 10 MiB */
   RELAY_MAX_BODY_BYTES: int(10 * 1024 * 1024, 1024),
@@ -58,7 +79,7 @@ export const envSchema = z.object({
 
 export type Env = z.infer<typeof envSchema>;
 export type Config = Readonly<
-  Omit<Env, "RELAY_ADMIN_SOCKET"> & { RELAY_ADMIN_SOCKET: string; dbPath: string; masterKeyPath: string }
+  Omit<Env, "RELAY_ADMIN_SOCKET"> & { RELAY_ADMIN_SOCKET: string; dbPath: string; masterKeyPath: string; keyFormat: KeyFormat }
 >;
 
 export class ConfigError extends Error {}
@@ -72,7 +93,10 @@ export function loadConfig(env: Record<string, string | undefined> = Bun.env): C
     throw new ConfigError(`invalid configuration:\n  ${lines.join("\n  ")}`);
   }
   const dataDir = resolve(parsed.data.RELAY_DATA_DIR);
+  const keyFormat = parseKeyFormat(parsed.data.RELAY_KEY_FORMAT ?? `${parsed.data.RELAY_KEY_PREFIX}{id:8}_{base62:48}`);
+  if (typeof keyFormat === "string") throw new ConfigError(`invalid configuration:\n  RELAY_KEY_FORMAT: ${keyFormat}`);
   return Object.freeze({
+    keyFormat,
     ...parsed.data,
     RELAY_DATA_DIR: dataDir,
     RELAY_ADMIN_SOCKET: resolve(parsed.data.RELAY_ADMIN_SOCKET ?? join(dataDir, "admin.sock")),

@@ -5,6 +5,7 @@ import type { KeyCache } from "./auth/key-cache";
 import type { SettlementWriter } from "./usage/settlement-writer";
 import type { Cidr } from "./net/cidr";
 import type { RunningRequests } from "./relay/running";
+import type { ScopeRegistry } from "./auth/scopes";
 
 /**
  * Everything a service needs, passed explicitly. Built once by `createContext` (server/bootstrap.ts);
@@ -19,6 +20,8 @@ export type AppContext = {
   /** Requests in flight, for revocations that must reach them (server/auth/revocation.ts). */
   running: RunningRequests;
   trustedProxies: Cidr[];
+  /** Scope names, with RELAY_SCOPE_ALIASES. */
+  scopes: ScopeRegistry;
   startedAt: number;
   /** Extension slots filled by feature modules (relay, limits, sessions). */
   ext: Record<string, unknown>;

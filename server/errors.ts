@@ -14,9 +14,13 @@ export const errorCodes = {
   invalid_credentials: [401, "authentication_error"],
   quota_exceeded: [402, "insufficient_quota"],
   key_spend_limit_exceeded: [402, "insufficient_quota"],
+  member_spend_limit_exceeded: [402, "insufficient_quota"],
   ip_not_allowed: [403, "permission_error"],
   insufficient_scope: [403, "permission_error"],
   model_not_allowed: [403, "permission_error"],
+  org_suspended: [403, "permission_error"],
+  org_forbidden: [403, "permission_error"],
+  reveal_disabled: [403, "permission_error"],
   session_required: [403, "permission_error"],
   not_found: [404, "invalid_request_error"],
   model_not_found: [404, "invalid_request_error"],
@@ -25,6 +29,7 @@ export const errorCodes = {
   payload_too_large: [413, "invalid_request_error"],
   unsupported_media_type: [415, "invalid_request_error"],
   concurrency_limit_exceeded: [429, "rate_limit_error"],
+  rate_limit_exceeded: [429, "rate_limit_error"],
   monthly_quota_exceeded: [429, "rate_limit_error"],
   too_many_attempts: [429, "rate_limit_error"],
   internal_error: [500, "server_error"],
@@ -44,7 +49,9 @@ export function statusOf(code: ErrorCode): number {
  * Who made a refused request, when relay could tell: refusals of identified callers are logged as usage
  * rows, with the model the request asked for when it was read.
  */
-export type Caller = { userId: number; keyId: number | null; keyPrefix: string; ip: string; model?: string };
+export type Caller = {
+  accountId: number; orgId: number | null; userId: number | null; keyId: number | null; keyLabel: string; keyPrefix: string; ip: string; model?: string;
+};
 
 export class ApiError extends Error {
   readonly status: number;

@@ -11,9 +11,9 @@ let bob: Awaited<ReturnType<typeof userWithKey>>;
 
 const at = (iso: string) => Date.parse(iso);
 let seq = 0;
-function row(userId: number, keyId: number, when: string, prompt: number, completion: number, cost: number) {
+function row(user: { id: number; accountId: number }, keyId: number, when: string, prompt: number, completion: number, cost: number) {
   return {
-    requestId: `req_test_${++seq}`, at: at(when), userId, keyId, keyPrefix: "sk-app-test", endpoint: "chat", model: "gpt-x",
+    requestId: `req_test_${++seq}`, at: at(when), userId: user.id, accountId: user.accountId, keyId, keyPrefix: "sk-app-test", endpoint: "chat", model: "gpt-x",
     upstreamModel: "secret-upstream-model", channelId: 7, status: 200, promptTokens: prompt, completionTokens: completion, cost, totalMs: 5,
   };
 }
@@ -23,13 +23,13 @@ beforeAll(async () => {
   alice = await userWithKey(h, "u-alice");
   aliceKey2 = (await h.admin.keys.create({ user: "u-alice", label: "second" })).id;
   bob = await userWithKey(h, "u-bob");
-  const a = alice.user.id as number;
+  const a = alice.user as { id: number; accountId: number };
   h.ctx.db.insert(usageLog).values([
     row(a, alice.keyId, "2025-03-01T08:00:00Z", 10, 5, 100),
     row(a, alice.keyId, "2025-03-01T23:59:59Z", 20, 10, 200),
     row(a, aliceKey2, "2025-03-02T00:00:00Z", 1, 1, 7),
     row(a, alice.keyId, "2025-03-05T12:00:00Z", 100, 50, 1000),
-    row(bob.user.id as number, bob.keyId, "2025-03-01T09:00:00Z", 999, 999, 9999),
+    row(bob.user as { id: number; accountId: number }, bob.keyId, "2025-03-01T09:00:00Z", 999, 999, 9999),
   ]).run();
 });
 afterAll(() => h.close());

@@ -48,7 +48,7 @@ describe("login", () => {
     expect(mb.auth).toBe("session");
     expect(mb.user.name).toBe("login-ok");
     expect(mb.key).toBeNull();
-    expect(mb.scopes.sort()).toEqual(["inference", "keys:read", "keys:write", "usage:read"]);
+    expect(mb.scopes.sort()).toEqual(["billing:read", "inference", "keys:read", "keys:write", "members:read", "members:write", "usage:read"]);
     expect(mb).toHaveProperty("balance");
   });
 

@@ -8,6 +8,7 @@ import m4 from "./0004_visible_refusals.sql" with { type: "text" };
 import m5 from "./0005_channel_types.sql" with { type: "text" };
 import m6 from "./0006_usage_cache_tokens.sql" with { type: "text" };
 import m7 from "./0007_cache_and_request_prices.sql" with { type: "text" };
+import m8 from "./0008_accounts_and_orgs.sql" with { type: "text" };
 
 export const migrations: { tag: string; sql: string }[] = [
   { tag: "0000_foundation", sql: m0 },
@@ -18,4 +19,5 @@ export const migrations: { tag: string; sql: string }[] = [
   { tag: "0005_channel_types", sql: m5 },
   { tag: "0006_usage_cache_tokens", sql: m6 },
   { tag: "0007_cache_and_request_prices", sql: m7 },
+  { tag: "0008_accounts_and_orgs", sql: m8 },
 ];

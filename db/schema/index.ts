@@ -8,3 +8,5 @@ export * from "./ledger";
 export * from "./prices";
 export * from "./token-usage";
 export * from "./auth-epoch";
+export * from "./accounts";
+export * from "./memberships";

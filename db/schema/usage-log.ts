@@ -8,8 +8,15 @@ export const usageLog = sqliteTable(
     id: integer("id").primaryKey({ autoIncrement: true }),
     requestId: text("request_id").notNull().unique(),
     at: integer("at").notNull(),
-    userId: integer("user_id").notNull(),
+    /** The account charged. */
+    accountId: integer("account_id").notNull(),
+    /** The org, when the account is one. */
+    orgId: integer("org_id"),
+    /** The user behind the request: the key's owner or member, the session's user; null for a service key. */
+    userId: integer("user_id"),
     keyId: integer("key_id"),
+    /** The key's label when it was used, so history reads the same after the key is deleted. */
+    keyLabel: text("key_label").notNull().default(""),
     /** Public part only (prefix + public id), never the secret. */
     keyPrefix: text("key_prefix").notNull().default(""),
     sourceIp: text("source_ip").notNull().default(""),
@@ -40,7 +47,7 @@ export const usageLog = sqliteTable(
     totalMs: integer("total_ms").notNull().default(0),
   },
   // No index on `at` alone: every query filters by user or key first, and each index costs every insert.
-  (t) => [index("usage_user_at_idx").on(t.userId, t.at), index("usage_key_at_idx").on(t.keyId, t.at)],
+  (t) => [index("usage_user_at_idx").on(t.userId, t.at), index("usage_key_at_idx").on(t.keyId, t.at), index("usage_account_at_idx").on(t.accountId, t.at)],
 );
 
 export type UsageRow = typeof usageLog.$inferSelect;

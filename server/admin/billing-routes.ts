@@ -5,6 +5,7 @@ import { deletePrice, listPrices, setPrice } from "../billing/prices";
 import { grantCredits } from "../billing/credits";
 import { listLedger } from "../billing/ledger";
 import { getUserByName } from "../users/service";
+import { orgByName } from "../accounts/store";
 import { ADMIN_ACTOR } from "./actor";
 import { strictObject } from "../http/strict-object";
 
@@ -33,11 +34,22 @@ export const adminBillingRoutes = (ctx: AppContext) =>
     .post("/users/:name/credits", ({ params, body }) => {
       const input = grantBody.parse(body);
       const user = getUserByName(ctx, params.name);
-      return iso(grantCredits(ctx, user.id, input.amount, { note: input.note, ref: input.ref, actor: ADMIN_ACTOR }));
+      return iso(grantCredits(ctx, user.accountId, input.amount, { note: input.note, ref: input.ref, actor: ADMIN_ACTOR, target: `user:${user.name}` }));
     })
     .get("/users/:name/ledger", ({ params, query }) => {
       const user = getUserByName(ctx, params.name);
-      const limit = Math.min(10_000, Math.max(1, Number(query.limit) || 50));
       ctx.writer.flush();
-      return { data: listLedger(ctx, user.id, limit).map(iso) };
+      return { data: listLedger(ctx, user.accountId, ledgerLimit(query.limit)).map(iso) };
+    })
+    .post("/orgs/:name/credits", ({ params, body }) => {
+      const input = grantBody.parse(body);
+      const org = orgByName(ctx, params.name);
+      return iso(grantCredits(ctx, org.id, input.amount, { note: input.note, ref: input.ref, actor: ADMIN_ACTOR, target: `org:${org.name}` }));
+    })
+    .get("/orgs/:name/ledger", ({ params, query }) => {
+      const org = orgByName(ctx, params.name);
+      ctx.writer.flush();
+      return { data: listLedger(ctx, org.id, ledgerLimit(query.limit)).map(iso) };
     });
+
+const ledgerLimit = (raw: unknown) => Math.min(10_000, Math.max(1, Number(raw) || 50));

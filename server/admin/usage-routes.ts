@@ -1,6 +1,7 @@
 import { Elysia } from "elysia";
 import type { AppContext } from "../context";
 import { getUserByName } from "../users/service";
+import { orgByName } from "../accounts/store";
 import { getKey } from "../keys/service";
 import { keyTimeline, listUsage } from "../usage/queries";
 import { metricsOf } from "../metrics/registry";
@@ -12,6 +13,7 @@ export const adminUsageRoutes = (ctx: AppContext) =>
     .get("/usage", ({ query }) => ({
       data: listUsage(ctx, {
         userId: query.user ? getUserByName(ctx, String(query.user)).id : undefined,
+        accountId: query.org ? orgByName(ctx, String(query.org)).id : undefined,
         keyId: num(query.key),
         before: num(query.before),
         limit: num(query.limit) ?? 100,

@@ -1,10 +1,13 @@
 import { Elysia } from "elysia";
 import type { AppContext } from "../context";
-import { createUser, getUserByName, listUsers, publicUser, updateUser } from "../users/service";
+import { createUser, getUserByName, listUsers, personalAccount, publicUser, updateUser } from "../users/service";
 import { describeAccount } from "../billing/account-view";
 import { ADMIN_ACTOR } from "./actor";
 
-const withAccount = (ctx: AppContext, u: Parameters<typeof publicUser>[0]) => ({ ...publicUser(u), ...describeAccount(ctx, u.id) });
+const withAccount = (ctx: AppContext, u: Parameters<typeof publicUser>[0]) => {
+  const a = personalAccount(ctx, u);
+  return { ...publicUser(u, a), ...describeAccount(ctx, a) };
+};
 
 export const adminUserRoutes = (ctx: AppContext) =>
   new Elysia({ name: "admin-users" })

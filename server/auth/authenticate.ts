@@ -1,28 +1,34 @@
-import { eq } from "drizzle-orm";
-import { apiKeys, users } from "../../db/schema";
+import { and, eq } from "drizzle-orm";
+import { accounts, apiKeys, memberships, users, type AccountRow, type MembershipRow, type UserRow } from "../../db/schema";
 import { ApiError, type Caller } from "../errors";
 import type { AppContext } from "../context";
-import { digestsEqual, hashKeyBytes, keyPattern, publicPrefix } from "../keys/key-format";
-import type { Scope } from "../keys/model";
+import { digestHex, hashesEqual, keyPrefixOf } from "../keys/key-format";
 import { ipInAny } from "../net/cidr";
-import type { CachedKey } from "./key-cache";
+import { cachedKey, type CachedKey } from "./key-cache";
+import type { Scope } from "./scopes";
 
-/** Who is calling: a key's holder, or (issue 6) a user's session, which acts with all scopes but `inference` limits. */
+/**
+ * Who is calling, and which account pays: a key's holder (the key's account), or a user's session (the
+ * user's personal account, every scope). `user` is the person behind the request: null for a service key.
+ */
 export type Principal = {
   kind: "key" | "session";
-  userId: number;
-  user: CachedKey["user"];
+  accountId: number;
+  account: AccountRow;
+  userId: number | null;
+  user: UserRow | null;
   /** Null for sessions. */
   entry: CachedKey | null;
+  /** A member key's membership of its org (its caps apply), else null. */
+  membership: MembershipRow | null;
   scopes: ReadonlySet<Scope>;
   ip: string;
 };
 
-const patterns = new Map<string, RegExp>();
-const DUMMY_HASH = hashKeyBytes("relay-dummy-key-for-constant-work");
+const DUMMY_DIGEST = digestHex("relay-dummy-key-for-constant-work");
 const INVALID = () => new ApiError("invalid_api_key", "Incorrect API key provided.");
 const MISSING = () =>
-  new ApiError("invalid_api_key", "No API key provided. Send your relay key as 'Authorization: Bearer <key>'; the relay's operator issues keys (relay admin key create).");
+  new ApiError("invalid_api_key", "No API key provided. Send your relay key as 'Authorization: Bearer <key>' or 'x-api-key: <key>'; the relay's operator issues keys (relay admin key create).");
 const MALFORMED = () => new ApiError("invalid_api_key", "The Authorization header must be 'Bearer <key>' (or send the key alone in x-api-key).");
 const TWO_KEYS = () => new ApiError("invalid_api_key", "Authorization and x-api-key carry two different keys; send one key.");
 
@@ -32,6 +38,9 @@ let sessionVerifier: SessionVerifier | null = null;
 export function registerSessionVerifier(v: SessionVerifier): void {
   sessionVerifier = v;
 }
+
+/** A value that could be a key at all: printable, no spaces or commas, of a sane length. */
+const plausible = (t: string) => t.length >= 8 && t.length <= 512 && !/[\s,]/.test(t);
 
 function bearerToken(header: string): string | null {
   if (header.length > 4096 || !header.startsWith("Bearer ")) return null;
@@ -55,9 +64,10 @@ function presentedToken(authorization: string | null, xApiKey: string | null): s
 }
 
 /**
- * Checks the presented key. Malformed values are rejected before any database access; a known public id
- * and an unknown one cost the same hash comparison; then disabled → expired → IP, in that order.
- * Synchronous for API keys (a promise only for sessions), so the relay's hot path awaits nothing here.
+ * Checks the presented key. Keys of any format are found by the SHA-256 of the whole key, and an unknown key
+ * costs the same digest and comparison as a known one; then disabled → suspended → membership → expired →
+ * IP, in that order. Synchronous for API keys (a promise only for sessions), so the relay's hot path awaits
+ * nothing here.
  */
 export function authenticate(ctx: AppContext, authorization: string | null, ip: string, xApiKey: string | null = null): Principal | Promise<Principal> {
   const token = presentedToken(authorization, xApiKey);
@@ -65,46 +75,52 @@ export function authenticate(ctx: AppContext, authorization: string | null, ip: 
   return authenticateKey(ctx, token, ip);
 }
 
-/** The key with this public id and its user, from the cache or the database; null when there is none. */
-export function lookupKey(ctx: AppContext, publicId: string): CachedKey | null {
-  let entry = ctx.keyCache.get(publicId);
-  if (entry === undefined) {
-    const key = ctx.db.select().from(apiKeys).where(eq(apiKeys.publicId, publicId)).get();
-    const user = key ? ctx.db.select().from(users).where(eq(users.id, key.userId)).get() : undefined;
-    entry = ctx.keyCache.set(publicId, key, user);
-  }
-  return entry;
+/** The key with this digest and what it needs, from the cache or the database; null when there is none. */
+export function lookupKey(ctx: AppContext, digest: string): CachedKey | null {
+  const cached = ctx.keyCache.get(digest);
+  if (cached !== undefined) return cached;
+  const key = ctx.db.select().from(apiKeys).where(eq(apiKeys.hash, digest)).get();
+  if (!key) return null;
+  const account = ctx.db.select().from(accounts).where(eq(accounts.id, key.accountId)).get();
+  if (!account) return null;
+  const user = key.userId === null ? null : ctx.db.select().from(users).where(eq(users.id, key.userId)).get() ?? null;
+  const membership = key.kind === "member" && key.userId !== null
+    ? ctx.db.select().from(memberships).where(and(eq(memberships.accountId, key.accountId), eq(memberships.userId, key.userId))).get() ?? null
+    : null;
+  return ctx.keyCache.set(digest, cachedKey(key, account, user, membership));
 }
 
 export function authenticateKey(ctx: AppContext, token: string, ip: string): Principal {
-  const prefix = ctx.config.RELAY_KEY_PREFIX;
-  let re = patterns.get(prefix);
-  if (!re) patterns.set(prefix, (re = keyPattern(prefix)));
-  const m = re.exec(token);
-  if (!m) throw INVALID();
-  const entry = lookupKey(ctx, m[1]!);
-  const ok = digestsEqual(hashKeyBytes(token), entry ? entry.hash : DUMMY_HASH);
+  if (!plausible(token)) throw INVALID();
+  const digest = digestHex(token);
+  const entry = lookupKey(ctx, digest);
+  const ok = hashesEqual(digest, entry ? entry.key.hash : DUMMY_DIGEST);
   if (!entry || !ok) throw INVALID();
   const refusal = keyRefusal(entry, ip, Date.now());
   if (refusal) {
     refusal.caller = callerOf(ctx, entry, ip);
     throw refusal;
   }
-  return { kind: "key", userId: entry.user.id, user: entry.user, entry, scopes: entry.scopes, ip };
+  return {
+    kind: "key", accountId: entry.account.id, account: entry.account, userId: entry.user?.id ?? null, user: entry.user, entry,
+    membership: entry.membership, scopes: entry.scopes, ip,
+  };
 }
 
-/** Why a verified key may not be used now (disabled, expired, source IP), or null. */
+/** Why a verified key may not be used now (disabled, org suspended, member gone, expired, source IP), or null. */
 export function keyRefusal(entry: CachedKey, ip: string, now: number): ApiError | null {
-  const { key, user } = entry;
-  if (!user.enabled || !key.enabled) return new ApiError("key_disabled", "This API key or its user is disabled.");
+  const { key, user, account } = entry;
+  if (!key.enabled || (key.kind !== "service" && (!user || !user.enabled))) return new ApiError("key_disabled", "This API key or its user is disabled.");
+  if (account.suspended) return new ApiError("org_suspended", "This organization is suspended; its keys are refused until an admin resumes it.");
+  if (key.kind === "member" && !entry.membership) return new ApiError("key_disabled", "This member key's creator is no longer a member of the organization.");
   if (key.expiresAt !== null && key.expiresAt <= now) return new ApiError("key_expired", "This API key has expired.");
   if (entry.cidrs.length > 0 && !ipInAny(ip, entry.cidrs)) return new ApiError("ip_not_allowed", `Requests from ${ip} are not allowed for this key.`);
   return null;
 }
 
-/** The identity refusals are logged under (never the secret: the prefix and public id only). */
+/** The identity refusals are logged under (never the secret: the public prefix only). */
 export function callerOf(ctx: AppContext, entry: CachedKey, ip: string): Caller {
-  return { userId: entry.user.id, keyId: entry.key.id, keyPrefix: publicPrefix(ctx.config.RELAY_KEY_PREFIX, entry.key.publicId), ip };
+  return { accountId: entry.account.id, orgId: entry.account.kind === "org" ? entry.account.id : null, userId: entry.user?.id ?? null, keyId: entry.key.id, keyLabel: entry.key.label, keyPrefix: keyPrefixOf(ctx, entry.key), ip };
 }
 
 export function requireScope(p: Principal, scope: Scope): void {
@@ -112,6 +128,6 @@ export function requireScope(p: Principal, scope: Scope): void {
 }
 
 export function requireModelAllowed(p: Principal, model: string): void {
-  const models = p.entry?.models;
+  const models = p.entry?.models ?? (p.account.models ? new Set(p.account.models) : null);
   if (models && !models.has(model)) throw new ApiError("model_not_allowed", `This key may not use model '${model}'.`, "model");
 }

@@ -1,28 +1,45 @@
 import type { Database } from "bun:sqlite";
-import type { ApiKeyRow, UserRow } from "../../db/schema";
+import type { AccountRow, ApiKeyRow, MembershipRow, UserRow } from "../../db/schema";
 import { compileCidrs, type Cidr } from "../net/cidr";
-import { expandScopes, type Scope } from "../keys/model";
+import { expandScopes, intersect, type Scope } from "./scopes";
+import { ROLE_SCOPES } from "../accounts/roles";
 
+/** A key with everything authentication and admission read about it, resolved once. */
 export type CachedKey = {
   key: ApiKeyRow;
-  /** `key.hash` as bytes, decoded once. */
-  hash: Uint8Array;
-  user: UserRow;
+  /** The account the key charges. */
+  account: AccountRow;
+  /** The key's owner (personal), member (member key) or creator (service key; may be null). */
+  user: UserRow | null;
+  /** For a member key: the creator's membership of the org, or null when they are no longer a member. */
+  membership: MembershipRow | null;
   cidrs: Cidr[];
+  /** The key's own scopes, narrowed by the member's role for a member key. */
   scopes: Set<Scope>;
+  /** The models the key may use: its own list and the org's, both applying; null = every model. */
   models: Set<string> | null;
 };
 
+/** Builds a cache entry from the rows (narrowing scopes and models as the key's kind says). */
+export function cachedKey(key: ApiKeyRow, account: AccountRow, user: UserRow | null, membership: MembershipRow | null): CachedKey {
+  let scopes = expandScopes(key.scopes);
+  if (key.kind === "member") scopes = membership ? intersect(scopes, ROLE_SCOPES[membership.role]) : new Set();
+  const lists = [key.models, account.models].filter((m): m is string[] => m !== null);
+  const models = lists.length === 0 ? null : new Set(lists.reduce((a, b) => a.filter((m) => b.includes(m))));
+  return { key, account, user, membership, cidrs: compileCidrs(key.allowIps), scopes, models };
+}
+
 /**
- * Keys by public id, with their user, so authentication costs no query when warm.
- * Every write through our services clears it. Writes by another connection (another process, or a person
- * with sqlite3) are caught in two steps: SQLite's `PRAGMA data_version` changes whenever another connection
- * commits, and then the `auth_epoch` counter, which triggers bump on every change to a key or user that
- * authentication reads, tells whether the cache is stale. The second step is what keeps the cache warm
- * while the settlement writer's thread commits on its own connection every few milliseconds.
+ * Keys by the hex SHA-256 of the whole key, with their account, user and membership, so authentication costs
+ * no query when warm, whatever the key's format. Every write through our services clears it. Writes by
+ * another connection (another process, or a person with sqlite3) are caught in two steps: SQLite's
+ * `PRAGMA data_version` changes whenever another connection commits, and then the `auth_epoch` counter,
+ * which triggers bump on every change to a key, user, account or membership that authentication reads,
+ * tells whether the cache is stale. The second step is what keeps the cache warm while the settlement
+ * writer's thread commits on its own connection every few milliseconds.
  */
 export class KeyCache {
-  private readonly entries = new Map<string, CachedKey | null>();
+  private readonly entries = new Map<string, CachedKey>();
   private readonly versionStmt;
   private readonly epochStmt;
   private version = -1;
@@ -61,19 +78,16 @@ export class KeyCache {
   /** Called whenever another connection's change cleared the cache (revocation re-checks running requests). */
   onStale: (() => void) | null = null;
 
-  /** The cached entry (null = known missing), or undefined when not cached. */
-  get(publicId: string): CachedKey | null | undefined {
+  /** The cached entry, or undefined when not cached. */
+  get(digest: string): CachedKey | undefined {
     this.checkVersion();
-    return this.entries.get(publicId);
+    return this.entries.get(digest);
   }
 
-  set(publicId: string, key: ApiKeyRow | undefined, user: UserRow | undefined): CachedKey | null {
+  /** Caches an entry. Unknown keys are never cached: a flood of made-up keys must not evict real ones. */
+  set(digest: string, entry: CachedKey): CachedKey {
     if (this.entries.size >= this.max) this.entries.clear();
-    const entry = key && user
-      ? { key, user, hash: Buffer.from(key.hash, "hex"), cidrs: compileCidrs(key.allowIps), scopes: expandScopes(key.scopes), models: key.models ? new Set(key.models) : null }
-      : null;
-    // Unknown ids are not cached: a flood of random ids must not evict real keys.
-    if (entry) this.entries.set(publicId, entry);
+    this.entries.set(digest, entry);
     return entry;
   }
 

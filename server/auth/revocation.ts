@@ -1,6 +1,7 @@
 import type { AppContext } from "../context";
 import type { ErrorCode } from "../errors";
 import { getUserById } from "../users/service";
+import { getAccount } from "../accounts/store";
 import type { RunningRequest } from "../relay/running";
 import { keyRefusal, lookupKey } from "./authenticate";
 
@@ -34,18 +35,20 @@ export function recheckRunning(ctx: AppContext, now = Date.now()): number {
 /** Whether the key (or, for a session, the user) behind a running request may still make it. */
 function authorizationVerdict(ctx: AppContext, r: RunningRequest, now: number): Verdict {
   const revoked = (message: string): Verdict => ({ code: "key_revoked", message });
-  if (r.publicId === null) {
-    const user = getUserById(ctx, r.userId);
+  if (r.digest === null) {
+    const user = r.userId === null ? undefined : getUserById(ctx, r.userId);
     if (!user) return revoked("This user was deleted while the request ran.");
     return user.enabled ? null : revoked("This user was disabled while the request ran.");
   }
-  const entry = lookupKey(ctx, r.publicId);
+  const entry = lookupKey(ctx, r.digest);
   if (!entry || entry.key.id !== r.keyId) return revoked("This API key was deleted while the request ran.");
   const refusal = keyRefusal(entry, r.ip, now);
   if (refusal) {
     if (refusal.errorCode === "key_expired") return revoked("This API key's expiry was moved to the past while the request ran.");
     if (refusal.errorCode === "ip_not_allowed") return revoked(`Requests from ${r.ip} are no longer allowed for this key.`);
-    return revoked(entry.user.enabled ? "This API key was disabled while the request ran." : "This API key's user was disabled while the request ran.");
+    if (refusal.errorCode === "org_suspended") return { code: "org_suspended", message: "The organization was suspended while the request ran." };
+    if (entry.key.kind === "member" && !entry.membership) return revoked("This key's creator left the organization while the request ran.");
+    return revoked(entry.user?.enabled === false ? "This API key's user was disabled while the request ran." : "This API key was disabled while the request ran.");
   }
   if (!entry.scopes.has("inference")) return revoked("This API key no longer has the 'inference' scope.");
   if (entry.models && !entry.models.has(r.model)) return revoked(`This API key may no longer use model '${r.model}'.`);
@@ -54,7 +57,7 @@ function authorizationVerdict(ctx: AppContext, r: RunningRequest, now: number): 
 
 /**
  * After a limit was lowered below what running requests hold, ends the newest of them until the rest fit:
- * the user's concurrency cap, the key's spend limit and the monthly token quota.
+ * the account's concurrency cap, a member's concurrency cap, the key's spend limit and the monthly quota.
  */
 function cutOverLimits(ctx: AppContext, running: RunningRequest[]): number {
   let cut = 0;
@@ -66,39 +69,50 @@ function cutOverLimits(ctx: AppContext, running: RunningRequest[]): number {
     cut++;
   };
   const newestFirst = [...running].reverse();
-  const byUser = groupBy(newestFirst, (r) => r.userId);
-  for (const [userId, list] of byUser) {
-    const user = getUserById(ctx, userId);
-    if (!user) continue;
-    let over = list.length - user.concurrency;
-    for (const r of list) if (over-- > 0) end(r, "concurrency_limit_exceeded", `The user's concurrency cap was lowered to ${user.concurrency} while this request ran.`);
-    const account = list[0]!.hold.account;
-    if (user.monthlyTokens > 0) {
-      let excess = account.monthTokens + account.heldTokens - user.monthlyTokens;
+  for (const [accountId, list] of groupBy(newestFirst, (r) => r.accountId)) {
+    const account = getAccount(ctx, accountId);
+    if (!account) continue;
+    let over = list.length - account.concurrency;
+    for (const r of list) if (over-- > 0) end(r, "concurrency_limit_exceeded", `The account's concurrency cap was lowered to ${account.concurrency} while this request ran.`);
+    const live = list[0]!.hold.account;
+    if (account.monthlyTokens > 0) {
+      let excess = live.monthTokens + live.heldTokens - account.monthlyTokens;
       for (const r of list) {
         if (excess <= 0) break;
-        if (gone.has(r.requestId)) {
-          excess -= r.hold.tokens;
-          continue;
-        }
-        end(r, "monthly_quota_exceeded", "The monthly token quota was lowered below what this request holds.");
+        if (!gone.has(r.requestId)) end(r, "monthly_quota_exceeded", "The monthly token quota was lowered below what this request holds.");
         excess -= r.hold.tokens;
       }
     }
   }
-  for (const list of groupBy(newestFirst.filter((r) => r.publicId !== null), (r) => r.publicId!).values()) {
-    const entry = lookupKey(ctx, list[0]!.publicId!);
+  for (const list of groupBy(newestFirst.filter((r) => r.digest !== null), (r) => r.digest!).values()) {
+    const entry = lookupKey(ctx, list[0]!.digest!);
     const limit = entry?.key.spendLimit ?? null;
     const spend = list[0]!.hold.key;
-    if (limit === null || !spend) continue;
-    let excess = spend.spent + spend.held - limit;
-    for (const r of list) {
-      if (excess <= 0) break;
-      if (!gone.has(r.requestId)) end(r, "key_spend_limit_exceeded", "The key's spend limit was lowered below what this request holds.");
-      excess -= r.hold.credits;
+    if (limit !== null && spend) {
+      let excess = spend.spent + spend.held - limit;
+      for (const r of list) {
+        if (excess <= 0) break;
+        if (!gone.has(r.requestId)) end(r, "key_spend_limit_exceeded", "The key's spend limit was lowered below what this request holds.");
+        excess -= r.hold.credits;
+      }
     }
   }
+  // A member's concurrency cap in an org, over all of their member keys.
+  for (const list of groupBy(newestFirst.filter((r) => r.hold.member !== null), (r) => `${r.accountId}:${r.userId}`).values()) {
+    const m = list[0]!.hold.member!;
+    const cap = lookupMembershipCap(ctx, list);
+    if (cap === null) continue;
+    let over = list.filter((r) => !gone.has(r.requestId)).length - cap;
+    for (const r of list) if (over > 0 && !gone.has(r.requestId)) (end(r, "concurrency_limit_exceeded", `Your concurrency cap in this organization was lowered to ${cap} while this request ran.`), over--);
+    void m;
+  }
   return cut;
+}
+
+/** The current concurrency cap of the member behind these requests (null: none). */
+function lookupMembershipCap(ctx: AppContext, list: RunningRequest[]): number | null {
+  const r = list.find((x) => x.digest !== null);
+  return r ? lookupKey(ctx, r.digest!)?.membership?.concurrency ?? null : null;
 }
 
 /**

@@ -1,9 +1,8 @@
-import { eq } from "drizzle-orm";
-import { users } from "../../db/schema";
+import type { AccountRow } from "../../db/schema";
 import type { AppContext } from "../context";
 import { accountsOf } from "../limits/accounts";
 
-/** Balance and limits of a user as callers and admins see them, live (holds, slots, unflushed charges). */
+/** Balance and limits of an account as callers and admins see them, live (holds, slots, unflushed charges). */
 export type AccountView = {
   balance: number;
   heldCredits: number;
@@ -11,13 +10,14 @@ export type AccountView = {
   inFlight: number;
   monthlyTokens: number;
   tokensThisMonth: number;
+  rpm: number | null;
+  tpm: number | null;
 };
 
-export function describeAccount(ctx: AppContext, userId: number): AccountView {
-  const u = ctx.db.select({ concurrency: users.concurrency, monthlyTokens: users.monthlyTokens }).from(users).where(eq(users.id, userId)).get();
-  const a = accountsOf(ctx).account(userId);
+export function describeAccount(ctx: AppContext, a: AccountRow): AccountView {
+  const live = accountsOf(ctx).account(a.id);
   return {
-    balance: a.balance, heldCredits: a.held, concurrency: u?.concurrency ?? 0, inFlight: a.inFlight,
-    monthlyTokens: u?.monthlyTokens ?? 0, tokensThisMonth: a.monthTokens,
+    balance: live.balance, heldCredits: live.held, concurrency: a.concurrency, inFlight: live.inFlight,
+    monthlyTokens: a.monthlyTokens, tokensThisMonth: live.monthTokens, rpm: a.rpm, tpm: a.tpm,
   };
 }

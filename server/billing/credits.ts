@@ -6,18 +6,18 @@ import { applyLedgerEntry } from "./ledger";
 import { recordAudit } from "../audit/audit";
 
 /**
- * An admin grant (positive) or adjustment (negative), committed at once. A negative amount may not take
- * the balance below what running requests hold, so the ledger can never go negative.
+ * An admin grant (positive) or adjustment (negative) to an account, committed at once. A negative amount may
+ * not take the balance below what running requests hold, so the ledger can never go negative.
  */
-export function grantCredits(ctx: AppContext, userId: number, amount: number, opts: { note?: string; ref?: string; actor: string }) {
-  const account = accountsOf(ctx).account(userId);
+export function grantCredits(ctx: AppContext, accountId: number, amount: number, opts: { note?: string; ref?: string; actor: string; target: string }) {
+  const account = accountsOf(ctx).account(accountId);
   if (amount < 0 && account.balance - account.held + amount < 0) {
     throw new ApiError("invalid_request", `cannot remove ${-amount}: available balance is ${account.balance - account.held}`, "amount");
   }
   const ref = opts.ref ? `admin:${opts.ref}` : `admin:${randomUUID()}`;
   const { row, applied } = applyLedgerEntry(ctx, {
-    userId, kind: amount > 0 ? "grant" : "adjust", amount, ref, actor: opts.actor, note: opts.note ?? "",
+    accountId, kind: amount > 0 ? "grant" : "adjust", amount, ref, actor: opts.actor, note: opts.note ?? "",
   });
-  if (applied) recordAudit(ctx, opts.actor, amount > 0 ? "credits.grant" : "credits.adjust", `user:${userId}`, { amount, ref, note: opts.note ?? "" });
+  if (applied) recordAudit(ctx, opts.actor, amount > 0 ? "credits.grant" : "credits.adjust", opts.target, { amount, ref, note: opts.note ?? "" });
   return { ...row, applied };
 }

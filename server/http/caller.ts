@@ -5,7 +5,7 @@ import { authenticate, type Principal } from "../auth/authenticate";
 import { normalizeIp } from "../net/cidr";
 import { resolveClientIp } from "../net/client-ip";
 import { noteCaller } from "../usage/refusals";
-import { publicPrefix } from "../keys/key-format";
+import { keyPrefixOf } from "../keys/key-format";
 
 // Parsing the peer address with ipaddr.js was about a tenth of the relay's CPU per request; the same few
 // peers (keep-alive clients, a proxy) come back all the time, so their normalised form is remembered.
@@ -50,7 +50,10 @@ export function authenticateRequest(ctx: AppContext, request: Request, server: S
 /** Who a principal is, as refusals are logged. */
 export function callerOfPrincipal(ctx: AppContext, p: Principal): Caller {
   const key = p.entry?.key;
-  return { userId: p.userId, keyId: key?.id ?? null, keyPrefix: key ? publicPrefix(ctx.config.RELAY_KEY_PREFIX, key.publicId) : "session", ip: p.ip };
+  return {
+    accountId: p.accountId, orgId: p.account.kind === "org" ? p.account.id : null, userId: p.userId, keyId: key?.id ?? null,
+    keyLabel: key?.label ?? "", keyPrefix: key ? keyPrefixOf(ctx, key) : "session", ip: p.ip,
+  };
 }
 
 function remember(ctx: AppContext, request: Request, p: Principal): Principal {

@@ -23,8 +23,9 @@ export function rotateMasterKey(ctx: AppContext, actor: string): { previous: str
   ctx.db.$client.transaction(() => {
     ctx.keyring.setCurrent(id);
     try {
-      for (const k of ctx.db.select({ id: apiKeys.id, userId: apiKeys.userId, c: apiKeys.ciphertext }).from(apiKeys).all()) {
-        const aad = keyAad(k.id, k.userId);
+      for (const k of ctx.db.select({ id: apiKeys.id, accountId: apiKeys.accountId, c: apiKeys.ciphertext }).from(apiKeys).all()) {
+        if (k.c === null) continue; // write-once: nothing stored to re-encrypt
+        const aad = keyAad(k.id, k.accountId);
         ctx.db.update(apiKeys).set({ ciphertext: ctx.keyring.encrypt(ctx.keyring.decrypt(k.c, aad), aad) }).where(eq(apiKeys.id, k.id)).run();
         count++;
       }

@@ -2,15 +2,8 @@ import { z } from "zod";
 import { parseCidr } from "../net/cidr";
 import { ISO_DATE_HINT, strictObject } from "../http/strict-object";
 
-export const SCOPES = ["inference", "keys:read", "keys:write", "usage:read"] as const;
-export type Scope = (typeof SCOPES)[number];
-export const scopeInput = z.enum([...SCOPES, "full"]);
-
-/** Expands `full` and returns the effective scope set. */
-export function expandScopes(scopes: readonly string[]): Set<Scope> {
-  if (scopes.includes("full")) return new Set(SCOPES);
-  return new Set(scopes.filter((s): s is Scope => (SCOPES as readonly string[]).includes(s)));
-}
+/** Scope names as sent: relay's, or RELAY_SCOPE_ALIASES'; the service turns them into relay's (ScopeRegistry). */
+const scopeName = z.string().min(1).max(64);
 
 const cidr = z.string().trim().refine((v) => parseCidr(v) !== null, { message: "not a valid CIDR or IP address" });
 /** An expiry: an ISO 8601 date or date-time in the future, as epoch milliseconds. */
@@ -26,7 +19,9 @@ export const keyFields = {
   expiresAt: isoDate.nullable().default(null),
   models: z.array(z.string().min(1).max(200)).max(1000).nullable().default(null),
   spendLimit: z.number().int().min(0).nullable().default(null),
-  scopes: z.array(scopeInput).min(1).default(["full"]),
+  rpm: z.number().int().min(1).nullable().default(null),
+  tpm: z.number().int().min(1).nullable().default(null),
+  scopes: z.array(scopeName).min(1).default(["full"]),
 };
 
 export const createKeyInput = strictObject(keyFields);
@@ -41,6 +36,8 @@ export const updateKeyInput = strictObject({
   expiresAt: isoDate.nullable().optional(),
   models: z.array(z.string().min(1).max(200)).max(1000).nullable().optional(),
   spendLimit: z.number().int().min(0).nullable().optional(),
-  scopes: z.array(scopeInput).min(1).optional(),
+  rpm: z.number().int().min(1).nullable().optional(),
+  tpm: z.number().int().min(1).nullable().optional(),
+  scopes: z.array(scopeName).min(1).optional(),
 });
 export type UpdateKeyInput = z.input<typeof updateKeyInput>;

@@ -1,18 +1,24 @@
 import { ApiError } from "../errors";
 import type { AppContext } from "../context";
 import { affordableOutput, costOf, holdCostOf, isPriced, priceBookOf, type Price, type PricedUsage } from "../billing/prices";
-import { accountsOf, type Account, type KeySpend } from "./accounts";
+import { accountsOf, type Account, type KeySpend, type MemberState } from "./accounts";
 
 /** The smallest answer worth sending; below this the request is refused instead of truncated to nothing. */
 export const MIN_OUTPUT_TOKENS = 16;
 /** Output tokens held (and set as max_tokens) when the client sets no maximum and billing applies. */
 export const DEFAULT_MAX_OUTPUT_TOKENS = 8192;
 
+/** A member key's caps in its org (each null: none). */
+export type MemberCaps = { userId: number; monthlySpend: number | null; concurrency: number | null };
+
 export type AdmitInput = {
   requestId: string;
-  userId: number;
+  /** The account charged: the key's (a user's own, or an org), or the session user's own. */
+  accountId: number;
   concurrency: number;
   monthlyTokens: number;
+  /** For a member key: the member's caps in the org, on top of the org's. */
+  member?: MemberCaps | null;
   keyId: number | null;
   spendLimit: number | null;
   model: string;
@@ -35,6 +41,10 @@ export type AdmitInput = {
 export type Hold = {
   requestId: string;
   account: Account;
+  /** A member key's share of the org, or null. */
+  member: MemberState | null;
+  /** The member's monthly spend cap at admission (null: none). */
+  memberSpendLimit: number | null;
   key: KeySpend | null;
   price: Price;
   credits: number;
@@ -55,15 +65,22 @@ const retryAfter = { "retry-after": "1" };
  */
 export function admit(ctx: AppContext, input: AdmitInput): Hold {
   const accounts = accountsOf(ctx);
-  const account = accounts.account(input.userId);
+  const account = accounts.account(input.accountId);
   if (account.inFlight >= input.concurrency) {
-    throw new ApiError("concurrency_limit_exceeded", `Too many requests in flight for this user (limit ${input.concurrency}).`, null, retryAfter);
+    throw new ApiError("concurrency_limit_exceeded", `Too many requests in flight for this account (limit ${input.concurrency}).`, null, retryAfter);
+  }
+  const caps = input.member ?? null;
+  const member = caps ? accounts.member(input.accountId, caps.userId) : null;
+  if (member && caps?.concurrency !== null && caps?.concurrency !== undefined && member.inFlight >= caps.concurrency) {
+    throw new ApiError("concurrency_limit_exceeded", `Too many requests in flight for your membership of this organization (limit ${caps.concurrency}).`, null, retryAfter);
   }
   const price = priceBookOf(ctx).get(input.model);
   const key = input.keyId === null ? null : accounts.keySpend(input.keyId);
+  const memberSpendLimit = caps?.monthlySpend ?? null;
   const room: Room = {
     balance: account.balance - account.held,
     key: key && input.spendLimit !== null ? input.spendLimit - key.spent - key.held : Infinity,
+    member: member && memberSpendLimit !== null ? memberSpendLimit - member.spent - member.held : Infinity,
     tokens: input.monthlyTokens > 0 ? input.monthlyTokens - account.monthTokens - account.heldTokens : Infinity,
   };
   let p = plan(input, price, room, input.promptTokens);
@@ -77,10 +94,17 @@ export function admit(ctx: AppContext, input: AdmitInput): Hold {
   account.held += credits;
   account.heldTokens += tokens;
   if (key) key.held += credits;
-  return { requestId: input.requestId, account, key, price, credits, tokens, spendLimit: input.spendLimit, injectMaxOutput: inject, released: false };
+  if (member) {
+    member.inFlight++;
+    member.held += credits;
+  }
+  return {
+    requestId: input.requestId, account, member, memberSpendLimit, key, price, credits, tokens, spendLimit: input.spendLimit,
+    injectMaxOutput: inject, released: false,
+  };
 }
 
-type Room = { balance: number; key: number; tokens: number };
+type Room = { balance: number; key: number; member: number; tokens: number };
 
 /**
  * The hold for a prompt bound, or the error that refuses it. Pure: nothing is reserved here.
@@ -95,13 +119,13 @@ function plan(input: AdmitInput, price: Price, room: Room, promptTokens: number)
     if (input.clientMaxOutput !== null) perChoice = input.clientMaxOutput;
     else if (billed) {
       const byCredits = Math.floor(affordableOutput(price, promptTokens, room.balance) / choices);
-      const byKey = Math.floor(affordableOutput(price, promptTokens, room.key) / choices);
+      const byKey = Math.floor(affordableOutput(price, promptTokens, Math.min(room.key, room.member)) / choices);
       const byTokens = Math.floor((room.tokens - promptTokens) / choices);
       perChoice = Math.min(DEFAULT_MAX_OUTPUT_TOKENS, byCredits, byKey, byTokens);
       if (perChoice < MIN_OUTPUT_TOKENS) {
         const need = { credits: holdCostOf(price, promptTokens, MIN_OUTPUT_TOKENS * choices), output: MIN_OUTPUT_TOKENS, choices };
         if (byCredits < MIN_OUTPUT_TOKENS) return quota(room.balance, need, byCredits, false);
-        if (byKey < MIN_OUTPUT_TOKENS) return keyLimit(room.key, need, byKey, false);
+        if (byKey < MIN_OUTPUT_TOKENS) return room.key <= room.member ? keyLimit(room.key, need, byKey, false) : memberLimit(room.member, need, byKey, false);
         return monthly();
       }
       inject = perChoice;
@@ -114,6 +138,7 @@ function plan(input: AdmitInput, price: Price, room: Room, promptTokens: number)
   const capped = input.clientMaxOutput !== null && input.producesOutput;
   if (credits > room.balance) return quota(room.balance, need, fits(price, promptTokens, room.balance, choices), capped);
   if (credits > room.key) return keyLimit(room.key, need, fits(price, promptTokens, room.key, choices), capped);
+  if (credits > room.member) return memberLimit(room.member, need, fits(price, promptTokens, room.member, choices), capped);
   if (tokens > room.tokens) return monthly();
   return { credits, tokens, inject };
 }
@@ -140,6 +165,8 @@ const quota = (room: number, need: Need, fit: number, capped: boolean) =>
   new ApiError("quota_exceeded", shortMessage("the balance has", room, need, fit, capped));
 const keyLimit = (room: number, need: Need, fit: number, capped: boolean) =>
   new ApiError("key_spend_limit_exceeded", shortMessage("this key's spend limit leaves", room, need, fit, capped));
+const memberLimit = (room: number, need: Need, fit: number, capped: boolean) =>
+  new ApiError("member_spend_limit_exceeded", shortMessage("your monthly spend cap in this organization leaves", room, need, fit, capped));
 const monthly = () => {
   // The quota resets at the start of the next UTC month; tell the client so instead of "retry in a second".
   const now = new Date();
@@ -163,17 +190,24 @@ export function settle(hold: Hold, usage: PricedUsage, succeeded = true): { cost
   a.held -= hold.credits;
   a.heldTokens -= hold.tokens;
   if (hold.key) hold.key.held -= hold.credits;
+  const m = hold.member;
+  if (m) {
+    m.inFlight--;
+    m.held -= hold.credits;
+  }
   const actual = costOf(hold.price, usage, succeeded);
   let cost = actual;
   if (actual > hold.credits) {
     // Nothing of this request is held any more, so the free balance includes its own released hold.
     let payable = a.balance - a.held;
     if (hold.key && hold.spendLimit !== null) payable = Math.min(payable, hold.spendLimit - hold.key.spent - hold.key.held);
+    if (m && hold.memberSpendLimit !== null) payable = Math.min(payable, hold.memberSpendLimit - m.spent - m.held);
     cost = Math.max(hold.credits, Math.min(actual, payable));
   }
   const tokens = usage.input + usage.cacheRead + usage.cacheWrite + usage.output;
   a.balance -= cost;
   a.monthTokens += tokens;
   if (hold.key) hold.key.spent += cost;
+  if (m) m.spent += cost;
   return { cost, tokens, shortfall: actual - cost };
 }

@@ -63,9 +63,9 @@ export class Metrics {
       "# TYPE relay_credits_shortfall_total counter",
     );
     for (const [m, v] of this.shortfall) out.push(`relay_credits_shortfall_total{model="${esc(m)}"} ${v}`);
-    out.push("# HELP relay_in_flight Requests in flight per user.", "# TYPE relay_in_flight gauge");
-    for (const [id, name] of this.userNames()) {
-      out.push(`relay_in_flight{user="${esc(name)}"} ${accountsOf(this.ctx).peek(id)?.inFlight ?? 0}`);
+    out.push("# HELP relay_in_flight Requests in flight per account (a user's own, or an org).", "# TYPE relay_in_flight gauge");
+    for (const a of this.accountNames()) {
+      out.push(`relay_in_flight{account="${esc(a.name)}",kind="${a.kind}"} ${accountsOf(this.ctx).peek(a.id)?.inFlight ?? 0}`);
     }
     out.push("# HELP relay_upstream_latency_seconds Time to the upstream's response headers, per channel.", "# TYPE relay_upstream_latency_seconds histogram");
     for (const [ch, h] of this.latency) {
@@ -76,8 +76,8 @@ export class Metrics {
     return out.join("\n") + "\n";
   }
 
-  private userNames(): [number, string][] {
-    return this.ctx.db.$client.query<{ id: number; name: string }, []>("SELECT id, name FROM users").all().map((r) => [r.id, r.name]);
+  private accountNames(): { id: number; name: string; kind: string }[] {
+    return this.ctx.db.$client.query<{ id: number; name: string; kind: string }, []>("SELECT id, name, kind FROM accounts").all();
   }
 }
 

@@ -83,8 +83,10 @@ function admitted(ctx: AppContext, request: Request, requestId: string, started:
   const candidates = reachable(serving, kind, shape, body);
   if (candidates.length === 0) throw new ApiError("invalid_request", `The model '${body.model}' cannot serve this request: ${unservable(kind, shape, adapterOf(serving[0]!).shape, body)}.`, "model");
   const key = principal.entry?.key ?? null;
+  const m = principal.membership;
   const hold = admit(ctx, {
-    requestId, userId: principal.userId, concurrency: principal.user.concurrency, monthlyTokens: principal.user.monthlyTokens,
+    requestId, accountId: principal.accountId, concurrency: principal.account.concurrency, monthlyTokens: principal.account.monthlyTokens,
+    member: m ? { userId: m.userId, monthlySpend: m.monthlySpend, concurrency: m.concurrency } : null,
     keyId: key?.id ?? null, spendLimit: key?.spendLimit ?? null, model: body.model,
     // Every prompt token is at least one byte of the body, so its size bounds the prompt at no cost;
     // the tokenizer is asked only when that bound would make a difference to the hold.

@@ -3,7 +3,7 @@ import type { ErrorCode } from "../errors";
 import type { Principal } from "../auth/authenticate";
 import type { LiveChannel } from "../channels/registry";
 import type { Hold } from "../limits/admission";
-import { publicPrefix } from "../keys/key-format";
+import { keyPrefixOf } from "../keys/key-format";
 import { recordRequest, type RequestRecord } from "../usage/recorder";
 import type { RelayBody } from "./parse";
 import type { EndpointKind } from "./endpoint";
@@ -49,7 +49,7 @@ export type Outcome = {
 export function startJob(job: Job): Job {
   const key = job.principal.entry?.key ?? null;
   job.ctx.running.add({
-    requestId: job.requestId, userId: job.principal.userId, keyId: key?.id ?? null, publicId: key?.publicId ?? null,
+    requestId: job.requestId, accountId: job.principal.accountId, userId: job.principal.userId, keyId: key?.id ?? null, digest: key?.hash ?? null,
     ip: job.principal.ip, model: job.body.model, startedAt: job.started, hold: job.hold,
     cut: (code, message) => cutJob(job, code, message),
   });
@@ -70,9 +70,10 @@ export function finish(job: Job, channel: LiveChannel | null, upstreamModel: str
   job.ctx.running.delete(job.requestId);
   const key = job.principal.entry?.key ?? null;
   const u = r.usage ?? null;
+  const p = job.principal;
   const record: RequestRecord = {
-    requestId: job.requestId, userId: job.principal.userId, keyId: key?.id ?? null,
-    keyPrefix: key ? publicPrefix(job.ctx.config.RELAY_KEY_PREFIX, key.publicId) : "session",
+    requestId: job.requestId, accountId: p.accountId, orgId: p.account.kind === "org" ? p.accountId : null, userId: p.userId,
+    keyId: key?.id ?? null, keyLabel: key?.label ?? "", keyPrefix: key ? keyPrefixOf(job.ctx, key) : "session",
     sourceIp: job.principal.ip, endpoint: job.path, model: job.body.model, upstreamModel: upstreamModel ?? "",
     channelId: channel?.row.id ?? null, status: r.status, errorCode: r.errorCode, stream: job.body.stream,
     promptTokens: u ? u.input + u.cacheRead + u.cacheWrite : 0, completionTokens: u?.output ?? 0,

@@ -4,10 +4,14 @@ import type { Hold } from "../limits/admission";
 /** A relayed request between admission and accounting, as revocation sees it. */
 export type RunningRequest = {
   requestId: string;
-  userId: number;
+  /** The account charged. */
+  accountId: number;
+  /** The user behind it (null for a service key). */
+  userId: number | null;
   /** Null for a session's request. */
   keyId: number | null;
-  publicId: string | null;
+  /** The key's digest, to look it up again (null for a session). */
+  digest: string | null;
   ip: string;
   model: string;
   startedAt: number;

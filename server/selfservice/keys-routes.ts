@@ -4,7 +4,7 @@ import { requireScope } from "../auth/authenticate";
 import { authenticateRequest } from "../http/caller";
 import { createKeyInput, updateKeyInput } from "../keys/model";
 import { createKey, deleteAllKeys, deleteKey, getKey, listKeys, publicKey, revealKey, updateKey } from "../keys/service";
-import { actorOf, keyIdParam, readJson, requireGrantable, requireSession } from "./request";
+import { actorOf, keyIdParam, personalOf, readJson, requireGrantable, requireSession } from "./request";
 
 /**
  * The caller's own API keys. Every lookup is scoped to the caller's user, so another user's key id is a
@@ -15,19 +15,20 @@ export const selfServiceKeyRoutes = (ctx: AppContext) =>
     .get("/v1/keys", async ({ request, server }) => {
       const p = await authenticateRequest(ctx, request, server);
       requireScope(p, "keys:read");
-      return { object: "list", data: listKeys(ctx, p.userId).map((k) => publicKey(ctx, k)) };
+      return { object: "list", data: listKeys(ctx, personalOf(p).accountId).map((k) => publicKey(ctx, k)) };
     })
     .get("/v1/keys/:id", async ({ request, server, params }) => {
       const p = await authenticateRequest(ctx, request, server);
       requireScope(p, "keys:read");
-      return publicKey(ctx, getKey(ctx, keyIdParam(params.id), p.userId));
+      return publicKey(ctx, getKey(ctx, keyIdParam(params.id), personalOf(p).accountId));
     })
     .post("/v1/keys", async ({ request, server, set }) => {
       const p = await authenticateRequest(ctx, request, server);
       requireScope(p, "keys:write");
       const body = await readJson(ctx, request);
-      requireGrantable(p, createKeyInput.parse(body).scopes);
-      const { row, key } = createKey(ctx, p.userId, body as never, actorOf(p));
+      const own = personalOf(p);
+      requireGrantable(ctx, p, createKeyInput.parse(body).scopes);
+      const { row, key } = createKey(ctx, { accountId: own.accountId, kind: "personal", userId: own.userId }, body as never, actorOf(p));
       set.status = 201;
       set.headers["cache-control"] = "no-store";
       return { ...publicKey(ctx, row), key };
@@ -37,21 +38,21 @@ export const selfServiceKeyRoutes = (ctx: AppContext) =>
       requireScope(p, "keys:write");
       const id = keyIdParam(params.id);
       const body = await readJson(ctx, request);
-      requireGrantable(p, updateKeyInput.parse(body).scopes);
-      return publicKey(ctx, updateKey(ctx, id, body as never, actorOf(p), p.userId));
+      requireGrantable(ctx, p, updateKeyInput.parse(body).scopes);
+      return publicKey(ctx, updateKey(ctx, id, body as never, actorOf(p), personalOf(p).accountId));
     }, { parse: "none" })
     .delete("/v1/keys/:id", async ({ request, server, params }) => {
       const p = await authenticateRequest(ctx, request, server);
       requireScope(p, "keys:write");
       const id = keyIdParam(params.id);
-      deleteKey(ctx, id, actorOf(p), p.userId);
+      deleteKey(ctx, id, actorOf(p), personalOf(p).accountId);
       return { id, object: "key", deleted: true };
     })
     // Static, so it wins over /v1/keys/:id/… Session only: a leaked key must not be able to wipe its siblings.
     .post("/v1/keys/revoke-all", async ({ request, server }) => {
       const p = await authenticateRequest(ctx, request, server);
       requireSession(p);
-      const ids = deleteAllKeys(ctx, p.userId, actorOf(p));
+      const ids = deleteAllKeys(ctx, personalOf(p).accountId, actorOf(p));
       return { object: "list", deleted: ids.length, data: ids.map((id) => ({ id, object: "key", deleted: true })) };
     }, { parse: "none" })
     .post("/v1/keys/:id/reveal", async ({ request, server, params, set }) => {
@@ -59,5 +60,5 @@ export const selfServiceKeyRoutes = (ctx: AppContext) =>
       requireSession(p);
       const id = keyIdParam(params.id);
       set.headers["cache-control"] = "no-store";
-      return { id, key: revealKey(ctx, id, actorOf(p), p.userId) };
+      return { id, key: revealKey(ctx, id, actorOf(p), personalOf(p).accountId) };
     }, { parse: "none" });

@@ -33,7 +33,7 @@ export const loginRoutes = (ctx: AppContext) => {
     .post("/v1/auth/password", async ({ request, server, set }) => {
       const p = await authenticateRequest(ctx, request, server);
       requireSession(p);
-      const result = await changeOwnPassword(ctx, p.userId, await readBodyJson(ctx, request, LOGIN_MAX_BYTES), p.ip);
+      const result = await changeOwnPassword(ctx, p.userId!, await readBodyJson(ctx, request, LOGIN_MAX_BYTES), p.ip);
       set.headers["cache-control"] = "no-store";
       return tokenResponse(result);
     }, { parse: "none" });

@@ -1,5 +1,5 @@
 import { errorCodes } from "../errors";
-import { SCOPES } from "../keys/model";
+import { SCOPES } from "../auth/scopes";
 
 /** Reusable OpenAPI 3.1 schemas. The error codes are read from server/errors.ts, so they cannot drift. */
 const str = { type: "string" } as const;

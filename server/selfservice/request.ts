@@ -2,7 +2,7 @@ import type { AppContext } from "../context";
 import type { Principal } from "../auth/authenticate";
 import { ApiError } from "../errors";
 import { readBody, parseJsonObject } from "../http/body";
-import { expandScopes } from "../keys/model";
+import { expandScopes } from "../auth/scopes";
 import type { Actor } from "../audit/audit";
 
 /** Reads and parses a JSON object body with the same errors as the rest of the public API, up to `maxBytes`. */
@@ -13,7 +13,7 @@ export async function readJson(ctx: AppContext, request: Request, maxBytes = ctx
 
 /** The audit actor for a caller: `user:<name>` for a session, `key:<id>` for an API key, with the source IP. */
 export function actorOf(p: Principal): Actor {
-  return { name: p.entry ? `key:${p.entry.key.id}` : `user:${p.user.name}`, ip: p.ip };
+  return { name: p.entry ? `key:${p.entry.key.id}` : `user:${p.user?.name ?? "?"}`, ip: p.ip };
 }
 
 /** A key id from the path; anything that is not a positive integer is as unknown as another user's id. */
@@ -25,10 +25,21 @@ export function keyIdParam(raw: string | null | undefined): number {
   return id;
 }
 
-/** A caller can never hand out a scope it lacks itself (`full` counts as every scope). */
-export function requireGrantable(p: Principal, scopes: readonly string[] | undefined): void {
+/**
+ * The caller's own (personal) account, for /v1/keys and /v1/usage: a session's, or a personal key's. An org
+ * key manages its org's keys under /v1/orgs/{orgId}/… instead.
+ */
+export function personalOf(p: Principal): { accountId: number; userId: number } {
+  if (p.account.kind !== "user" || p.userId === null) {
+    throw new ApiError("org_forbidden", `This is an organization's key; manage its keys and usage under /v1/orgs/${p.accountId}/.`);
+  }
+  return { accountId: p.accountId, userId: p.userId };
+}
+
+/** A caller can never hand out a scope it lacks itself (`full` counts as every scope); names may be aliases. */
+export function requireGrantable(ctx: AppContext, p: Principal, scopes: readonly string[] | undefined): void {
   if (scopes === undefined) return;
-  for (const s of expandScopes(scopes)) {
+  for (const s of expandScopes(ctx.scopes.canonical(scopes))) {
     if (!p.scopes.has(s)) throw new ApiError("insufficient_scope", `A key cannot grant the '${s}' scope, which it lacks itself.`, "scopes");
   }
 }

@@ -29,7 +29,7 @@ export type UsageQuery = z.input<typeof usageQuery>;
 /** A usage row as its owner sees it: no user id, channel, upstream model name or operator's error detail. */
 function publicUsage(r: typeof usageLog.$inferSelect) {
   return {
-    id: r.id, requestId: r.requestId, at: new Date(r.at).toISOString(), keyId: r.keyId, keyPrefix: r.keyPrefix,
+    id: r.id, requestId: r.requestId, at: new Date(r.at).toISOString(), keyId: r.keyId, keyLabel: r.keyLabel, keyPrefix: r.keyPrefix,
     sourceIp: r.sourceIp, endpoint: r.endpoint, model: r.model, status: r.status, errorCode: r.errorCode,
     stream: r.stream, promptTokens: r.promptTokens, completionTokens: r.completionTokens,
     cachedTokens: r.cachedTokens, cacheWriteTokens: r.cacheWriteTokens,
@@ -40,17 +40,18 @@ function publicUsage(r: typeof usageLog.$inferSelect) {
 export type DayTotal = { day: string; requests: number; promptTokens: number; completionTokens: number; cachedTokens: number; cacheWriteTokens: number; cost: number };
 
 /**
- * A user's usage between two instants: the newest rows first (at most `limit`, default 100, max 1000)
- * and totals per UTC day over the whole range, oldest day first. A key id that is not the user's is a 404.
+ * An account's usage between two instants (a user's own, or an org's): the newest rows first (at most
+ * `limit`, default 100, max 1000) and totals per UTC day over the whole range, oldest day first. A key id
+ * that is not the account's is a 404.
  */
-export function userUsage(ctx: AppContext, userId: number, raw: UsageQuery, now = Date.now()) {
+export function accountUsage(ctx: AppContext, accountId: number, raw: UsageQuery, now = Date.now()) {
   const q = usageQuery.parse(raw);
   const to = q.to ?? null;
   const from = q.from ?? (to ?? now) - DEFAULT_USAGE_DAYS * DAY_MS;
   if (to !== null && from >= to) throw new ApiError("invalid_request", "from must be before to.", "from");
-  if (q.key_id !== undefined) getKey(ctx, q.key_id, userId);
+  if (q.key_id !== undefined) getKey(ctx, q.key_id, accountId);
   const limit = q.limit ?? 100;
-  const conds: SQL[] = [eq(usageLog.userId, userId), gte(usageLog.at, from)];
+  const conds: SQL[] = [eq(usageLog.accountId, accountId), gte(usageLog.at, from)];
   if (to !== null) conds.push(lt(usageLog.at, to));
   if (q.key_id !== undefined) conds.push(eq(usageLog.keyId, q.key_id));
   const where = and(...conds);

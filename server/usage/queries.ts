@@ -1,9 +1,10 @@
 import type { AppContext } from "../context";
 
-export type UsageFilter = { userId?: number; keyId?: number; from?: number; to?: number; before?: number; limit?: number };
+export type UsageFilter = { userId?: number; accountId?: number; keyId?: number; from?: number; to?: number; before?: number; limit?: number };
 
 const camel = (r: Record<string, unknown>) => ({
-  id: r.id, requestId: r.request_id, at: new Date(r.at as number).toISOString(), userId: r.user_id, keyId: r.key_id,
+  id: r.id, requestId: r.request_id, at: new Date(r.at as number).toISOString(), accountId: r.account_id, orgId: r.org_id, userId: r.user_id,
+  keyId: r.key_id, keyLabel: r.key_label,
   keyPrefix: r.key_prefix, sourceIp: r.source_ip, endpoint: r.endpoint, model: r.model, upstreamModel: r.upstream_model,
   channelId: r.channel_id, status: r.status, errorCode: r.error_code, stream: r.stream === 1,
   promptTokens: r.prompt_tokens, completionTokens: r.completion_tokens, cachedTokens: r.cached_tokens, cacheWriteTokens: r.cache_write_tokens,
@@ -16,6 +17,7 @@ function where(f: UsageFilter): { sql: string; args: (number | string)[] } {
   const clauses: string[] = [];
   const args: number[] = [];
   if (f.userId !== undefined) clauses.push("user_id = ?"), args.push(f.userId);
+  if (f.accountId !== undefined) clauses.push("account_id = ?"), args.push(f.accountId);
   if (f.keyId !== undefined) clauses.push("key_id = ?"), args.push(f.keyId);
   if (f.from !== undefined) clauses.push("at >= ?"), args.push(f.from);
   if (f.to !== undefined) clauses.push("at < ?"), args.push(f.to);
@@ -29,17 +31,6 @@ export function listUsage(ctx: AppContext, f: UsageFilter): UsageView[] {
   const w = where(f);
   const limit = Math.min(Math.max(f.limit ?? 100, 1), 10_000);
   return ctx.db.$client.query(`SELECT * FROM usage_log ${w.sql} ORDER BY id DESC LIMIT ${limit}`).all(...w.args).map((r) => camel(r as Record<string, unknown>));
-}
-
-/** Per-UTC-day totals for the same filter. */
-export function dailyUsage(ctx: AppContext, f: UsageFilter) {
-  ctx.writer.flush();
-  const w = where(f);
-  return ctx.db.$client.query(
-    `SELECT strftime('%Y-%m-%d', at / 1000, 'unixepoch') AS day, count(*) AS requests, sum(prompt_tokens) AS promptTokens,
-            sum(completion_tokens) AS completionTokens, sum(cost) AS cost
-     FROM usage_log ${w.sql} GROUP BY day ORDER BY day`,
-  ).all(...w.args) as { day: string; requests: number; promptTokens: number; completionTokens: number; cost: number }[];
 }
 
 /** Requests and tokens per hour for one key over the last `hours`, every hour present (zeros included). */

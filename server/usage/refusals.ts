@@ -41,7 +41,8 @@ export function recordRefusal(ctx: AppContext, request: Request, err: ApiError, 
   if (!caller) return;
   const model = caller.model ?? "";
   const record: RequestRecord = {
-    requestId, userId: caller.userId, keyId: caller.keyId, keyPrefix: caller.keyPrefix, sourceIp: caller.ip, endpoint,
+    requestId, accountId: caller.accountId, orgId: caller.orgId, userId: caller.userId, keyId: caller.keyId, keyLabel: caller.keyLabel,
+    keyPrefix: caller.keyPrefix, sourceIp: caller.ip, endpoint,
     model, upstreamModel: "", channelId: null, status: err.status, errorCode: err.errorCode, stream: false,
     promptTokens: 0, completionTokens: 0, tokensEstimated: false, ttfbMs: null, totalMs: 0, errorDetail: null, refused: true, cachedTokens: 0, cacheWriteTokens: 0,
   };

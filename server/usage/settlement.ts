@@ -9,8 +9,14 @@ import { utcMonth } from "../limits/month";
 /** Everything the usage log keeps about one request. */
 export type RequestRecord = {
   requestId: string;
-  userId: number;
+  /** The account charged. */
+  accountId: number;
+  /** The org, when the account is one (for usage queries by org). */
+  orgId: number | null;
+  /** The user behind the request: a key's owner or member, a session's user; null for a service key. */
+  userId: number | null;
   keyId: number | null;
+  keyLabel: string;
   keyPrefix: string;
   sourceIp: string;
   endpoint: string;
@@ -50,18 +56,19 @@ export function encodeSettlements(batch: readonly Settlement[]): string {
   return JSON.stringify(batch.map(({ record: r, cost, tokens, shortfall, at }) => [
     r.requestId, r.userId, r.keyId, r.keyPrefix, r.sourceIp, r.endpoint, r.model, r.upstreamModel, r.channelId, r.status,
     r.errorCode, r.stream, r.promptTokens, r.completionTokens, r.tokensEstimated, r.ttfbMs, r.totalMs, cost, tokens, at,
-    shortfall, r.errorDetail, r.refused, r.cachedTokens, r.cacheWriteTokens,
+    shortfall, r.errorDetail, r.refused, r.cachedTokens, r.cacheWriteTokens, r.accountId, r.orgId, r.keyLabel,
   ]));
 }
 
 export function decodeSettlements(text: string): Settlement[] {
   return (JSON.parse(text) as unknown[][]).map((t) => ({
     record: {
-      requestId: t[0] as string, userId: t[1] as number, keyId: t[2] as number | null, keyPrefix: t[3] as string, sourceIp: t[4] as string,
+      requestId: t[0] as string, userId: t[1] as number | null, keyId: t[2] as number | null, keyPrefix: t[3] as string, sourceIp: t[4] as string,
       endpoint: t[5] as string, model: t[6] as string, upstreamModel: t[7] as string, channelId: t[8] as number | null, status: t[9] as number,
       errorCode: t[10] as string | null, stream: t[11] as boolean, promptTokens: t[12] as number, completionTokens: t[13] as number,
       tokensEstimated: t[14] as boolean, ttfbMs: t[15] as number | null, totalMs: t[16] as number,
       errorDetail: t[21] as string | null, refused: t[22] as boolean, cachedTokens: t[23] as number, cacheWriteTokens: t[24] as number,
+      accountId: t[25] as number, orgId: t[26] as number | null, keyLabel: t[27] as string,
     },
     cost: t[17] as number, tokens: t[18] as number, at: t[19] as number, shortfall: t[20] as number,
   }));
@@ -69,7 +76,7 @@ export function decodeSettlements(text: string): Settlement[] {
 
 /**
  * Writes settlements in one transaction: per request the usage row and, when it cost anything, the ledger
- * charge; then per user and key the summed balance, spend, monthly tokens and last-used time. The usage
+ * charge; then per account, member and key the summed balance, spend, monthly tokens and last-used time. The usage
  * row's unique request id makes it idempotent: a settlement already written is skipped, never charged twice.
  * Throws (and rolls everything back) when any statement fails.
  */
@@ -84,23 +91,25 @@ export function commitSettlements(db: Database, settlements: readonly Settlement
 
 function writeOne(db: Database, totals: Totals, { record: r, cost, tokens, shortfall, at }: Settlement): void {
   const inserted = db.query(
-    `INSERT OR IGNORE INTO usage_log (request_id, at, user_id, key_id, key_prefix, source_ip, endpoint, model, upstream_model,
-       channel_id, status, error_code, stream, prompt_tokens, completion_tokens, tokens_estimated, cost, ttfb_ms, total_ms,
+    `INSERT OR IGNORE INTO usage_log (request_id, at, account_id, org_id, user_id, key_id, key_label, key_prefix, source_ip, endpoint, model,
+       upstream_model, channel_id, status, error_code, stream, prompt_tokens, completion_tokens, tokens_estimated, cost, ttfb_ms, total_ms,
        shortfall, error_detail, cached_tokens, cache_write_tokens)
-     VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-  ).run(r.requestId, at, r.userId, r.keyId, r.keyPrefix, r.sourceIp, r.endpoint, r.model, r.upstreamModel, r.channelId,
-    r.status, r.errorCode, r.stream ? 1 : 0, r.promptTokens, r.completionTokens, r.tokensEstimated ? 1 : 0, cost, r.ttfbMs, r.totalMs,
-    shortfall, r.errorDetail, r.cachedTokens, r.cacheWriteTokens);
+     VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+  ).run(r.requestId, at, r.accountId, r.orgId, r.userId, r.keyId, r.keyLabel, r.keyPrefix, r.sourceIp, r.endpoint, r.model, r.upstreamModel,
+    r.channelId, r.status, r.errorCode, r.stream ? 1 : 0, r.promptTokens, r.completionTokens, r.tokensEstimated ? 1 : 0, cost, r.ttfbMs,
+    r.totalMs, shortfall, r.errorDetail, r.cachedTokens, r.cacheWriteTokens);
   if (inserted.changes === 0 || r.refused) return; // already recorded (never charge twice), or refused (nothing to charge)
   if (cost > 0) {
-    const balanceAfter = totals.charge(r.userId, cost);
+    const balanceAfter = totals.charge(r.accountId, cost);
     if (balanceAfter !== null) {
-      db.query(`INSERT INTO ledger (at, user_id, kind, amount, balance_after, ref, key_id, actor, note) VALUES (?,?,?,?,?,?,?,?,?)`)
-        .run(at, r.userId, "charge", -cost, balanceAfter, r.requestId, r.keyId, "relay", r.model);
+      db.query(`INSERT INTO ledger (at, account_id, user_id, kind, amount, balance_after, ref, key_id, actor, note) VALUES (?,?,?,?,?,?,?,?,?,?)`)
+        .run(at, r.accountId, r.userId, "charge", -cost, balanceAfter, r.requestId, r.keyId, "relay", r.model);
     }
+    // A member's spend in an org counts against their monthly cap there.
+    if (r.orgId !== null && r.userId !== null) totals.memberSpend(r.accountId, r.userId, utcMonth(at), cost);
     if (r.keyId !== null) totals.spend(r.keyId, cost);
   }
-  if (tokens > 0) totals.addTokens(r.userId, utcMonth(at), tokens);
+  if (tokens > 0) totals.addTokens(r.accountId, utcMonth(at), tokens);
   if (r.keyId !== null) totals.used(r.keyId, at);
 }
 
@@ -113,17 +122,18 @@ function writeOne(db: Database, totals: Totals, { record: r, cost, tokens, short
 class Totals {
   private readonly balances = new Map<number, { balance: number; charged: number } | null>();
   private readonly spent = new Map<number, number>();
-  private readonly tokens = new Map<string, { userId: number; month: string; tokens: number }>();
+  private readonly tokens = new Map<string, { accountId: number; month: string; tokens: number }>();
+  private readonly members = new Map<string, { accountId: number; userId: number; month: string; credits: number }>();
   private readonly lastUsed = new Map<number, number>();
 
   constructor(private readonly db: Database) {}
 
-  /** The balance after charging `cost`, or null when the user no longer exists (nothing is charged then). */
-  charge(userId: number, cost: number): number | null {
-    let b = this.balances.get(userId);
+  /** The balance after charging `cost`, or null when the account no longer exists (nothing is charged then). */
+  charge(accountId: number, cost: number): number | null {
+    let b = this.balances.get(accountId);
     if (b === undefined) {
-      const row = this.db.query<{ credits: number }, [number]>("SELECT credits FROM users WHERE id = ?").get(userId);
-      this.balances.set(userId, (b = row ? { balance: row.credits, charged: 0 } : null));
+      const row = this.db.query<{ credits: number }, [number]>("SELECT credits FROM accounts WHERE id = ?").get(accountId);
+      this.balances.set(accountId, (b = row ? { balance: row.credits, charged: 0 } : null));
     }
     if (b === null) return null;
     b.balance -= cost;
@@ -135,11 +145,18 @@ class Totals {
     this.spent.set(keyId, (this.spent.get(keyId) ?? 0) + cost);
   }
 
-  addTokens(userId: number, month: string, tokens: number): void {
-    const k = `${userId}:${month}`;
+  memberSpend(accountId: number, userId: number, month: string, credits: number): void {
+    const k = `${accountId}:${userId}:${month}`;
+    const m = this.members.get(k);
+    if (m) m.credits += credits;
+    else this.members.set(k, { accountId, userId, month, credits });
+  }
+
+  addTokens(accountId: number, month: string, tokens: number): void {
+    const k = `${accountId}:${month}`;
     const t = this.tokens.get(k);
     if (t) t.tokens += tokens;
-    else this.tokens.set(k, { userId, month, tokens });
+    else this.tokens.set(k, { accountId, month, tokens });
   }
 
   used(keyId: number, at: number): void {
@@ -147,13 +164,18 @@ class Totals {
   }
 
   write(): void {
-    for (const [userId, b] of this.balances) {
-      if (b && b.charged > 0) this.db.query("UPDATE users SET credits = credits - ? WHERE id = ?").run(b.charged, userId);
+    for (const [accountId, b] of this.balances) {
+      // The accounts table's CHECK (credits >= 0) refuses an overdraft here too, rolling the batch back.
+      if (b && b.charged > 0) this.db.query("UPDATE accounts SET credits = credits - ? WHERE id = ?").run(b.charged, accountId);
     }
     for (const [keyId, cost] of this.spent) this.db.query("UPDATE api_keys SET spent = spent + ? WHERE id = ?").run(cost, keyId);
     for (const t of this.tokens.values()) {
-      this.db.query(`INSERT INTO token_usage (user_id, month, tokens) VALUES (?,?,?)
-                ON CONFLICT (user_id, month) DO UPDATE SET tokens = tokens + excluded.tokens`).run(t.userId, t.month, t.tokens);
+      this.db.query(`INSERT INTO token_usage (account_id, month, tokens) VALUES (?,?,?)
+                ON CONFLICT (account_id, month) DO UPDATE SET tokens = tokens + excluded.tokens`).run(t.accountId, t.month, t.tokens);
+    }
+    for (const m of this.members.values()) {
+      this.db.query(`INSERT INTO member_spend (account_id, user_id, month, credits) VALUES (?,?,?,?)
+                ON CONFLICT (account_id, user_id, month) DO UPDATE SET credits = credits + excluded.credits`).run(m.accountId, m.userId, m.month, m.credits);
     }
     for (const [keyId, at] of this.lastUsed) this.db.query("UPDATE api_keys SET last_used_at = ? WHERE id = ?").run(at, keyId);
   }

@@ -74,12 +74,14 @@ export function accountingChecks(db: Database, checks: Checks, label = ""): void
   checks.add(`${p}ledger refs are unique`, dupRefs === 0, `${dupRefs} refs appear more than once`);
 
   const off = db.query<{ id: number; credits: number; sum: number }, []>(
-    "SELECT u.id, u.credits, coalesce((SELECT sum(amount) FROM ledger l WHERE l.user_id = u.id), 0) AS sum FROM users u",
+    "SELECT a.id, a.credits, coalesce((SELECT sum(amount) FROM ledger l WHERE l.account_id = a.id), 0) AS sum FROM accounts a",
   ).all().filter((r) => r.credits !== r.sum);
-  checks.add(`${p}every balance equals the sum of its ledger`, off.length === 0, off.map((r) => `user ${r.id}: credits ${r.credits}, ledger ${r.sum}`).join(", "));
+  checks.add(`${p}every balance equals the sum of its ledger`, off.length === 0, off.map((r) => `account ${r.id}: credits ${r.credits}, ledger ${r.sum}`).join(", "));
+  const negative = count(db, "SELECT count(*) AS n FROM accounts WHERE credits < 0");
+  checks.add(`${p}no balance is below zero`, negative === 0, `${negative} accounts below zero`);
 
   const unmatched = count(db, `SELECT count(*) AS n FROM usage_log u WHERE u.cost > 0 AND
-    (SELECT count(*) FROM ledger l WHERE l.ref = u.request_id AND l.kind = 'charge' AND l.amount = -u.cost AND l.user_id = u.user_id) <> 1`);
+    (SELECT count(*) FROM ledger l WHERE l.ref = u.request_id AND l.kind = 'charge' AND l.amount = -u.cost AND l.account_id = u.account_id) <> 1`);
   checks.add(`${p}every charged request has exactly one matching ledger charge`, unmatched === 0, `${unmatched} usage rows without exactly one charge`);
 
   const orphans = count(db, `SELECT count(*) AS n FROM ledger l WHERE l.kind = 'charge' AND NOT EXISTS
@@ -90,10 +92,10 @@ export function accountingChecks(db: Database, checks: Checks, label = ""): void
     coalesce((SELECT -sum(amount) FROM ledger l WHERE l.key_id = k.id AND l.kind = 'charge'), 0)`);
   checks.add(`${p}every key's spend equals its charges`, spentOff === 0, `${spentOff} keys off`);
 
-  const tokensOff = count(db, `SELECT count(*) AS n FROM users u WHERE
-    coalesce((SELECT sum(tokens) FROM token_usage t WHERE t.user_id = u.id), 0) <>
-    coalesce((SELECT sum(prompt_tokens + completion_tokens) FROM usage_log g WHERE g.user_id = u.id), 0)`);
-  checks.add(`${p}monthly token counters equal the usage log`, tokensOff === 0, `${tokensOff} users off`);
+  const tokensOff = count(db, `SELECT count(*) AS n FROM accounts a WHERE
+    coalesce((SELECT sum(tokens) FROM token_usage t WHERE t.account_id = a.id), 0) <>
+    coalesce((SELECT sum(prompt_tokens + completion_tokens) FROM usage_log g WHERE g.account_id = a.id), 0)`);
+  checks.add(`${p}monthly token counters equal the usage log`, tokensOff === 0, `${tokensOff} accounts off`);
 
   const integrity = db.query<{ integrity_check: string }, []>("PRAGMA integrity_check").all().map((r) => r.integrity_check).join("; ");
   checks.add(`${p}PRAGMA integrity_check = ok`, integrity === "ok", integrity);

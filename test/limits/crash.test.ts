@@ -146,7 +146,7 @@ describe("crash and restart", () => {
       expect(after.charged).toBeGreaterThan(0);
       relay = await spawnRelay(relay.dataDir);
       // Live accounts rebuilt from the database: nothing held or in flight, balances as committed.
-      const credits = withDb(relay.dataDir, (db) => db.query<{ name: string; credits: number }, []>("SELECT name, credits FROM users").all());
+      const credits = withDb(relay.dataDir, (db) => db.query<{ name: string; credits: number }, []>("SELECT name, credits FROM accounts WHERE kind = 'user'").all());
       for (const { name, credits: c } of credits) {
         expect(await relay.admin.users.get(name)).toMatchObject({ balance: c, heldCredits: 0, inFlight: 0 });
       }
@@ -166,7 +166,7 @@ describe("crash and restart", () => {
     await relay.stop();
     check(relay.dataDir);
     withDb(relay.dataDir, (db) => {
-      for (const u of live) expect(db.query<{ credits: number }, [string]>("SELECT credits FROM users WHERE name = ?").get(u.name)!.credits).toBe(u.balance);
+      for (const u of live) expect(db.query<{ credits: number }, [string]>("SELECT credits FROM accounts WHERE kind = 'user' AND name = ?").get(u.name)!.credits).toBe(u.balance);
     });
   }, 60_000);
 });

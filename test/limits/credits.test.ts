@@ -67,19 +67,19 @@ describe("charging", () => {
     const { user } = await userWithKey(rig.h, "twice", { credits: 100 });
     const ctx = rig.h.ctx;
     const hold = admit(ctx, {
-      requestId: "req_twice", userId: user.id, concurrency: 3, monthlyTokens: 0, keyId: null, spendLimit: null,
+      requestId: "req_twice", accountId: user.accountId, concurrency: 3, monthlyTokens: 0, keyId: null, spendLimit: null,
       model: MODEL, promptTokens: 0, clientMaxOutput: 10, producesOutput: true,
     });
     expect(hold.credits).toBe(10);
     const record: RequestRecord = {
-      requestId: "req_twice", userId: user.id, keyId: null, keyPrefix: "session", sourceIp: "127.0.0.1", endpoint: "/v1/chat/completions",
+      requestId: "req_twice", accountId: user.accountId, orgId: null, userId: user.id, keyId: null, keyLabel: "", keyPrefix: "session", sourceIp: "127.0.0.1", endpoint: "/v1/chat/completions",
       model: MODEL, upstreamModel: MODEL, channelId: rig.channelId, status: 200, errorCode: null, stream: false,
       promptTokens: 3, completionTokens: 7, tokensEstimated: false, ttfbMs: 1, totalMs: 2, errorDetail: null, refused: false, cachedTokens: 0, cacheWriteTokens: 0,
     };
     expect(recordRequest(ctx, hold, record)).toBe(7);
     expect(recordRequest(ctx, hold, record)).toBe(0);
     expect(settle(hold, { input: 3, cacheRead: 0, cacheWrite: 0, output: 7 })).toEqual({ cost: 0, tokens: 0, shortfall: 0 });
-    expect(accountsOf(ctx).account(user.id)).toMatchObject({ balance: 93, held: 0, inFlight: 0, monthTokens: 10 });
+    expect(accountsOf(ctx).account(user.accountId)).toMatchObject({ balance: 93, held: 0, inFlight: 0, monthTokens: 10 });
     const db = openFlushedDb(rig.h);
     try {
       expect(db.query("SELECT kind, amount, balance_after FROM ledger WHERE ref = 'req_twice'").all()).toEqual([{ kind: "charge", amount: -7, balance_after: 93 }]);

@@ -70,8 +70,9 @@ const PRICES: Record<string, Price> = {
 };
 
 type MKey = { id: number; limit: number | null; spent: number; durableSpent: number };
+/** `id` is the user's personal account (what is charged); `userId` the user. */
 type MUser = {
-  id: number; name: string; cap: number; monthly: number;
+  id: number; userId: number; name: string; cap: number; monthly: number;
   /** Live balance (unflushed charges included) and what the database holds. */
   balance: number; durable: number;
   monthTokens: number; durableMonthTokens: number;
@@ -118,12 +119,12 @@ function walk(seed: number, steps: number): Record<string, number> {
     const credits = rng.int(0, 3000);
     const u = createUser(ctx, { name: `r${i}`, credits }, "test");
     const m: MUser = {
-      id: u.id, name: u.name, cap: i === 0 ? 1 : rng.int(1, 4), monthly: rng.chance(0.4) ? rng.int(1000, 60_000) : 0,
+      id: u.accountId, userId: u.id, name: u.name, cap: i === 0 ? 1 : rng.int(1, 4), monthly: rng.chance(0.4) ? rng.int(1000, 60_000) : 0,
       balance: credits, durable: credits, monthTokens: 0, durableMonthTokens: 0, keys: [],
     };
     for (let k = 0; k < 2; k++) {
       const limit = rng.chance(0.5) ? rng.int(0, 2000) : null;
-      m.keys.push({ id: createKey(ctx, u.id, { label: `k${k}`, spendLimit: limit }, "test").row.id, limit, spent: 0, durableSpent: 0 });
+      m.keys.push({ id: createKey(ctx, { accountId: u.accountId, kind: "personal", userId: u.id }, { label: `k${k}`, spendLimit: limit }, "test").row.id, limit, spent: 0, durableSpent: 0 });
     }
     users.push(m);
   }
@@ -171,7 +172,7 @@ function walk(seed: number, steps: number): Record<string, number> {
 
   function recordFor(o: { requestId: string; user: MUser; key: MKey | null; model: string }, prompt: number, completion: number, status: number, cached = 0, cacheWrite = 0): RequestRecord {
     return {
-      requestId: o.requestId, userId: o.user.id, keyId: o.key?.id ?? null, keyPrefix: "t", sourceIp: "127.0.0.1", endpoint: "/v1/chat/completions",
+      requestId: o.requestId, accountId: o.user.id, orgId: null, userId: o.user.userId, keyId: o.key?.id ?? null, keyLabel: "", keyPrefix: "t", sourceIp: "127.0.0.1", endpoint: "/v1/chat/completions",
       model: o.model, upstreamModel: o.model, channelId: null, status, errorCode: status === 200 ? null : "upstream_error", stream: false,
       promptTokens: prompt, completionTokens: completion, tokensEstimated: false, ttfbMs: null, totalMs: 1,
       errorDetail: null, refused: false, cachedTokens: cached, cacheWriteTokens: cacheWrite,
@@ -225,7 +226,7 @@ function walk(seed: number, steps: number): Record<string, number> {
     const shortfall = db.query<{ s: number }, []>("SELECT coalesce(sum(shortfall), 0) AS s FROM usage_log").get()!.s;
     check(shortfall === durableShortfall, `DB shortfall ${shortfall} != model ${durableShortfall}`);
     const rows = db.query<{ id: number; credits: number; s: number }, []>(
-      "SELECT u.id, u.credits, coalesce((SELECT sum(amount) FROM ledger l WHERE l.user_id = u.id), 0) AS s FROM users u").all();
+      "SELECT a.id, a.credits, coalesce((SELECT sum(amount) FROM ledger l WHERE l.account_id = a.id), 0) AS s FROM accounts a").all();
     for (const u of users) {
       const r = rows.find((x) => x.id === u.id)!;
       check(r.credits === r.s, `${u.name}: DB credits ${r.credits} != SUM(ledger) ${r.s}`);
@@ -275,7 +276,7 @@ function walk(seed: number, steps: number): Record<string, number> {
         let hold: Hold | null = null;
         let code: string | null = null;
         try {
-          hold = admit(ctx, { requestId, userId: u.id, concurrency: u.cap, monthlyTokens: u.monthly, keyId: key?.id ?? null, spendLimit: key?.limit ?? null, model, promptTokens: prompt, clientMaxOutput: clientMax, choices, producesOutput });
+          hold = admit(ctx, { requestId, accountId: u.id, concurrency: u.cap, monthlyTokens: u.monthly, keyId: key?.id ?? null, spendLimit: key?.limit ?? null, model, promptTokens: prompt, clientMaxOutput: clientMax, choices, producesOutput });
         } catch (e) {
           if (!(e instanceof ApiError)) throw e;
           code = e.errorCode;
@@ -315,7 +316,7 @@ function walk(seed: number, steps: number): Record<string, number> {
         log.push(`grant ${u.name} ${amount} (available ${available})`);
         let applied = true;
         try {
-          grantCredits(ctx, u.id, amount, { actor: "test", ref: `walk-${seed}-${step}` });
+          grantCredits(ctx, u.id, amount, { actor: "test", ref: `walk-${seed}-${step}`, target: `user:${u.name}` });
         } catch (e) {
           if (!(e instanceof ApiError)) throw e;
           applied = false;

@@ -48,7 +48,7 @@ describe("visibility", () => {
       expect((await sendChat(rig.h.url, key, chatBody({ max_tokens: 5 }))).status).toBe(429);
 
       let m = parseMetrics(await rig.h.admin.metrics());
-      expect(m.get(`relay_in_flight{user="vis"}`)).toBe(2);
+      expect(m.get(`relay_in_flight{account="vis",kind="user"}`)).toBe(2);
       const listed = JSON.parse(await cli(rig, "user", "list", "--json")) as Record<string, unknown>[];
       expect(listed.find((u) => u.name === "vis")).toMatchObject({ balance: 10_000 - 15, heldCredits: 100, inFlight: 2, tokensThisMonth: 45 });
       const human = await cli(rig, "user", "list");
@@ -58,7 +58,7 @@ describe("visibility", () => {
       await Promise.all(hanging);
       await settled(rig.h.admin, "vis");
       m = parseMetrics(await rig.h.admin.metrics());
-      expect(m.get(`relay_in_flight{user="vis"}`)).toBe(0);
+      expect(m.get(`relay_in_flight{account="vis",kind="user"}`)).toBe(0);
       expect(m.get(`relay_requests_total{status="200",model="${MODEL}",channel="${ch}"}`)).toBe(3);
       expect(m.get(`relay_requests_total{status="500",model="${MODEL}",channel="${ch}"}`)).toBe(1);
       expect(m.get(`relay_requests_total{status="499",model="${MODEL}",channel="${ch}"}`)).toBe(2);

@@ -68,11 +68,16 @@ export function openFlushedDb(h: Harness): Database {
   return new Database(join(h.dataDir, "relay.db"), { readonly: true });
 }
 
-export const ledgerSumOf = (db: Database, userId: number): number =>
-  db.query<{ s: number }, [number]>("SELECT coalesce(sum(amount), 0) AS s FROM ledger WHERE user_id = ?").get(userId)!.s;
+/** The ledger sum of a user's personal account (by user id), or of any account (`{ account }`). */
+export const ledgerSumOf = (db: Database, userId: number | { account: number }): number =>
+  db.query<{ s: number }, [number]>("SELECT coalesce(sum(amount), 0) AS s FROM ledger WHERE account_id = ?").get(accountIdOf(db, userId))!.s;
 
-export const creditsOf = (db: Database, userId: number): number =>
-  db.query<{ credits: number }, [number]>("SELECT credits FROM users WHERE id = ?").get(userId)!.credits;
+export const creditsOf = (db: Database, userId: number | { account: number }): number =>
+  db.query<{ credits: number }, [number]>("SELECT credits FROM accounts WHERE id = ?").get(accountIdOf(db, userId))!.credits;
+
+function accountIdOf(db: Database, who: number | { account: number }): number {
+  return typeof who === "number" ? db.query<{ a: number }, [number]>("SELECT account_id AS a FROM users WHERE id = ?").get(who)!.a : who.account;
+}
 
 /**
  * Every accounting invariant the database must keep, however the process ended. Returns the violations
@@ -84,17 +89,17 @@ export function ledgerViolations(db: Database): string[] {
   const integrity = q<{ integrity_check: string }>("PRAGMA integrity_check").map((r) => r.integrity_check);
   if (integrity.join() !== "ok") out.push(`integrity_check: ${integrity.join("; ")}`);
   for (const r of q<{ id: number; credits: number; s: number }>(
-    "SELECT u.id, u.credits, coalesce((SELECT sum(amount) FROM ledger l WHERE l.user_id = u.id), 0) AS s FROM users u",
+    "SELECT a.id, a.credits, coalesce((SELECT sum(amount) FROM ledger l WHERE l.account_id = a.id), 0) AS s FROM accounts a",
   )) {
-    if (r.credits !== r.s) out.push(`user ${r.id}: credits ${r.credits} != ledger sum ${r.s}`);
-    if (r.credits < 0) out.push(`user ${r.id}: negative balance ${r.credits}`);
+    if (r.credits !== r.s) out.push(`account ${r.id}: credits ${r.credits} != ledger sum ${r.s}`);
+    if (r.credits < 0) out.push(`account ${r.id}: negative balance ${r.credits}`);
   }
   for (const r of q<{ ref: string; n: number }>("SELECT ref, count(*) AS n FROM ledger GROUP BY ref HAVING n > 1")) out.push(`ref ${r.ref} appears ${r.n} times`);
-  // balance_after must be the running sum of the user's rows in commit order.
+  // balance_after must be the running sum of the account's rows in commit order.
   const running = new Map<number, number>();
-  for (const r of q<{ id: number; user_id: number; amount: number; balance_after: number }>("SELECT id, user_id, amount, balance_after FROM ledger ORDER BY id")) {
-    const b = (running.get(r.user_id) ?? 0) + r.amount;
-    running.set(r.user_id, b);
+  for (const r of q<{ id: number; account_id: number; amount: number; balance_after: number }>("SELECT id, account_id, amount, balance_after FROM ledger ORDER BY id")) {
+    const b = (running.get(r.account_id) ?? 0) + r.amount;
+    running.set(r.account_id, b);
     if (r.balance_after !== b) out.push(`ledger row ${r.id}: balance_after ${r.balance_after} != running sum ${b}`);
     if (r.balance_after < 0) out.push(`ledger row ${r.id}: negative balance_after ${r.balance_after}`);
   }
@@ -114,11 +119,18 @@ export function ledgerViolations(db: Database): string[] {
   )) {
     if (r.spent !== r.s) out.push(`key ${r.id}: spent ${r.spent} != its charges ${r.s}`);
   }
-  for (const r of q<{ user_id: number; month: string; tokens: number; s: number }>(
-    `SELECT t.user_id, t.month, t.tokens, coalesce((SELECT sum(prompt_tokens + completion_tokens) FROM usage_log u
-       WHERE u.user_id = t.user_id AND strftime('%Y-%m', u.at / 1000, 'unixepoch') = t.month), 0) AS s FROM token_usage t`,
+  for (const r of q<{ account_id: number; month: string; tokens: number; s: number }>(
+    `SELECT t.account_id, t.month, t.tokens, coalesce((SELECT sum(prompt_tokens + completion_tokens) FROM usage_log u
+       WHERE u.account_id = t.account_id AND strftime('%Y-%m', u.at / 1000, 'unixepoch') = t.month), 0) AS s FROM token_usage t`,
   )) {
-    if (r.tokens !== r.s) out.push(`user ${r.user_id} ${r.month}: token_usage ${r.tokens} != usage rows ${r.s}`);
+    if (r.tokens !== r.s) out.push(`account ${r.account_id} ${r.month}: token_usage ${r.tokens} != usage rows ${r.s}`);
+  }
+  // A member's spend in an org equals the charges of their member keys' requests there.
+  for (const r of q<{ account_id: number; user_id: number; month: string; credits: number; s: number }>(
+    `SELECT m.account_id, m.user_id, m.month, m.credits, coalesce((SELECT sum(cost) FROM usage_log u WHERE u.account_id = m.account_id
+       AND u.user_id = m.user_id AND u.org_id IS NOT NULL AND strftime('%Y-%m', u.at / 1000, 'unixepoch') = m.month), 0) AS s FROM member_spend m`,
+  )) {
+    if (r.credits !== r.s) out.push(`member ${r.user_id} of account ${r.account_id} ${r.month}: member_spend ${r.credits} != charges ${r.s}`);
   }
   return out;
 }

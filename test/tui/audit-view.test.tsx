@@ -24,12 +24,12 @@ test("shows the audit log newest first and follows new entries live", async () =
 test("filters and opens an entry's details", async () => {
   const v = renderView(<AuditView api={h.admin} active width={80} height={14} pollMs={50} />);
   await v.waitFrame("key.create");
-  await v.press("/", "userId");
-  await v.waitFrame((f) => f.includes("/ filter by actor, action, target: userId▏") && f.includes("nothing matches the filter"));
+  await v.press("/", "accountId");
+  await v.waitFrame((f) => f.includes("/ filter by actor, action, target: accountId▏") && f.includes("nothing matches the filter"));
   await v.press(KEY.esc, "/", "key.create", KEY.enter, KEY.enter);
   const f = await v.waitFrame("Audit #");
   expect(f).toMatch(/action\s+key\.create/);
-  expect(f).toMatch(/detail\s+\{"userId":1/);
+  expect(f).toMatch(/detail\s+\{"accountId":1,"kind":"personal","userId":1/);
   v.unmount();
 });
 

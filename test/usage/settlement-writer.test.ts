@@ -29,11 +29,11 @@ function context(dbPath?: string): AppContext {
 }
 
 let n = 0;
-function settlement(userId: number, keyId: number | null, cost: number): Settlement {
+function settlement(accountId: number, keyId: number | null, cost: number): Settlement {
   const requestId = `req_sw_${++n}`;
   return {
     record: {
-      requestId, userId, keyId, keyPrefix: "sk-app-test", sourceIp: "127.0.0.1", endpoint: "/v1/chat/completions", model: "m", upstreamModel: "m",
+      requestId, accountId, orgId: null, userId: null, keyId, keyLabel: "k", keyPrefix: "sk-app-test", sourceIp: "127.0.0.1", endpoint: "/v1/chat/completions", model: "m", upstreamModel: "m",
       channelId: null, status: 200, errorCode: null, stream: false, promptTokens: 3, completionTokens: 4, tokensEstimated: false, ttfbMs: 1, totalMs: 2,
       errorDetail: null, refused: false, cachedTokens: 0, cacheWriteTokens: 0,
     },
@@ -54,13 +54,13 @@ describe("settlement writer", () => {
     const ctx = context();
     expect(ctx.writer.where).toBe("thread");
     const u = createUser(ctx, { name: "t1", credits: 1000 }, "test");
-    const { row: k } = createKey(ctx, u.id, { label: "k" }, "test");
-    for (let i = 0; i < 5; i++) ctx.writer.enqueue(settlement(u.id, k.id, 10));
+    const { row: k } = createKey(ctx, { accountId: u.accountId, kind: "personal", userId: u.id }, { label: "k" }, "test");
+    for (let i = 0; i < 5; i++) ctx.writer.enqueue(settlement(u.accountId, k.id, 10));
     expect(ctx.writer.pending).toBe(5);
     ctx.writer.flush();
     expect(ctx.writer.pending).toBe(0);
     expect(count(ctx, "SELECT count(*) AS n FROM usage_log")).toBe(5);
-    expect(count(ctx, "SELECT credits AS n FROM users WHERE name = 't1'")).toBe(950);
+    expect(count(ctx, "SELECT credits AS n FROM accounts WHERE name = 't1'")).toBe(950);
     expect(count(ctx, "SELECT spent AS n FROM api_keys")).toBe(50);
     expect(ledgerViolations(ctx.db.$client)).toEqual([]);
   });
@@ -68,25 +68,25 @@ describe("settlement writer", () => {
   test("its commits keep the key cache warm; a change to a key from another connection still clears it", async () => {
     const ctx = context();
     const u = createUser(ctx, { name: "t2", credits: 1000 }, "test");
-    const { row: k, key } = createKey(ctx, u.id, { label: "k" }, "test");
-    authenticateKey(ctx, key, "127.0.0.1"); // loads the key into the cache
-    expect(ctx.keyCache.get(k.publicId)).toBeTruthy();
-    ctx.writer.enqueue(settlement(u.id, k.id, 10)); // updates api_keys.spent and last_used_at, users.credits
+    const { row: k, key } = createKey(ctx, { accountId: u.accountId, kind: "personal", userId: u.id }, { label: "k" }, "test");
+    authenticateKey(ctx, key!, "127.0.0.1"); // loads the key into the cache
+    expect(ctx.keyCache.get(k.hash)).toBeTruthy();
+    ctx.writer.enqueue(settlement(u.accountId, k.id, 10)); // updates api_keys.spent and last_used_at, accounts.credits
     ctx.writer.flush();
     await Bun.sleep(1); // the cache asks SQLite once per event-loop turn
-    expect(ctx.keyCache.get(k.publicId)).toBeTruthy();
+    expect(ctx.keyCache.get(k.hash)).toBeTruthy();
 
     const other = new (await import("bun:sqlite")).Database(join(ctx.config.RELAY_DATA_DIR, "relay.db"));
     other.run("UPDATE api_keys SET enabled = 0");
     other.close();
     await Bun.sleep(1);
-    expect(ctx.keyCache.get(k.publicId)).toBeUndefined();
+    expect(ctx.keyCache.get(k.hash)).toBeUndefined();
   });
 
   test("if the thread dies, the main thread takes over: nothing lost, nothing charged twice", async () => {
     const ctx = context();
     const u = createUser(ctx, { name: "t3", credits: 1000 }, "test");
-    const first = settlement(u.id, null, 10);
+    const first = settlement(u.accountId, null, 10);
     ctx.writer.enqueue(first);
     ctx.writer.flush();
     // The thread goes away without the writer asking (a crash in it, say).
@@ -94,11 +94,11 @@ describe("settlement writer", () => {
     const deadline = Date.now() + 5000;
     while (ctx.writer.where === "thread" && Date.now() < deadline) await Bun.sleep(5);
     expect(ctx.writer.where).toBe("main");
-    ctx.writer.enqueue(settlement(u.id, null, 20));
+    ctx.writer.enqueue(settlement(u.accountId, null, 20));
     ctx.writer.enqueue(first); // a settlement written before: idempotent by request id
     ctx.writer.flush();
     expect(count(ctx, "SELECT count(*) AS n FROM usage_log")).toBe(2);
-    expect(count(ctx, "SELECT credits AS n FROM users WHERE name = 't3'")).toBe(970);
+    expect(count(ctx, "SELECT credits AS n FROM accounts WHERE name = 't3'")).toBe(970);
     expect(ledgerViolations(ctx.db.$client)).toEqual([]);
   });
 
@@ -106,8 +106,8 @@ describe("settlement writer", () => {
     const ctx = context(":memory:");
     expect(ctx.writer.where).toBe("main");
     const u = createUser(ctx, { name: "t4", credits: 100 }, "test");
-    ctx.writer.enqueue(settlement(u.id, null, 30));
+    ctx.writer.enqueue(settlement(u.accountId, null, 30));
     ctx.writer.flush();
-    expect(count(ctx, "SELECT credits AS n FROM users WHERE name = 't4'")).toBe(70);
+    expect(count(ctx, "SELECT credits AS n FROM accounts WHERE name = 't4'")).toBe(70);
   });
 });
