@@ -36,7 +36,8 @@ async function json(...args: string[]): Promise<any> {
   if (r.code !== 0) throw new Error(`relay admin ${args.join(" ")} exited ${r.code}: ${r.err}`);
   expect(r.err).toBe("");
   expect(r.out.split("\n")).toHaveLength(1);
-  const cmd = commands.find((c) => c.group === args[0] && c.verb === args[1]) ?? commands.find((c) => c.group === args[0] && c.verb === "");
+  const cmd = commands.find((c) => c.group === `${args[0]} ${args[1]}` && c.verb === args[2])
+    ?? commands.find((c) => c.group === args[0] && c.verb === args[1]) ?? commands.find((c) => c.group === args[0] && c.verb === "");
   covered.add(nameOf(cmd!));
   return JSON.parse(r.out);
 }
@@ -301,6 +302,62 @@ describe("through the real process", () => {
       expect(r.code).toBe(0);
       expect(r.out).toContain("usage");
     }
+  });
+});
+
+describe("organizations", () => {
+  test("create, members with roles and caps, org keys (service and member), credits, ledger, usage, suspend, resume, delete", async () => {
+    await json("user", "create", "--name", "o-owner");
+    await json("user", "create", "--name", "o-dev");
+    const org = await json("org", "create", "--name", "acme", "--credits", "500", "--owner", "o-owner", "--concurrency", "4", "--rpm", "60");
+    expect(org).toMatchObject({ name: "acme", balance: 500, concurrency: 4, rpm: 60, members: [{ name: "o-owner", role: "owner" }] });
+    expect((await json("org", "member", "add", "acme", "o-dev", "--role", "member", "--monthly-spend", "100", "--concurrency", "2")).members)
+      .toContainEqual(expect.objectContaining({ name: "o-dev", role: "member", monthlySpend: 100, concurrency: 2 }));
+    expect((await json("org", "member", "update", "acme", "o-dev", "--role", "billing")).members).toContainEqual(expect.objectContaining({ name: "o-dev", role: "billing" }));
+    await refused(["org", "member", "update", "acme", "o-owner", "--role", "member"], "conflict"); // the last owner stays
+    const service = await json("key", "create", "--org", "acme", "--service", "--label", "ci");
+    expect(service).toMatchObject({ kind: "service", userId: null, accountId: org.id });
+    expect(service.key).toMatch(/^sk-app-/);
+    await json("org", "member", "update", "acme", "o-dev", "--role", "member");
+    const member = await json("key", "create", "--org", "acme", "--member", "o-dev", "--label", "dev");
+    expect(member).toMatchObject({ kind: "member", scopes: ["inference", "keys:read", "keys:write"] });
+    await refused(["key", "create", "--org", "acme", "--member", "o-dev", "--label", "x", "--scopes", "members:write"], "insufficient_scope");
+    await usage(["key", "create", "--org", "acme", "--label", "x"], /exactly one of --service or --member/);
+    expect((await json("key", "list", "--org", "acme")).map((k: any) => k.kind).sort()).toEqual(["member", "service"]);
+    expect(await json("credits", "grant", "acme", "250", "--org", "--note", "top-up")).toMatchObject({ applied: true, balanceAfter: 750 });
+    expect(await json("credits", "show", "acme", "--org")).toMatchObject({ name: "acme", balance: 750 });
+    expect((await json("credits", "ledger", "acme", "--org")).map((r: any) => r.amount)).toEqual([250, 500]);
+    expect(await json("usage", "--org", "acme")).toEqual([]);
+    expect((await json("org", "update", "acme", "--monthly-tokens", "1000000", "--key-reveal", "never")).keyReveal).toBe("never");
+    expect((await json("org", "show", "acme")).monthlyTokens).toBe(1_000_000);
+    expect((await json("org", "list")).map((o: any) => o.name)).toEqual(["acme"]);
+    expect((await json("org", "suspend", "acme")).suspended).toBe(true);
+    const r = await fetch(`${h.url}/v1/me`, { headers: bearer(service.key) });
+    expect(r.status).toBe(403);
+    expect(((await r.json()) as any).error.code).toBe("org_suspended");
+    expect((await json("org", "resume", "acme")).suspended).toBe(false);
+    expect((await fetch(`${h.url}/v1/me`, { headers: bearer(service.key) })).status).toBe(200);
+    expect((await json("org", "member", "remove", "acme", "o-dev")).members.map((m: any) => m.name)).toEqual(["o-owner"]);
+    await refused(["org", "delete", "acme"], "conflict"); // still holds credits
+    await json("credits", "grant", "acme", "-750", "--org");
+    expect(await json("org", "delete", "acme")).toEqual({ name: "acme", deleted: true });
+    await refused(["org", "show", "acme"], "not_found");
+  });
+
+  test("key import by plaintext and by sha256; a duplicate is refused without saying whose", async () => {
+    await json("user", "create", "--name", "importer");
+    const plain = "sk-legacy-0123456789abcdefghijklmnopqrstuvwxyz";
+    const k1 = await json("key", "import", "--user", "importer", "--label", "old", "--key", plain);
+    expect(k1).toMatchObject({ revealable: true, label: "old" });
+    expect((await fetch(`${h.url}/v1/me`, { headers: bearer(plain) })).status).toBe(200);
+    const other = "sk-other-gateway-key-zyxwvutsrqponmlkjihgfedcba9876";
+    const digest = new Bun.CryptoHasher("sha256").update(other).digest("hex");
+    const k2 = await json("key", "import", "--user", "importer", "--label", "hashed", "--sha256", digest);
+    expect(k2).toMatchObject({ revealable: false, prefix: `sha256:${digest.slice(0, 8)}` });
+    expect((await fetch(`${h.url}/v1/me`, { headers: bearer(other) })).status).toBe(200);
+    const err = await refused(["key", "import", "--user", "importer", "--label", "again", "--key", plain], "conflict");
+    expect(err).not.toContain("importer");
+    await refused(["key", "reveal", String(k2.id)], "reveal_disabled");
   });
 });
 

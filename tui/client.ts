@@ -59,8 +59,22 @@ export class AdminClient {
     update: (name: string, body: Json) => this.call("PATCH", `/users/${encodeURIComponent(name)}`, body),
   };
 
+  orgs = {
+    list: () => this.call<ListOf<Json>>("GET", "/orgs"),
+    get: (name: string) => this.call("GET", `/orgs/${encodeURIComponent(name)}`),
+    create: (body: Json) => this.call("POST", "/orgs", body),
+    update: (name: string, body: Json) => this.call("PATCH", `/orgs/${encodeURIComponent(name)}`, body),
+    delete: (name: string) => this.call("DELETE", `/orgs/${encodeURIComponent(name)}`),
+    addMember: (name: string, body: Json) => this.call("POST", `/orgs/${encodeURIComponent(name)}/members`, body),
+    updateMember: (name: string, user: string, body: Json) => this.call("PATCH", `/orgs/${encodeURIComponent(name)}/members/${encodeURIComponent(user)}`, body),
+    removeMember: (name: string, user: string) => this.call("DELETE", `/orgs/${encodeURIComponent(name)}/members/${encodeURIComponent(user)}`),
+    grant: (name: string, body: { amount: number; note?: string; ref?: string }) => this.call("POST", `/orgs/${encodeURIComponent(name)}/credits`, body),
+    ledger: (name: string, limit = 50) => this.call<ListOf<Json>>("GET", `/orgs/${encodeURIComponent(name)}/ledger?limit=${limit}`),
+  };
+
   keys = {
-    list: (user?: string) => this.call<ListOf<Json>>("GET", `/keys${user ? `?user=${encodeURIComponent(user)}` : ""}`),
+    list: (user?: string, org?: string) => this.call<ListOf<Json>>("GET", `/keys?${new URLSearchParams(Object.entries({ user, org }).filter(([, v]) => v !== undefined) as [string, string][])}`),
+    import: (body: Json) => this.call("POST", "/keys/import", body),
     get: (id: number | string) => this.call("GET", `/keys/${id}`),
     create: (body: Json) => this.call("POST", "/keys", body),
     update: (id: number | string, body: Json) => this.call("PATCH", `/keys/${id}`, body),
@@ -90,7 +104,7 @@ export class AdminClient {
     ledger: (user: string, limit = 50) => this.call<ListOf<Json>>("GET", `/users/${encodeURIComponent(user)}/ledger?limit=${limit}`),
   };
 
-  usage = (q: { user?: string; key?: number | string; limit?: number; before?: number } = {}) =>
+  usage = (q: { user?: string; org?: string; key?: number | string; limit?: number; before?: number } = {}) =>
     this.call<ListOf<Json>>("GET", `/usage?${new URLSearchParams(Object.entries(q).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]))}`);
 
   keyTimeline = (id: number | string, hours = 72) => this.call<ListOf<{ hour: string; requests: number; tokens: number }>>("GET", `/keys/${id}/timeline?hours=${hours}`);

@@ -8,6 +8,7 @@ import { adminChannelRoutes } from "./channels-routes";
 import { adminBillingRoutes } from "./billing-routes";
 import { adminUsageRoutes } from "./usage-routes";
 import { adminOpenApiRoutes } from "./openapi";
+import { adminOrgRoutes } from "./orgs-routes";
 
 /** The admin API, served only on the Unix socket (mode 0600). Its clients: `relay admin` and `relay tui`. */
 export function createAdminApp(ctx: AppContext, info: () => Record<string, unknown>) {
@@ -15,6 +16,7 @@ export function createAdminApp(ctx: AppContext, info: () => Record<string, unkno
     .use(withErrors("admin"))
     .use(adminSystemRoutes(ctx, info))
     .use(adminUserRoutes(ctx))
+    .use(adminOrgRoutes(ctx))
     .use(adminKeyRoutes(ctx))
     .use(adminChannelRoutes(ctx))
     .use(adminBillingRoutes(ctx))

@@ -6,8 +6,9 @@ import { keyCommands } from "./commands/keys";
 import { systemCommands } from "./commands/system";
 import { channelCommands } from "./commands/channels";
 import { billingCommands } from "./commands/billing";
+import { orgCommands } from "./commands/orgs";
 
-export const commands: Command[] = [...userCommands, ...keyCommands, ...channelCommands, ...billingCommands, ...systemCommands];
+export const commands: Command[] = [...userCommands, ...orgCommands, ...keyCommands, ...channelCommands, ...billingCommands, ...systemCommands];
 
 const JSON_FLAG: FlagSpec = { name: "json", type: "bool", help: "print exactly one JSON value on stdout" };
 const HELP_FLAG: FlagSpec = { name: "help", type: "bool", help: "show this help" };
@@ -53,6 +54,8 @@ type Resolved =
   | { kind: "run"; cmd: Command; tail: string[] };
 
 function resolve(argv: string[]): Resolved {
+  // Groups of two words (`org member add`) first.
+  if (argv.length >= 2 && commands.some((c) => c.group === `${argv[0]} ${argv[1]}`)) argv = [`${argv[0]} ${argv[1]}`, ...argv.slice(2)];
   const [group, ...rest] = argv;
   if (group === undefined) return { kind: "usage", message: "missing command", help: groupHelp() };
   if (isHelp(group)) return { kind: "help", text: groupHelp() };
@@ -70,7 +73,9 @@ function resolve(argv: string[]): Resolved {
 }
 
 /** `relay admin help [group [verb]]`. */
-function resolveHelp([group, verb, ...extra]: string[]): Resolved {
+function resolveHelp(words: string[]): Resolved {
+  if (words.length >= 2 && commands.some((c) => c.group === `${words[0]} ${words[1]}`)) words = [`${words[0]} ${words[1]}`, ...words.slice(2)];
+  const [group, verb, ...extra] = words;
   if (group === undefined) return { kind: "help", text: groupHelp() };
   const inGroup = commands.filter((c) => c.group === group);
   if (inGroup.length === 0) return { kind: "usage", message: `unknown command '${group}'`, help: groupHelp() };

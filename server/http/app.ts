@@ -8,6 +8,7 @@ import { metricsRoutes } from "../metrics/routes";
 import { loginRoutes } from "../selfservice/login-routes";
 import { selfServiceKeyRoutes } from "../selfservice/keys-routes";
 import { usageRoutes } from "../selfservice/usage-routes";
+import { orgRoutes } from "../orgs/routes";
 import { openApiRoutes } from "../selfservice/openapi";
 import { recordRefusal } from "../usage/refusals";
 
@@ -22,6 +23,7 @@ export function createPublicApp(ctx: AppContext) {
     .use(meRoutes(ctx))
     .use(selfServiceKeyRoutes(ctx))
     .use(usageRoutes(ctx))
+    .use(orgRoutes(ctx))
     .use(openApiRoutes())
     .use(modelRoutes(ctx))
     .use(ctx.config.RELAY_METRICS_PUBLIC ? metricsRoutes(ctx) : new Elysia({ name: "no-metrics" }))

@@ -25,7 +25,7 @@ export const PASS_THROUGH_FAMILIES = [
 ] as const;
 
 /** Paths with a route of their own, also offered as suggestions for a mistyped path. */
-export const NAMED_ROUTES = ["chat/completions", "completions", "embeddings", "messages", "messages/count_tokens", "models", "me", "keys", "usage", "auth/login", "openapi.json"];
+export const NAMED_ROUTES = ["chat/completions", "completions", "embeddings", "messages", "messages/count_tokens", "models", "me", "keys", "usage", "orgs", "auth/login", "openapi.json"];
 
 /** Whether a /v1 path belongs to a family relay forwards. */
 export function isPassThrough(path: string): boolean {

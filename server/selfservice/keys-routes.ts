@@ -14,8 +14,9 @@ export const selfServiceKeyRoutes = (ctx: AppContext) =>
   new Elysia({ name: "selfservice-keys" })
     .get("/v1/keys", async ({ request, server }) => {
       const p = await authenticateRequest(ctx, request, server);
+      const own = personalOf(p);
       requireScope(p, "keys:read");
-      return { object: "list", data: listKeys(ctx, personalOf(p).accountId).map((k) => publicKey(ctx, k)) };
+      return { object: "list", data: listKeys(ctx, own.accountId).map((k) => publicKey(ctx, k)) };
     })
     .get("/v1/keys/:id", async ({ request, server, params }) => {
       const p = await authenticateRequest(ctx, request, server);

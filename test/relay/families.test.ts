@@ -17,7 +17,7 @@ describe("pass-through families", () => {
   test("a typo, another product's route or a made-up path is a 404 not_found from relay; the upstream never sees it", async () => {
     const cases: [string, string, unknown][] = [
       ["POST", "/v1/chat/completion", chat("gpt-test")],
-      ["POST", "/v1/orgs/1/api-keys/create", { name: "x" }],
+      ["POST", "/v1/organizations/1/api-keys", { name: "x" }],
       ["GET", "/v1/key", undefined],
       ["POST", "/v1/chat", chat("gpt-test")],
       ["POST", "/v1/completionsx", { model: "gpt-test", prompt: "x" }],

@@ -3,7 +3,7 @@ import type { Command } from "../command";
 import type { FlagSpec } from "../args";
 import { fields, table } from "../table";
 
-const keyColumns = ["id", "userId", "prefix", "label", "enabled", "group", "scopes", "spent", "spendLimit", "expiresAt", "lastUsedAt"];
+const keyColumns = ["id", "accountId", "kind", "userId", "prefix", "label", "enabled", "group", "scopes", "spent", "spendLimit", "rpm", "tpm", "expiresAt", "lastUsedAt"];
 const idArg = [{ name: "ID", help: "key id" }];
 
 const limitFlags: FlagSpec[] = [
@@ -13,23 +13,62 @@ const limitFlags: FlagSpec[] = [
   { name: "expires", type: "string", help: "ISO 8601 expiry" },
   { name: "models", type: "list", help: "comma-separated model allow-list (default all)" },
   { name: "spend-limit", type: "int", help: "most credits this key may spend" },
-  { name: "scopes", type: "list", help: "inference,keys:read,keys:write,usage:read or full (default full)" },
+  { name: "rpm", type: "int", help: "requests per minute through this key (default none)" },
+  { name: "tpm", type: "int", help: "input + output tokens per minute through this key (default none)" },
+  { name: "scopes", type: "list", help: "full, inference, keys:read, keys:write, usage:read, billing:read, members:read, members:write, or RELAY_SCOPE_ALIASES names (default full)" },
 ];
+
+/** Whose key: --user NAME (personal), or --org ORG with --service or --member USER. */
+const ownerFlags: FlagSpec[] = [
+  { name: "user", type: "string", help: "a user's personal key: the user's name" },
+  { name: "org", type: "string", help: "an organization's key (with --service or --member)" },
+  { name: "service", type: "bool", help: "with --org: a service key, acting as the org itself (survives membership changes)" },
+  { name: "member", type: "string", help: "with --org: a member key acting as this member, bounded by their role" },
+];
+
+function owner(f: Record<string, unknown>) {
+  if (f.org === undefined) {
+    if (f.user === undefined) throw new UsageError("say whose key: --user NAME, or --org ORG with --service or --member USER");
+    if (f.service || f.member !== undefined) throw new UsageError("--service and --member go with --org");
+    return { user: f.user };
+  }
+  if (f.user !== undefined) throw new UsageError("give --user or --org, not both");
+  if (!!f.service === (f.member !== undefined)) throw new UsageError("an org key needs exactly one of --service or --member USER");
+  return f.service ? { org: f.org, service: true } : { org: f.org, member: f.member };
+}
+
+const keyBody = (f: Record<string, unknown>) => ({
+  label: f.label, group: f.group, allowIps: f["allow-ip"], expiresAt: f.expires, models: f.models, spendLimit: f["spend-limit"],
+  rpm: f.rpm, tpm: f.tpm, scopes: f.scopes,
+});
 
 export const keyCommands: Command[] = [
   {
-    group: "key", verb: "create", summary: "Create an API key; prints the key once",
-    flags: [{ name: "user", type: "string", help: "owner's user name", required: true }, ...limitFlags.map((f) => f.name === "label" ? { ...f, required: true } : f)],
-    run: (c, { flags: f }) => c.keys.create({
-      user: f.user, label: f.label, group: f.group, allowIps: f["allow-ip"], expiresAt: f.expires,
-      models: f.models, spendLimit: f["spend-limit"], scopes: f.scopes,
-    }),
-    format: (k) => `${fields(k)}\n(store it now: it is shown once; admins can reveal it again with \`relay admin key reveal ${k.id}\`)`,
+    group: "key", verb: "create", summary: "Create an API key (a user's, or an org's service or member key); prints the key once",
+    flags: [...ownerFlags, ...limitFlags.map((f) => f.name === "label" ? { ...f, required: true } : f)],
+    run: (c, { flags: f }) => c.keys.create({ ...owner(f), ...keyBody(f) }),
+    format: (k) => `${fields(k)}\n${k.revealable
+      ? `(store it now: it is shown once; admins can reveal it again with \`relay admin key reveal ${k.id}\`)`
+      : "(store it now: it is shown once and cannot be revealed again, as keys here are write-once)"}`,
+  },
+  {
+    group: "key", verb: "import", summary: "Bring over a key from another gateway, by its plaintext or its SHA-256, so its clients need no change",
+    flags: [
+      ...ownerFlags,
+      { name: "key", type: "string", help: "the key's plaintext (stored encrypted unless keys are write-once)" },
+      { name: "sha256", type: "string", help: "the key's hex SHA-256 instead (such a key cannot be revealed)" },
+      ...limitFlags.map((f) => f.name === "label" ? { ...f, required: true } : f),
+    ],
+    run: (c, { flags: f }) => {
+      if ((f.key === undefined) === (f.sha256 === undefined)) throw new UsageError("give exactly one of --key PLAINTEXT or --sha256 HEX");
+      return c.keys.import({ ...owner(f), key: f.key, sha256: f.sha256, ...keyBody(f) });
+    },
+    format: (k) => `key ${k.id} imported (${k.prefix}); its existing clients can use it now`,
   },
   {
     group: "key", verb: "list", summary: "List keys (public prefixes only)",
-    flags: [{ name: "user", type: "string", help: "only this user's keys" }],
-    run: (c, { flags: f }) => c.keys.list(f.user as string | undefined).then((r) => r.data),
+    flags: [{ name: "user", type: "string", help: "only keys this user is behind (personal and member keys)" }, { name: "org", type: "string", help: "only this organization's keys" }],
+    run: (c, { flags: f }) => c.keys.list(f.user as string | undefined, f.org as string | undefined).then((r) => r.data),
     format: (rows) => table(rows, keyColumns),
   },
   {
@@ -40,10 +79,7 @@ export const keyCommands: Command[] = [
   {
     group: "key", verb: "update", summary: "Change a key's label or limits", args: idArg,
     flags: limitFlags.map((f) => f.name === "expires" ? { ...f, help: "ISO 8601 expiry, or 'never'" } : f),
-    run: (c, { positionals: [id], flags: f }) => c.keys.update(id!, {
-      label: f.label, group: f.group, allowIps: f["allow-ip"],
-      expiresAt: f.expires === "never" ? null : f.expires, models: f.models, spendLimit: f["spend-limit"], scopes: f.scopes,
-    }),
+    run: (c, { positionals: [id], flags: f }) => c.keys.update(id!, { ...keyBody(f), expiresAt: f.expires === "never" ? null : f.expires }),
     format: (k) => fields(k),
   },
   {
