@@ -3,6 +3,7 @@ import { accounts, apiKeys, memberSpend, tokenUsage } from "../../db/schema";
 import type { AppContext } from "../context";
 import { onBalanceChange } from "../billing/ledger";
 import { utcMonth } from "./month";
+import { RateLimiter } from "./rate-limits";
 
 /**
  * Live money and capacity state per account (a user's own or an org), per org member and per key. This
@@ -31,6 +32,8 @@ export class Accounts {
   private readonly accounts = new Map<number, Account>();
   private readonly members = new Map<string, MemberState>();
   private readonly keys = new Map<number, KeySpend>();
+  /** Per-minute rate limits of keys, accounts and members (in this process: embedded mode). */
+  readonly rates = new RateLimiter();
 
   constructor(private readonly ctx: AppContext) {
     // Admin grants and adjustments are committed synchronously; mirror their amount here.

@@ -2,6 +2,7 @@ import { ApiError } from "../errors";
 import type { AppContext } from "../context";
 import { affordableOutput, costOf, holdCostOf, isPriced, priceBookOf, type Price, type PricedUsage } from "../billing/prices";
 import { accountsOf, type Account, type KeySpend, type MemberState } from "./accounts";
+import { rateHeaders, type RateLimit, type RateState, type Taken } from "./rate-limits";
 
 /** The smallest answer worth sending; below this the request is refused instead of truncated to nothing. */
 export const MIN_OUTPUT_TOKENS = 16;
@@ -35,6 +36,8 @@ export type AdmitInput = {
   choices?: number;
   /** False for endpoints without generated output (embeddings). */
   producesOutput: boolean;
+  /** Per-minute limits that apply (the key's, the account's, the member's); each null when not set. */
+  rates?: { scope: RateLimit["scope"]; id: number | string; rpm: number | null; tpm: number | null }[];
 };
 
 /** What a request holds while it runs: one concurrency slot, credits, tokens and key spend. Released exactly once. */
@@ -53,6 +56,12 @@ export type Hold = {
   spendLimit: number | null;
   /** The max output tokens to send upstream when the client set none, else null. */
   injectMaxOutput: number | null;
+  /** The token limits taken at admission (corrected to the actual usage at settlement). */
+  tokenLimits: Taken[];
+  /** Where the token limits live, to correct them at settlement. */
+  rates: import("./rate-limits").RateLimiter | null;
+  /** The limits' state after admission, for the x-ratelimit-* headers of the answer (empty: none apply). */
+  rateStates: RateState[];
   released: boolean;
 };
 
@@ -83,12 +92,24 @@ export function admit(ctx: AppContext, input: AdmitInput): Hold {
     member: member && memberSpendLimit !== null ? memberSpendLimit - member.spent - member.held : Infinity,
     tokens: input.monthlyTokens > 0 ? input.monthlyTokens - account.monthTokens - account.heldTokens : Infinity,
   };
-  let p = plan(input, price, room, input.promptTokens);
-  if (input.refinePromptTokens && (p instanceof ApiError || (p.inject !== null && p.inject < DEFAULT_MAX_OUTPUT_TOKENS))) {
-    p = plan(input, price, room, input.refinePromptTokens());
+  const tokenLimited = input.rates?.some((r) => r.tpm !== null) ?? false;
+  let p = plan(input, price, room, input.promptTokens, tokenLimited);
+  if (input.refinePromptTokens && (p instanceof ApiError || (p.inject !== null && p.inject < DEFAULT_MAX_OUTPUT_TOKENS) || tokenLimited)) {
+    p = plan(input, price, room, input.refinePromptTokens(), tokenLimited);
   }
   if (p instanceof ApiError) throw p;
-  const { credits, tokens, inject } = p;
+  const { credits, tokens, inject, tokenBound } = p;
+
+  // Rate limits last: a request refused for anything else counts nothing against them.
+  const limits = rateLimitsOf(input, tokenBound);
+  let rateStates: RateState[] = [];
+  let taken: Taken[] = [];
+  if (limits.length > 0) {
+    const d = accounts.rates.take(limits);
+    if (!d.ok) throw rateRefusal(d.refused, d.retryAfterMs, d.states);
+    rateStates = d.states;
+    taken = d.taken.filter((t) => t.limit.kind === "tokens");
+  }
 
   account.inFlight++;
   account.held += credits;
@@ -100,7 +121,7 @@ export function admit(ctx: AppContext, input: AdmitInput): Hold {
   }
   return {
     requestId: input.requestId, account, member, memberSpendLimit, key, price, credits, tokens, spendLimit: input.spendLimit,
-    injectMaxOutput: inject, released: false,
+    injectMaxOutput: inject, tokenLimits: taken, rates: limits.length ? accounts.rates : null, rateStates, released: false,
   };
 }
 
@@ -110,8 +131,9 @@ type Room = { balance: number; key: number; member: number; tokens: number };
  * The hold for a prompt bound, or the error that refuses it. Pure: nothing is reserved here.
  * The prompt counts once; the output cap counts once per answer (`choices`).
  */
-function plan(input: AdmitInput, price: Price, room: Room, promptTokens: number): { credits: number; tokens: number; inject: number | null } | ApiError {
-  const billed = isPriced(price) || input.monthlyTokens > 0;
+function plan(input: AdmitInput, price: Price, room: Room, promptTokens: number, tokenLimited = false): { credits: number; tokens: number; inject: number | null; tokenBound: number } | ApiError {
+  // A token rate limit needs a bound on the output as much as a price does.
+  const billed = isPriced(price) || input.monthlyTokens > 0 || tokenLimited;
   const choices = input.choices ?? 1;
   let perChoice = 0;
   let inject: number | null = null;
@@ -140,7 +162,29 @@ function plan(input: AdmitInput, price: Price, room: Room, promptTokens: number)
   if (credits > room.key) return keyLimit(room.key, need, fits(price, promptTokens, room.key, choices), capped);
   if (credits > room.member) return memberLimit(room.member, need, fits(price, promptTokens, room.member, choices), capped);
   if (tokens > room.tokens) return monthly();
-  return { credits, tokens, inject };
+  return { credits, tokens, inject, tokenBound: promptTokens + output };
+}
+
+/** The per-minute limits a request takes: one request against each rpm, its token bound against each tpm. */
+function rateLimitsOf(input: AdmitInput, tokenBound: number): RateLimit[] {
+  const out: RateLimit[] = [];
+  for (const r of input.rates ?? []) {
+    if (r.rpm !== null) out.push({ id: `${r.scope}:${r.id}:rpm`, kind: "requests", limit: r.rpm, cost: 1, scope: r.scope });
+    if (r.tpm !== null) out.push({ id: `${r.scope}:${r.id}:tpm`, kind: "tokens", limit: r.tpm, cost: Math.max(1, tokenBound), scope: r.scope });
+  }
+  return out;
+}
+
+const whose: Record<RateLimit["scope"], string> = { key: "this key's", account: "the account's", member: "your membership's" };
+
+function rateRefusal(l: RateLimit, retryAfterMs: number, states: RateState[]): ApiError {
+  const unit = l.kind === "requests" ? "requests" : "tokens";
+  const headers = rateHeaders(states);
+  if (!Number.isFinite(retryAfterMs)) {
+    return new ApiError("rate_limit_exceeded", `This request holds ${l.cost} tokens (the prompt plus the output cap), more than ${whose[l.scope]} limit of ${l.limit} tokens per minute allows; lower max_tokens.`, null, headers);
+  }
+  const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  return new ApiError("rate_limit_exceeded", `Rate limit reached: ${whose[l.scope]} limit of ${l.limit} ${unit} per minute. Retry in ${seconds} s.`, null, { ...headers, "retry-after": String(seconds) });
 }
 
 /** The largest output cap per answer that `budget` pays for (-1: not even the prompt fits). */
@@ -205,6 +249,7 @@ export function settle(hold: Hold, usage: PricedUsage, succeeded = true): { cost
     cost = Math.max(hold.credits, Math.min(actual, payable));
   }
   const tokens = usage.input + usage.cacheRead + usage.cacheWrite + usage.output;
+  for (const t of hold.tokenLimits) hold.rates?.correct(t, tokens);
   a.balance -= cost;
   a.monthTokens += tokens;
   if (hold.key) hold.key.spent += cost;

@@ -84,7 +84,18 @@ function admitted(ctx: AppContext, request: Request, requestId: string, started:
   if (candidates.length === 0) throw new ApiError("invalid_request", `The model '${body.model}' cannot serve this request: ${unservable(kind, shape, adapterOf(serving[0]!).shape, body)}.`, "model");
   const key = principal.entry?.key ?? null;
   const m = principal.membership;
+  const a = principal.account;
+  const k = principal.entry?.key;
+  // Only built when some limit is set: most deployments have none, and this runs for every request.
+  const rates = a.rpm !== null || a.tpm !== null || k?.rpm != null || k?.tpm != null || m?.rpm != null || m?.tpm != null
+    ? [
+      { scope: "account" as const, id: a.id, rpm: a.rpm, tpm: a.tpm },
+      ...(k ? [{ scope: "key" as const, id: k.id, rpm: k.rpm, tpm: k.tpm }] : []),
+      ...(m ? [{ scope: "member" as const, id: `${m.accountId}:${m.userId}`, rpm: m.rpm, tpm: m.tpm }] : []),
+    ]
+    : undefined;
   const hold = admit(ctx, {
+    rates,
     requestId, accountId: principal.accountId, concurrency: principal.account.concurrency, monthlyTokens: principal.account.monthlyTokens,
     member: m ? { userId: m.userId, monthlySpend: m.monthlySpend, concurrency: m.concurrency } : null,
     keyId: key?.id ?? null, spendLimit: key?.spendLimit ?? null, model: body.model,

@@ -4,6 +4,7 @@ import type { Principal } from "../auth/authenticate";
 import type { LiveChannel } from "../channels/registry";
 import type { Hold } from "../limits/admission";
 import { keyPrefixOf } from "../keys/key-format";
+import { rateHeaders } from "../limits/rate-limits";
 import { recordRequest, type RequestRecord } from "../usage/recorder";
 import type { RelayBody } from "./parse";
 import type { EndpointKind } from "./endpoint";
@@ -83,6 +84,8 @@ export function finish(job: Job, channel: LiveChannel | null, upstreamModel: str
   recordRequest(job.ctx, job.hold, record);
 }
 
+/** An answer's headers: its request id and type, and OpenAI's x-ratelimit-* when a per-minute limit applies. */
 export function responseHeaders(job: Job, contentType: string | null): Record<string, string> {
-  return contentType ? { "x-request-id": job.requestId, "content-type": contentType } : { "x-request-id": job.requestId };
+  const h: Record<string, string> = contentType ? { "x-request-id": job.requestId, "content-type": contentType } : { "x-request-id": job.requestId };
+  return job.hold.rateStates.length > 0 ? Object.assign(h, rateHeaders(job.hold.rateStates)) : h;
 }

@@ -1,7 +1,7 @@
 import { errorCodes, type ErrorCode } from "../errors";
 import type { LiveChannel } from "../channels/registry";
 import { countPrompt } from "./tokens";
-import { finish, type Job } from "./job";
+import { finish, responseHeaders, type Job } from "./job";
 import type { StreamPlan } from "./conversions/types";
 import { relaySse, type StreamEnd, type StreamResult } from "./stream/passthrough";
 import { relayTranslated } from "./stream/translated";
@@ -43,8 +43,7 @@ export async function streamResponse(job: Job, channel: LiveChannel, upstreamMod
   const stream = plan.kind === "pass"
     ? await relaySse({ ...common, framing: plan.framing, rewrite: plan.rewrite, clientWantsUsage: b.clientWantsUsage })
     : await relayTranslated({ ...common, framing: plan.framing, translator: plan.translator, pingEveryMs: plan.pingEveryMs });
-  return new Response(stream, {
-    status: res.status,
-    headers: { "x-request-id": job.requestId, "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" },
-  });
+  const headers = responseHeaders(job, "text/event-stream; charset=utf-8");
+  headers["cache-control"] = "no-cache";
+  return new Response(stream, { status: res.status, headers });
 }
