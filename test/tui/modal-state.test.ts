@@ -31,3 +31,8 @@ test("a picker starts at the current option and stays in range", () => {
 test("a confirmation carries what it confirms", () => {
   expect(modalReducer(noModal, { type: "confirm", id: "key-delete", prompt: "Delete?", target: 4 })).toEqual({ kind: "confirm", id: "key-delete", prompt: "Delete?", target: 4 });
 });
+
+test("a picker with values starts at the current value and carries its target", () => {
+  const m = modalReducer(noModal, { type: "pick", id: "member-edit", title: "Whom?", options: ["alice (owner)", "bob (member)"], values: ["alice", "bob"], current: "bob", target: "acme" });
+  expect(m).toMatchObject({ kind: "pick", index: 1, values: ["alice", "bob"], target: "acme" });
+});

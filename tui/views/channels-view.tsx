@@ -116,15 +116,17 @@ export function ChannelsView({ api, active, width, height, pollMs = 1500 }: View
         }),
       "channel-test": (c) => c && void testChannel(c),
     },
-    submit: async (form, v) => {
-      if (form.id === "channel-create") {
+    submit: {
+      "channel-create": async (v) => {
         const c = await api.channels.create(v);
         poll.refresh();
         return `channel ${c.name ?? v.name} created`;
-      }
-      await api.channels.update(form.target!, editBody(form, v));
-      poll.refresh();
-      return `channel ${v.name ?? form.target} updated`;
+      },
+      "channel-edit": async (v, form) => {
+        await api.channels.update(form.target!, editBody(form, v));
+        poll.refresh();
+        return `channel ${v.name ?? form.target} updated`;
+      },
     },
   });
 

@@ -71,27 +71,31 @@ export function KeysView({ api, active, width, height, pollMs = 1500, revealMs =
           return `key ${describe(k)} ${k.enabled ? "disabled" : "enabled"}`;
         }),
     },
-    submit: async (_form, v) => {
-      const created = await api.keys.create(v);
-      keys.refresh();
-      screen.openModal({
-        type: "secret",
-        title: `New key #${created.id} for ${v.user}`,
-        secret: String(created.key),
-        note: "Shown once: copy it now. (An admin can reveal it again; reveals are audited.)",
-        hideAt: null,
-      });
-      return `key #${created.id} created for ${v.user}`;
+    submit: {
+      "key-create": async (v) => {
+        const created = await api.keys.create(v);
+        keys.refresh();
+        screen.openModal({
+          type: "secret",
+          title: `New key #${created.id} for ${v.user}`,
+          secret: String(created.key),
+          note: "Shown once: copy it now. (An admin can reveal it again; reveals are audited.)",
+          hideAt: null,
+        });
+        return `key #${created.id} created for ${v.user}`;
+      },
     },
-    confirm: async (id, target) => {
-      if (id === "key-reveal") {
+    confirm: {
+      "key-reveal": async (target) => {
         const r = await api.keys.reveal(target);
         screen.openModal({ type: "secret", title: `Key #${target}`, secret: r.key, note: "Revealed; the server audited it.", hideAt: Date.now() + revealMs });
         return `key #${target} revealed (audited)`;
-      }
-      await api.keys.delete(target);
-      keys.refresh();
-      return `key #${target} deleted`;
+      },
+      "key-delete": async (target) => {
+        await api.keys.delete(target);
+        keys.refresh();
+        return `key #${target} deleted`;
+      },
     },
   });
 

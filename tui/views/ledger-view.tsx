@@ -45,7 +45,7 @@ export function LedgerView({ api, active, width, height, pollMs = 1500, user, on
       "ledger-user": () =>
         screen.openModal({ type: "pick", id: "ledger-user", title: "Whose ledger?", options: (users.data ?? []).map((u) => u.name), current: user }),
     },
-    pick: (_id, name) => onChooseUser(name),
+    pick: { "ledger-user": (name) => onChooseUser(name) },
   });
   const l = screen.selected;
   return (

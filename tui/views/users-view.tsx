@@ -58,13 +58,22 @@ export function UsersView({ api, active, width, height, pollMs = 1500, onShowLed
         }),
       "user-ledger": (u) => u && onShowLedger?.(u.name),
     },
-    submit: async (form, v) => {
-      const name = String(form.target ?? v.name);
-      if (form.id === "user-create") await api.users.create(v);
-      else if (form.id === "user-edit") await api.users.update(name, v);
-      else if (form.id === "user-grant") await api.credits.grant(name, { amount: v.amount as number, note: v.note as string | undefined });
-      poll.refresh();
-      return form.id === "user-create" ? `user ${name} created` : form.id === "user-edit" ? `user ${name} updated` : `granted ${num(v.amount)} credits to ${name}`;
+    submit: {
+      "user-create": async (v) => {
+        await api.users.create(v);
+        poll.refresh();
+        return `user ${v.name} created`;
+      },
+      "user-edit": async (v, form) => {
+        await api.users.update(String(form.target), v);
+        poll.refresh();
+        return `user ${form.target} updated`;
+      },
+      "user-grant": async (v, form) => {
+        await api.credits.grant(String(form.target), { amount: v.amount as number, note: v.note as string | undefined });
+        poll.refresh();
+        return `granted ${num(v.amount)} credits to ${form.target}`;
+      },
     },
   });
   const u = screen.selected;
