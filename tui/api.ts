@@ -13,7 +13,7 @@ export type KeysApi = {
   users: Pick<AdminClient["users"], "list">;
   keyTimeline: AdminClient["keyTimeline"];
 };
-export type ChannelsApi = { channels: Pick<AdminClient["channels"], "list" | "create" | "update" | "test"> };
+export type ChannelsApi = { channels: Pick<AdminClient["channels"], "list" | "create" | "update" | "test" | "delete"> };
 export type UsageApi = { usage: AdminClient["usage"]; users: Pick<AdminClient["users"], "list"> };
 export type LedgerApi = { credits: Pick<AdminClient["credits"], "ledger">; users: Pick<AdminClient["users"], "list"> };
 export type AuditApi = { audit: AdminClient["audit"] };

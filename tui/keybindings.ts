@@ -46,6 +46,7 @@ export const BINDINGS = [
   { command: "channel-edit", keys: ["e"], scope: "channels", description: "edit the channel", hint: "edit" },
   { command: "channel-toggle", keys: ["x"], scope: "channels", description: "disable or enable the channel", hint: "on/off" },
   { command: "channel-test", keys: ["t"], scope: "channels", description: "test the channel (latency or error)", hint: "test" },
+  { command: "channel-delete", keys: ["d"], scope: "channels", description: "delete the channel (asks first)", hint: "delete" },
 
   { command: "ledger-user", keys: ["u"], scope: "ledger", description: "choose the user whose ledger is shown", hint: "user" },
 

@@ -89,6 +89,21 @@ test("an edit sends the type and api version only when they change; a cleared ap
   v.unmount();
 });
 
+test("delete asks first; n keeps the channel, y deletes it", async () => {
+  const { v, calls } = setup();
+  await v.waitFrame("backup");
+  await v.press(KEY.down, "d");
+  await v.waitFrame("Delete channel backup (#2)?");
+  await v.press("n");
+  await v.waitFrame((f) => !f.includes("Delete channel") && f.includes("backup"));
+  expect(calls).toEqual([]);
+  await v.press("d", "y");
+  await v.waitReport(/channel backup deleted/);
+  expect(calls).toEqual([["delete", 2]]);
+  await v.waitFrame((f) => !f.includes("backup") && f.includes("primary"));
+  v.unmount();
+});
+
 test("test shows the latency, or the error in red on the status line and in the details", async () => {
   const { v } = setup();
   await v.waitFrame("backup");
@@ -189,6 +204,18 @@ describe("channel types, against a real relay", () => {
     await v.press(KEY.down, KEY.right, ...Array(8).fill(KEY.down), KEY.enter);
     expect(await v.waitReport(/Edit channel claude: apiVersion: is required for an azure channel/)).toMatchObject({ kind: "error" });
     expect((await h.admin.channels.list()).data.find((c) => c.name === "claude")).toMatchObject({ type: "anthropic" });
+    v.unmount();
+  });
+
+  test("deletes a channel after confirming; the server no longer has it", async () => {
+    const v = view();
+    await v.waitFrame("gpt-az");
+    await v.press("/", "gpt-az", KEY.enter, "d");
+    await v.waitFrame("Delete channel gpt-az");
+    await v.press("y");
+    await v.waitReport(/channel gpt-az deleted/);
+    await v.waitFrame("nothing matches the filter");
+    expect((await h.admin.channels.list()).data.map((c) => c.name)).toEqual(["claude"]);
     v.unmount();
   });
 });

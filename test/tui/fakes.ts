@@ -41,6 +41,11 @@ export function fakeChannels(rows: ChannelRow[]) {
         const { apiKey: _secret, ...rest } = body;
         return Object.assign(find(id), rest);
       },
+      delete: async (id: number | string): Promise<Json> => {
+        calls.push(["delete", Number(id)]);
+        rows.splice(rows.indexOf(find(id)), 1);
+        return { id: Number(id), deleted: true };
+      },
       test: async (id: number | string): Promise<Json> => {
         calls.push(["test", Number(id)]);
         const c = find(id);

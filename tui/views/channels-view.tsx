@@ -80,7 +80,7 @@ const filterBy: FilterField<ChannelRow>[] = [
   { name: "base URL", text: (c) => c.baseUrl },
 ];
 
-/** Upstream channels with their breaker state; create, edit, enable/disable and test them. */
+/** Upstream channels with their breaker state; create, edit, enable/disable, test and delete them. */
 export function ChannelsView({ api, active, width, height, pollMs = 1500 }: ViewProps<ChannelsApi>) {
   const poll = usePoll(() => api.channels.list().then((r) => r.data as ChannelRow[]), pollMs);
   const act = useAction();
@@ -115,6 +115,8 @@ export function ChannelsView({ api, active, width, height, pollMs = 1500 }: View
           return `channel ${c.name} ${c.enabled ? "disabled" : "enabled"}`;
         }),
       "channel-test": (c) => c && void testChannel(c),
+      "channel-delete": (c) =>
+        c && screen.openModal({ type: "confirm", id: "channel-delete", target: c.id, prompt: `Delete channel ${c.name} (#${c.id})? Requests are no longer routed to it, and its upstream key is gone.` }),
     },
     submit: {
       "channel-create": async (v) => {
@@ -126,6 +128,14 @@ export function ChannelsView({ api, active, width, height, pollMs = 1500 }: View
         await api.channels.update(form.target!, editBody(form, v));
         poll.refresh();
         return `channel ${v.name ?? form.target} updated`;
+      },
+    },
+    confirm: {
+      "channel-delete": async (id) => {
+        const name = poll.data?.find((c) => c.id === id)?.name ?? `#${id}`;
+        await api.channels.delete(id);
+        poll.refresh();
+        return `channel ${name} deleted`;
       },
     },
   });
