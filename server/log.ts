@@ -23,6 +23,16 @@ const secretPatterns = [
   /\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g,
 ];
 
+/**
+ * Also masks keys of the configured format (RELAY_KEY_FORMAT), which need not start with `sk-`: any text
+ * that starts with the format's leading literal and runs on for 8 or more key characters.
+ */
+export function redactKeysStartingWith(literal: string): void {
+  if (literal.length < 2 || literal.startsWith("sk-")) return;
+  const escaped = literal.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  secretPatterns.push(new RegExp(`${escaped}[A-Za-z0-9_-]{8,}`, "g"));
+}
+
 export function redact(text: string): string {
   let out = text;
   for (const p of secretPatterns) out = out.replace(p, "[redacted]");

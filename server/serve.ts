@@ -4,7 +4,7 @@ import type { AppContext } from "./context";
 import { createContext } from "./bootstrap";
 import { createPublicApp } from "./http/app";
 import { createAdminApp } from "./admin/app";
-import { log } from "./log";
+import { log, redactKeysStartingWith } from "./log";
 import { watchExternalAuthChanges } from "./auth/revocation";
 
 export type RunningServer = {
@@ -36,6 +36,8 @@ function listenError(err: unknown, host: string, port: number): Error {
 }
 
 export async function startServer(config: Config, opts: { dbPath?: string } = {}): Promise<RunningServer> {
+  const lead = config.keyFormat.parts[0];
+  if (lead && "literal" in lead) redactKeysStartingWith(lead.literal);
   const ctx = createContext(config, opts);
   const publicApp = createPublicApp(ctx);
   try {

@@ -18,7 +18,7 @@ import { recordRefusal } from "../usage/refusals";
  */
 export function createPublicApp(ctx: AppContext) {
   return new Elysia({ name: "public" })
-    .use(withErrors("public", (request, err, requestId) => recordRefusal(ctx, request, err, requestId, pathOf(request.url))))
+    .use(withErrors("public", (request, err, requestId) => recordRefusal(ctx, request, err, requestId, pathOf(request.url)), ctx.config.RELAY_API_PREFIXES))
     .use(loginRoutes(ctx)) // also makes session JWTs valid Bearer tokens on every route
     .use(meRoutes(ctx))
     .use(selfServiceKeyRoutes(ctx))

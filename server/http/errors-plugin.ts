@@ -52,7 +52,7 @@ export type OnRefused = (request: Request, error: ApiError, requestId: string) =
  * Gives every request an `x-request-id` and turns every error into the OpenAI error envelope.
  * Registered first so it covers all routes composed after it (scoped as global).
  */
-export const withErrors = (name: string, onRefused?: OnRefused) =>
+export const withErrors = (name: string, onRefused?: OnRefused, apiPrefixes: readonly string[] = []) =>
   new Elysia({ name: `errors:${name}` })
     .onRequest(({ request }) => {
       ids.set(request, newRequestId());
@@ -83,5 +83,5 @@ export const withErrors = (name: string, onRefused?: OnRefused) =>
           log.error("could not record a refusal", { requestId: ids.get(request), error: String(e) });
         }
       }
-      return errorResponse(err, ids.get(request) ?? "", shapeOfPath(pathOf(request.url)));
+      return errorResponse(err, ids.get(request) ?? "", shapeOfPath(pathOf(request.url), apiPrefixes));
     });

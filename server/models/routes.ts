@@ -23,17 +23,22 @@ async function visibleModels(ctx: AppContext, request: Request, server: Paramete
   return new Map([...all].filter(([m]) => allowed.has(m)));
 }
 
-export const modelRoutes = (ctx: AppContext) =>
-  new Elysia({ name: "models" })
-    .get("/v1/models", async ({ request, server }) => {
-      const models = await visibleModels(ctx, request, server);
-      const data = [...models].sort(([a], [b]) => a.localeCompare(b)).map(([id, at]) => modelObject(id, at));
-      // The whole catalog in one page, with Anthropic's paging fields so its SDK's list() reads it too.
-      return { object: "list", data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null };
-    })
-    .get("/v1/models/*", async ({ request, server, params }) => {
-      const id = decodeURIComponent((params as { "*": string })["*"]);
-      const created = (await visibleModels(ctx, request, server)).get(id);
-      if (created === undefined) throw new ApiError("model_not_found", `The model '${id}' does not exist or you do not have access to it.`, "model");
-      return modelObject(id, created);
-    });
+export const modelRoutes = (ctx: AppContext) => {
+  const app = new Elysia({ name: "models" });
+  for (const base of ["/v1", ...ctx.config.RELAY_API_PREFIXES]) {
+    app
+      .get(`${base}/models`, async ({ request, server }) => {
+        const models = await visibleModels(ctx, request, server);
+        const data = [...models].sort(([a], [b]) => a.localeCompare(b)).map(([id, at]) => modelObject(id, at));
+        // The whole catalog in one page, with Anthropic's paging fields so its SDK's list() reads it too.
+        return { object: "list", data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null };
+      })
+      .get(`${base}/models/*`, async ({ request, server, params }) => {
+        const id = decodeURIComponent((params as { "*": string })["*"]);
+        const created = (await visibleModels(ctx, request, server)).get(id);
+        if (created === undefined) throw new ApiError("model_not_found", `The model '${id}' does not exist or you do not have access to it.`, "model");
+        return modelObject(id, created);
+      });
+  }
+  return app;
+};

@@ -23,8 +23,11 @@ export function shapeOfKind(kind: EndpointKind): ApiShape {
 }
 
 /** The shape of a request by its path, for answers written before the endpoint is known (errors). */
-export function shapeOfPath(path: string): ApiShape {
-  return path === "/v1/messages" || path.startsWith("/v1/messages/") ? "anthropic" : "openai";
+export function shapeOfPath(path: string, prefixes: readonly string[] = []): ApiShape {
+  for (const base of ["/v1", ...prefixes]) {
+    if (path === `${base}/messages` || path.startsWith(`${base}/messages/`)) return "anthropic";
+  }
+  return "openai";
 }
 
 /** Endpoints whose answers are generated text, so they hold (and may be given) an output cap. */

@@ -23,11 +23,13 @@ import { streamResponse } from "./stream-response";
 const utf8 = new TextDecoder();
 
 /** Relays one /v1 request: authenticate, check, hold, try channels in order, then account for it exactly once. */
-export async function relay(ctx: AppContext, request: Request, server: Server<unknown> | null): Promise<Response> {
+export async function relay(ctx: AppContext, request: Request, server: Server<unknown> | null, base = "/v1"): Promise<Response> {
   const started = performance.now();
   const requestId = requestIdOf(request);
   const url = new URL(request.url);
-  const kind = endpointKind(url.pathname);
+  // Under a RELAY_API_PREFIXES prefix, the request is the /v1 one it stands for (routing, metering, upstream).
+  const path = base === "/v1" ? url.pathname : `/v1${url.pathname.slice(base.length)}`;
+  const kind = endpointKind(path);
   let principal: Principal;
   try {
     const authenticated = authenticateRelayRequest(ctx, request, server);
@@ -55,7 +57,7 @@ export async function relay(ctx: AppContext, request: Request, server: Server<un
       throw err;
     }
     model = body.model;
-    job = admitted(ctx, request, requestId, started, principal, url, kind, body, bytes.byteLength);
+    job = admitted(ctx, request, requestId, started, principal, path, url.search, kind, body, bytes.byteLength);
   } catch (err) {
     // Refusals (400, 403, 404, 402, 429) are logged by the public app's error handler under this caller.
     if (err instanceof ApiError) refusedBy(err, callerOfPrincipal(ctx, principal), model);
@@ -71,7 +73,7 @@ export async function relay(ctx: AppContext, request: Request, server: Server<un
 }
 
 /** The checks that need the body, then admission: a running job, or the refusal thrown. */
-function admitted(ctx: AppContext, request: Request, requestId: string, started: number, principal: Principal, url: URL,
+function admitted(ctx: AppContext, request: Request, requestId: string, started: number, principal: Principal, path: string, search: string,
   kind: ReturnType<typeof endpointKind>, body: RelayBody, bodyBytes: number): Job {
   requireModelAllowed(principal, body.model);
   const group = principal.entry?.key.group ?? "either";
@@ -107,7 +109,7 @@ function admitted(ctx: AppContext, request: Request, requestId: string, started:
     producesOutput: producesOutput(kind),
   });
   return startJob({
-    ctx, request, requestId, started, principal, path: url.pathname, search: url.search, kind, shape, body, hold, candidates,
+    ctx, request, requestId, started, principal, path, search, kind, shape, body, hold, candidates,
     abort: null, cutWith: null, endStream: null,
   });
 }

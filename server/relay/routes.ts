@@ -1,4 +1,5 @@
 import { Elysia } from "elysia";
+import type { Server } from "bun";
 import type { AppContext } from "../context";
 import { ApiError } from "../errors";
 import { suggest } from "../http/suggest";
@@ -20,17 +21,26 @@ function unknownRoute(method: string, path: string): ApiError {
  * to an OpenAI API family (families.ts), before authentication or anything else: any other path is a 404.
  * Elysia matches static routes (/v1/me, /v1/models, …) before this wildcard.
  */
-export const relayRoutes = (ctx: AppContext) =>
-  new Elysia({ name: "relay" })
+export const relayRoutes = (ctx: AppContext) => {
+  const app = new Elysia({ name: "relay" })
     // Off the start-up path (the server answers first), and usually before the first relayed request.
-    .onStart(() => void setTimeout(preloadTokenizer, 1000).unref())
-    .post("/v1/chat/completions", ({ request, server }) => relay(ctx, request, server), { parse: "none" })
-    .post("/v1/completions", ({ request, server }) => relay(ctx, request, server), { parse: "none" })
-    .post("/v1/embeddings", ({ request, server }) => relay(ctx, request, server), { parse: "none" })
-    // Anthropic's Messages API, whatever the query string (Claude Code sends ?beta=true).
-    .post("/v1/messages", ({ request, server }) => relay(ctx, request, server), { parse: "none" })
-    .post("/v1/messages/count_tokens", ({ request, server }) => relay(ctx, request, server), { parse: "none" })
-    .all("/v1/*", ({ request, server, path }) => {
-      if (!isPassThrough(path)) throw unknownRoute(request.method, path);
-      return relay(ctx, request, server);
-    }, { parse: "none" });
+    .onStart(() => void setTimeout(preloadTokenizer, 1000).unref());
+  // The API under /v1, and under every RELAY_API_PREFIXES prefix too (e.g. /v1/inference/chat/completions),
+  // for clients whose base URL has one; the relay sees the /v1 path either way.
+  for (const base of ["/v1", ...ctx.config.RELAY_API_PREFIXES]) {
+    const handle = ({ request, server }: { request: Request; server: Server<unknown> | null }) => relay(ctx, request, server, base);
+    app
+      .post(`${base}/chat/completions`, handle, { parse: "none" })
+      .post(`${base}/completions`, handle, { parse: "none" })
+      .post(`${base}/embeddings`, handle, { parse: "none" })
+      // Anthropic's Messages API, whatever the query string (Claude Code sends ?beta=true).
+      .post(`${base}/messages`, handle, { parse: "none" })
+      .post(`${base}/messages/count_tokens`, handle, { parse: "none" })
+      .all(`${base}/*`, ({ request, server, path }) => {
+        const canonical = `/v1${path.slice(base.length)}`;
+        if (!isPassThrough(canonical)) throw unknownRoute(request.method, canonical);
+        return relay(ctx, request, server, base);
+      }, { parse: "none" });
+  }
+  return app;
+};

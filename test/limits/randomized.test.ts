@@ -13,6 +13,8 @@ import { createUser } from "../../server/users/service";
 import { createKey } from "../../server/keys/service";
 import { recordRequest, type RequestRecord } from "../../server/usage/recorder";
 import { ledgerViolations, tempDataDir } from "../support/limits-helpers";
+import { addMember, createOrg } from "../../server/accounts/orgs";
+import { updateAccountRow } from "../../server/accounts/store";
 
 /**
  * A seeded random walk over admit, settle, release, double settlement, grants, adjustments, flushes and
@@ -69,7 +71,10 @@ const PRICES: Record<string, Price> = {
   image: rates(0, 0, { perRequest: 40 }),
 };
 
-type MKey = { id: number; limit: number | null; spent: number; durableSpent: number };
+/** An org member's share: their monthly spend cap (null: none) and what their member keys spent. */
+type MMember = { userId: number; cap: number | null; spent: number; durableSpent: number };
+/** `member`: for an org's member key, the member it acts as (their caps apply); null for personal and service keys. */
+type MKey = { id: number; limit: number | null; spent: number; durableSpent: number; member: MMember | null };
 /** `id` is the user's personal account (what is charged); `userId` the user. */
 type MUser = {
   id: number; userId: number; name: string; cap: number; monthly: number;
@@ -79,7 +84,7 @@ type MUser = {
   keys: MKey[];
 };
 /** `output` is the cap per answer and `choices` the answers (`n`); `limit` is the key's spend limit at admission. */
-type Open = { hold: Hold; user: MUser; key: MKey | null; model: string; output: number; choices: number; prompt: number; limit: number | null };
+type Open = { hold: Hold; user: MUser; key: MKey | null; model: string; output: number; choices: number; prompt: number; limit: number | null; memberCap: number | null };
 
 class Failure extends Error {}
 const check = (ok: boolean, what: string) => {
@@ -100,6 +105,7 @@ function walk(seed: number, steps: number): Record<string, number> {
   const config: Config = loadConfig({ RELAY_DATA_DIR: dir, RELAY_LOG_LEVEL: "silent", RELAY_FLUSH_INTERVAL_MS: "10000" });
   let ctx: AppContext = createContext(config);
   let pending: { user: MUser; key: MKey | null; cost: number; tokens: number; shortfall: number }[] = [];
+  const members: MMember[] = [];
   /** Credits of usage past a hold that could not be charged, as committed. */
   let durableShortfall = 0;
   const hookFlush = (c: AppContext) => c.writer.onFlush(() => {
@@ -108,6 +114,7 @@ function walk(seed: number, steps: number): Record<string, number> {
       p.user.durable -= p.cost;
       p.user.durableMonthTokens += p.tokens;
       if (p.key) p.key.durableSpent += p.cost;
+      if (p.key?.member) p.key.member.durableSpent += p.cost;
     }
     pending = [];
   });
@@ -124,8 +131,27 @@ function walk(seed: number, steps: number): Record<string, number> {
     };
     for (let k = 0; k < 2; k++) {
       const limit = rng.chance(0.5) ? rng.int(0, 2000) : null;
-      m.keys.push({ id: createKey(ctx, { accountId: u.accountId, kind: "personal", userId: u.id }, { label: `k${k}`, spendLimit: limit }, "test").row.id, limit, spent: 0, durableSpent: 0 });
+      m.keys.push({ id: createKey(ctx, { accountId: u.accountId, kind: "personal", userId: u.id }, { label: `k${k}`, spendLimit: limit }, "test").row.id, limit, spent: 0, durableSpent: 0, member: null });
     }
+    users.push(m);
+  }
+  // An org: one shared balance; two members' keys, each bounded by the member's monthly spend cap, and a service key.
+  {
+    const credits = rng.int(0, 5000);
+    const org = createOrg(ctx, { name: "ro", credits, concurrency: rng.int(1, 5) }, "test");
+    const m: MUser = {
+      id: org.id, userId: -1, name: "ro", cap: org.concurrency, monthly: rng.chance(0.3) ? rng.int(1000, 60_000) : 0,
+      balance: credits, durable: credits, monthTokens: 0, durableMonthTokens: 0, keys: [],
+    };
+    if (m.monthly) updateAccountRow(ctx, org.id, { monthlyTokens: m.monthly });
+    for (const who of ["r0", "r1"]) {
+      const cap = rng.chance(0.6) ? rng.int(0, 1500) : null;
+      addMember(ctx, org, { user: who, role: "member", monthlySpend: cap }, "test", null);
+      const member: MMember = { userId: users.find((u) => u.name === who)!.userId, cap, spent: 0, durableSpent: 0 };
+      members.push(member);
+      m.keys.push({ id: createKey(ctx, { accountId: org.id, kind: "member", userId: member.userId }, { label: `m-${who}`, scopes: ["inference"] }, "test").row.id, limit: null, spent: 0, durableSpent: 0, member });
+    }
+    m.keys.push({ id: createKey(ctx, { accountId: org.id, kind: "service", userId: null }, { label: "svc" }, "test").row.id, limit: null, spent: 0, durableSpent: 0, member: null });
     users.push(m);
   }
 
@@ -142,9 +168,15 @@ function walk(seed: number, steps: number): Record<string, number> {
     if (open.filter((o) => o.user === u).length >= u.cap) return { error: "concurrency_limit_exceeded" } as const;
     const avail = u.balance - sumOpen(u, (o) => o.hold.credits);
     const keyRoom = key && key.limit !== null ? key.limit - key.spent - sumOpen(u, (o) => (o.key === key ? o.hold.credits : 0)) : Infinity;
+    const mem = key?.member ?? null;
+    const memberRoom = mem && mem.cap !== null ? mem.cap - mem.spent - sumOpen(u, (o) => (o.key?.member === mem ? o.hold.credits : 0)) : Infinity;
     const tokenRoom = u.monthly > 0 ? u.monthly - u.monthTokens - sumOpen(u, (o) => o.hold.tokens) : Infinity;
     // `o` is the cap per answer: the prompt counts once, the output once per answer.
-    const fits = (o: number) => [costOf(price, prompt, o * choices) <= avail, costOf(price, prompt, o * choices) <= keyRoom, prompt + o * choices <= tokenRoom] as const;
+    const fits = (o: number) => [
+      costOf(price, prompt, o * choices) <= avail, costOf(price, prompt, o * choices) <= Math.min(keyRoom, memberRoom), prompt + o * choices <= tokenRoom,
+    ] as const;
+    const spendError = (o: number) => (costOf(price, prompt, o * choices) > keyRoom ? "key_spend_limit_exceeded" : "member_spend_limit_exceeded");
+    const injectSpendError = () => (keyRoom <= memberRoom ? "key_spend_limit_exceeded" : "member_spend_limit_exceeded");
     const billed = price.inputPerMTok > 0 || price.outputPerMTok > 0 || (price.cachedInputPerMTok ?? 0) > 0 || (price.cacheWritePerMTok ?? 0) > 0 || price.perRequest > 0 || u.monthly > 0;
     let output = 0;
     let inject: number | null = null;
@@ -152,7 +184,7 @@ function walk(seed: number, steps: number): Record<string, number> {
     else if (producesOutput && billed) {
       const at16 = fits(MIN_OUTPUT_TOKENS);
       if (!at16[0]) return { error: "quota_exceeded" } as const;
-      if (!at16[1]) return { error: "key_spend_limit_exceeded" } as const;
+      if (!at16[1]) return { error: injectSpendError() } as const;
       if (!at16[2]) return { error: "monthly_quota_exceeded" } as const;
       // The largest affordable output up to the default maximum (every constraint is monotone in it).
       let lo = MIN_OUTPUT_TOKENS, hi = DEFAULT_MAX_OUTPUT_TOKENS;
@@ -165,14 +197,15 @@ function walk(seed: number, steps: number): Record<string, number> {
     }
     const [credits, key_, tokens] = fits(output);
     if (!credits) return { error: "quota_exceeded" } as const;
-    if (!key_) return { error: "key_spend_limit_exceeded" } as const;
+    if (!key_) return { error: spendError(output) } as const;
     if (!tokens) return { error: "monthly_quota_exceeded" } as const;
     return { credits: costOf(price, prompt, output * choices), tokens: u.monthly > 0 ? prompt + output * choices : 0, output, inject };
   }
 
   function recordFor(o: { requestId: string; user: MUser; key: MKey | null; model: string }, prompt: number, completion: number, status: number, cached = 0, cacheWrite = 0): RequestRecord {
     return {
-      requestId: o.requestId, accountId: o.user.id, orgId: null, userId: o.user.userId, keyId: o.key?.id ?? null, keyLabel: "", keyPrefix: "t", sourceIp: "127.0.0.1", endpoint: "/v1/chat/completions",
+      requestId: o.requestId, accountId: o.user.id, orgId: o.user.userId === -1 ? o.user.id : null,
+      userId: o.user.userId === -1 ? o.key?.member?.userId ?? null : o.user.userId, keyId: o.key?.id ?? null, keyLabel: "", keyPrefix: "t", sourceIp: "127.0.0.1", endpoint: "/v1/chat/completions",
       model: o.model, upstreamModel: o.model, channelId: null, status, errorCode: status === 200 ? null : "upstream_error", stream: false,
       promptTokens: prompt, completionTokens: completion, tokensEstimated: false, ttfbMs: null, totalMs: 1,
       errorDetail: null, refused: false, cachedTokens: cached, cacheWriteTokens: cacheWrite,
@@ -187,7 +220,9 @@ function walk(seed: number, steps: number): Record<string, number> {
     const others = open.filter((x) => x !== o);
     const free = o.user.balance - others.filter((x) => x.user === o.user).reduce((s, x) => s + x.hold.credits, 0);
     const keyFree = o.key && o.limit !== null ? o.limit - o.key.spent - others.filter((x) => x.key === o.key).reduce((s, x) => s + x.hold.credits, 0) : Infinity;
-    const want = actual <= o.hold.credits ? actual : Math.max(o.hold.credits, Math.min(actual, free, keyFree));
+    const mem = o.key?.member ?? null;
+    const memberFree = mem && o.memberCap !== null ? o.memberCap - mem.spent - others.filter((x) => x.key?.member === mem).reduce((s, x) => s + x.hold.credits, 0) : Infinity;
+    const want = actual <= o.hold.credits ? actual : Math.max(o.hold.credits, Math.min(actual, free, keyFree, memberFree));
     const charged = recordRequest(ctx, o.hold, recordFor({ requestId: o.hold.requestId, user: o.user, key: o.key, model: o.model }, prompt, completion, status, cached, cacheWrite));
     check(charged === want, `charged ${charged}, expected ${want} (cost ${actual}, hold ${o.hold.credits}, free ${free}, key ${keyFree})`);
     if (actual > want) count("shortfall");
@@ -195,6 +230,7 @@ function walk(seed: number, steps: number): Record<string, number> {
     o.user.balance -= want;
     o.user.monthTokens += prompt + completion;
     if (o.key) o.key.spent += want;
+    if (mem) mem.spent += want;
     pending.push({ user: o.user, key: o.key, cost: want, tokens: prompt + completion, shortfall: actual - want });
     open = open.filter((x) => x !== o);
     closed.push(o);
@@ -212,6 +248,7 @@ function walk(seed: number, steps: number): Record<string, number> {
         u.monthTokens = u.durableMonthTokens;
         for (const k of u.keys) k.spent = k.durableSpent;
       }
+      for (const m of members) m.spent = m.durableSpent;
     }
     ctx.writer.close(); // flushes what is left (nothing, after a simulated kill -9) and stops the writer's thread
     ctx.db.$client.close();
@@ -255,6 +292,17 @@ function walk(seed: number, steps: number): Record<string, number> {
         check(dbSpent === k.durableSpent, `key ${k.id}: DB spent ${dbSpent} != model ${k.durableSpent}`);
       }
     }
+    const org = users.find((u) => u.userId === -1)!;
+    for (const m of members) {
+      const live = accountsOf(ctx).peekMember(org.id, m.userId);
+      const held = sumOpen(org, (o) => (o.key?.member === m ? o.hold.credits : 0));
+      if (live) {
+        check(live.spent === m.spent, `member ${m.userId}: spent ${live.spent} != model ${m.spent}`);
+        check(live.held === held, `member ${m.userId}: held ${live.held} != open holds ${held}`);
+      } else check(held === 0 && m.spent === m.durableSpent, `member ${m.userId}: not loaded but has unflushed state`);
+      const row = db.query<{ credits: number }, [number, number]>("SELECT credits FROM member_spend WHERE account_id = ? AND user_id = ?").get(org.id, m.userId);
+      check((row?.credits ?? 0) === m.durableSpent, `member ${m.userId}: DB spent ${row?.credits ?? 0} != model ${m.durableSpent}`);
+    }
   }
 
   let step = 0;
@@ -264,7 +312,8 @@ function walk(seed: number, steps: number): Record<string, number> {
       let flushed = false;
       if (roll < 0.36) {
         const u = rng.pick(users);
-        const key = rng.chance(0.8) ? rng.pick(u.keys) : null; // null: a session, no key limit
+        // null: a session (of a user's own account; an org is reached by its keys only), with no key limit.
+        const key = u.userId === -1 || rng.chance(0.8) ? rng.pick(u.keys) : null;
         const model = rng.pick(Object.keys(PRICES));
         const prompt = rng.int(0, 60);
         const clientMax = rng.chance(0.35) ? null : rng.int(1, 150);
@@ -276,7 +325,8 @@ function walk(seed: number, steps: number): Record<string, number> {
         let hold: Hold | null = null;
         let code: string | null = null;
         try {
-          hold = admit(ctx, { requestId, accountId: u.id, concurrency: u.cap, monthlyTokens: u.monthly, keyId: key?.id ?? null, spendLimit: key?.limit ?? null, model, promptTokens: prompt, clientMaxOutput: clientMax, choices, producesOutput });
+          const memberCaps = key?.member ? { userId: key.member.userId, monthlySpend: key.member.cap, concurrency: null } : null;
+          hold = admit(ctx, { member: memberCaps, requestId, accountId: u.id, concurrency: u.cap, monthlyTokens: u.monthly, keyId: key?.id ?? null, spendLimit: key?.limit ?? null, model, promptTokens: prompt, clientMaxOutput: clientMax, choices, producesOutput });
         } catch (e) {
           if (!(e instanceof ApiError)) throw e;
           code = e.errorCode;
@@ -287,7 +337,7 @@ function walk(seed: number, steps: number): Record<string, number> {
           check(hold !== null, `admit refused with ${code}, expected a hold of ${want.credits}`);
           check(hold!.credits === want.credits && hold!.tokens === want.tokens && hold!.injectMaxOutput === want.inject,
             `hold ${JSON.stringify({ c: hold!.credits, t: hold!.tokens, i: hold!.injectMaxOutput })} != ${JSON.stringify(want)}`);
-          open.push({ hold: hold!, user: u, key, model, output: want.output, choices, prompt, limit: key?.limit ?? null });
+          open.push({ hold: hold!, user: u, key, model, output: want.output, choices, prompt, limit: key?.limit ?? null, memberCap: key?.member?.cap ?? null });
         }
       } else if (roll < 0.6 && open.length > 0) {
         const o = rng.pick(open);
@@ -333,7 +383,10 @@ function walk(seed: number, steps: number): Record<string, number> {
       } else if (roll < 0.98) {
         const u = rng.pick(users);
         if (rng.chance(0.5)) u.monthly = rng.chance(0.3) ? 0 : u.monthTokens + rng.int(0, 20_000);
-        else {
+        else if (rng.chance(0.3) && members.length) {
+          const m = rng.pick(members);
+          m.cap = rng.chance(0.3) ? null : rng.int(0, 1500);
+        } else {
           const k = rng.pick(u.keys);
           k.limit = rng.chance(0.3) ? null : rng.int(0, 2000);
         }
