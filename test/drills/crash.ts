@@ -5,7 +5,8 @@
  * - none is doubled, every balance equals its ledger's sum, every charge matches one logged request,
  *   key spend and monthly tokens add up (accountingChecks in support.ts);
  * - no slot leaked: right after the restart nothing is in flight or held, and each user can run exactly
- *   their concurrency cap at once (one more is refused);
+ *   their concurrency cap at once (one more is refused), and so can the org's service key (the org's cap)
+ *   and a member key (the member's cap in the org);
  * - `PRAGMA integrity_check` is ok.
  * It also counts requests that were answered but whose settlement was still in the writer's queue
  * (flushed every RELAY_FLUSH_INTERVAL_MS) when the process died: those are reported, not failed, since
@@ -22,6 +23,17 @@ const SEED = seedArg > 0 ? Number(process.argv[seedArg + 1]) : Math.floor(Math.r
 const KILLS = LONG ? 15 : 3;
 const MODEL = "gpt-crash";
 const USERS = [{ name: "carol", cap: 8 }, { name: "dave", cap: 4 }];
+const ORG = { name: "crashco", cap: 4, memberCap: 2 };
+/**
+ * Who sends load, and whose concurrency is checked after each restart: each user's personal key; the
+ * org's service key (the org's cap); carol's member key (her cap in the org, below the org's).
+ */
+const CALLERS = [
+  ...USERS.map((u) => ({ caller: u.name, account: u.name, cap: u.cap, workers: u.cap })),
+  { caller: "crashco-service", account: `org:${ORG.name}`, cap: ORG.cap, workers: 2 },
+  { caller: "carol@crashco", account: `org:${ORG.name}`, cap: ORG.memberCap, workers: 2 },
+];
+const ACCOUNTS = [...USERS.map((u) => u.name), `org:${ORG.name}`];
 /** Streams drip ten chunks 20 ms apart, so some are always mid-way when the relay dies. */
 const STREAM = JSON.stringify({ behavior: "drip", delayMs: 20, chunks: 10 });
 
@@ -44,6 +56,10 @@ async function main(): Promise<number> {
     })).key;
     await relay.admin.users.create({ name: "dave", credits: 1_000_000_000, concurrency: USERS[1]!.cap });
     keys.dave = (await relay.admin.keys.create({ user: "dave", label: "crash" })).key as string;
+    await relay.admin.orgs.create({ name: ORG.name, credits: 1_000_000_000, concurrency: ORG.cap });
+    await relay.admin.orgs.addMember(ORG.name, { user: "carol", role: "member", concurrency: ORG.memberCap, monthlySpend: 1_000_000_000 });
+    keys["crashco-service"] = (await relay.admin.keys.create({ org: ORG.name, service: true, label: "crash-service" })).key as string;
+    keys["carol@crashco"] = (await relay.admin.keys.create({ org: ORG.name, member: "carol", label: "crash-member" })).key as string;
 
     const send = (url: string, user: string, stream: boolean, mockHeader: string | null, signal?: AbortSignal) =>
       fetch(`${url}/v1/chat/completions`, {
@@ -55,7 +71,7 @@ async function main(): Promise<number> {
     for (let kill = 1; kill <= KILLS; kill++) {
       const label = `crash ${kill}`;
       const url = relay.url;
-      // Load: every user at their cap, half the requests streamed.
+      // Load: every user at their cap, the org's keys beside them, half the requests streamed.
       let stop = false;
       const answered: Answered[] = [];
       const worker = async (user: string) => {
@@ -73,7 +89,7 @@ async function main(): Promise<number> {
           }
         }
       };
-      const workers = USERS.flatMap((u) => Array.from({ length: u.cap }, () => worker(u.name)));
+      const workers = CALLERS.flatMap((c) => Array.from({ length: c.workers }, () => worker(c.caller)));
       await Bun.sleep(800 + Math.floor(random() * 1200));
 
       // What is committed now must survive the kill.
@@ -89,12 +105,14 @@ async function main(): Promise<number> {
       process.stdout.write(`  kill ${kill}: ${answered.length} requests answered before it, ${before.size} ledger rows committed … `);
 
       // Nothing in flight or held the moment it is back: slots and holds lived only in the dead process.
-      const fresh = await Promise.all(USERS.map((u) => relay!.admin.users.get(u.name)));
+      const fresh = await Promise.all([...USERS.map((u) => relay!.admin.users.get(u.name)), relay.admin.orgs.get(ORG.name)]);
       checks.add("no slot or hold survives the restart (in flight 0, held 0 at once)", fresh.every((u) => u.inFlight === 0 && u.heldCredits === 0),
         fresh.map((u) => `${u.name}: in flight ${u.inFlight}, held ${u.heldCredits}`).join("; "));
 
-      // Each user can use their whole cap at once, and not one more.
-      for (const u of USERS) {
+      // Each caller can use their whole cap at once, and not one more.
+      for (const u of CALLERS.map((c) => ({ name: c.caller, cap: c.cap, account: c.account }))) {
+        // The caller before may share this account: its cancelled streams must have let go of their slots.
+        await waitSettled(relay.admin, [u.account]);
         // Streams that stay open (a chunk a second) while one more request is tried.
         const hold = JSON.stringify({ behavior: "drip", delayMs: 1000, chunks: 3 });
         const opened = await Promise.all(Array.from({ length: u.cap }, () => send(relay!.url, u.name, true, hold)));
@@ -102,13 +120,13 @@ async function main(): Promise<number> {
         const extra = await send(relay.url, u.name, false, null);
         const extraBody = await extra.text();
         await Promise.all(opened.map((r) => r.body?.cancel().catch(() => {}) ?? r.text()));
-        checks.add("after a restart each user can run their full concurrency", statuses.every((s) => s === 200), `${u.name}: statuses ${statuses.join(",")}`);
+        checks.add("after a restart each caller can run their full concurrency", statuses.every((s) => s === 200), `${u.name}: statuses ${statuses.join(",")}`);
         checks.add("after a restart the concurrency cap still holds", extra.status === 429 && extraBody.includes("concurrency_limit_exceeded"),
           `${u.name}: request ${u.cap + 1} got ${extra.status}`);
       }
-      const settled = await waitSettled(relay.admin, USERS.map((u) => u.name));
+      const settled = await waitSettled(relay.admin, ACCOUNTS);
       checks.add("slots and holds released after the restart checks", settled.ok, settled.state);
-      await liveMatchesDb(relay.admin, USERS.map((u) => u.name), checks);
+      await liveMatchesDb(relay.admin, ACCOUNTS, checks);
 
       const db = openDb(dataDir);
       try {

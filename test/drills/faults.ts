@@ -1,6 +1,6 @@
 /**
  * `bun run drill:faults [--long] [--seed N]`: three mock upstreams misbehave under load while the relay
- * (a child process, as in production) serves two users through them.
+ * (a child process, as in production) serves two users and their org (member and service keys) through them.
  *
  * Phases: healthy → 5xx bursts and 429 with Retry-After → hangs and resets mid-stream → slow drips (one
  * slower than the idle timeout) → total outage → recovery. Clients mix plain and streamed requests and
@@ -25,6 +25,9 @@ const PHASE_S = LONG ? 20 : 4;
 const WORKERS = LONG ? 32 : 12;
 const MODEL = "gpt-drill";
 const USERS = ["alice", "bob"];
+/** An org the two users share: its members' keys and a service key draw on one balance. */
+const ORG = "drillco";
+const ACCOUNTS = [...USERS, `org:${ORG}`];
 const REQUEST_TIMEOUT_MS = 20_000;
 
 type Mocks = { a: MockUpstream; b: MockUpstream; c: MockUpstream };
@@ -95,6 +98,11 @@ async function main(): Promise<number> {
     keys.push(t1.key);
     await relay.admin.users.create({ name: USERS[1]!, credits: 1_000_000_000, concurrency: 1000 });
     keys.push((await relay.admin.keys.create({ user: USERS[1]!, label: "drill" })).key as string);
+    await relay.admin.orgs.create({ name: ORG, credits: 1_000_000_000, concurrency: 1000 });
+    await relay.admin.orgs.addMember(ORG, { user: USERS[0]!, role: "member", monthlySpend: 1_000_000_000 });
+    await relay.admin.orgs.addMember(ORG, { user: USERS[1]!, role: "admin" });
+    for (const member of USERS) keys.push((await relay.admin.keys.create({ org: ORG, member, label: `drill-${member}` })).key as string);
+    keys.push((await relay.admin.keys.create({ org: ORG, service: true, label: "drill-service" })).key as string);
     const url = `${relay.url}/v1/chat/completions`;
 
     // Responsiveness probe: the public model list, four times a second, all drill long.
@@ -221,7 +229,7 @@ async function main(): Promise<number> {
       `${probes.filter((p) => !p.ok).length} of ${probes.length} probes failed`);
     console.log(`  /v1/models probes: ${probes.length}, slowest ${probeMax.toFixed(1)} ms`);
 
-    const settled = await waitSettled(relay.admin, USERS);
+    const settled = await waitSettled(relay.admin, ACCOUNTS);
     checks.add("slots and holds released (in flight 0, held 0)", settled.ok, settled.state);
     let open = "";
     for (let i = 0; i < 300; i++) {
@@ -230,7 +238,7 @@ async function main(): Promise<number> {
       await Bun.sleep(50);
     }
     checks.add("no upstream request left open", open === "", open);
-    await liveMatchesDb(relay.admin, USERS, checks);
+    await liveMatchesDb(relay.admin, ACCOUNTS, checks);
 
     const db = openDb(dataDir);
     try {

@@ -65,8 +65,8 @@ const count = (db: Database, sql: string): number => db.query<{ n: number }, []>
 
 /**
  * The accounting invariants, each as a check: one ledger row per ref; every balance equals its ledger's
- * sum; every charged usage row has exactly one matching charge and every charge a usage row; key spend
- * and monthly tokens equal what the usage log adds up to; SQLite finds the file intact.
+ * sum; every charged usage row has exactly one matching charge and every charge a usage row; key spend,
+ * monthly tokens and org members' monthly spend equal what the usage log adds up to; SQLite finds the file intact.
  */
 export function accountingChecks(db: Database, checks: Checks, label = ""): void {
   const p = label ? `${label}: ` : "";
@@ -97,16 +97,30 @@ export function accountingChecks(db: Database, checks: Checks, label = ""): void
     coalesce((SELECT sum(prompt_tokens + completion_tokens) FROM usage_log g WHERE g.account_id = a.id), 0)`);
   checks.add(`${p}monthly token counters equal the usage log`, tokensOff === 0, `${tokensOff} accounts off`);
 
+  // A member's monthly spend in an org is what their member keys were charged that month, no more, no less.
+  const memberOff = count(db, `SELECT count(*) AS n FROM (
+    SELECT u.account_id, u.user_id, strftime('%Y-%m', u.at / 1000, 'unixepoch') AS month, sum(u.cost) AS used
+    FROM usage_log u WHERE u.org_id IS NOT NULL AND u.user_id IS NOT NULL GROUP BY 1, 2, 3) g
+    FULL JOIN member_spend ms ON ms.account_id = g.account_id AND ms.user_id = g.user_id AND ms.month = g.month
+    WHERE coalesce(ms.credits, 0) <> coalesce(g.used, 0)`);
+  checks.add(`${p}every member's monthly spend equals their charges`, memberOff === 0, `${memberOff} members off`);
+
   const integrity = db.query<{ integrity_check: string }, []>("PRAGMA integrity_check").all().map((r) => r.integrity_check).join("; ");
   checks.add(`${p}PRAGMA integrity_check = ok`, integrity === "ok", integrity);
 }
 
-/** Waits until every named user has nothing in flight and nothing held; false if that never happens. */
-export async function waitSettled(admin: AdminClient, users: string[], timeoutMs = 20_000): Promise<{ ok: boolean; state: string }> {
+/** A user's name, or `org:NAME` for an org: the accounts a drill loads and checks. */
+export type AccountName = string;
+
+const viewOf = (admin: AdminClient, name: AccountName) =>
+  (name.startsWith("org:") ? admin.orgs.get(name.slice(4)) : admin.users.get(name)) as Promise<{ name: string; inFlight: number; heldCredits: number; balance: number; credits: number }>;
+
+/** Waits until every named account has nothing in flight and nothing held; false if that never happens. */
+export async function waitSettled(admin: AdminClient, names: AccountName[], timeoutMs = 20_000): Promise<{ ok: boolean; state: string }> {
   const end = Date.now() + timeoutMs;
   let state = "";
   for (;;) {
-    const all = await Promise.all(users.map((u) => admin.users.get(u)));
+    const all = await Promise.all(names.map((n) => viewOf(admin, n)));
     state = all.map((u) => `${u.name}: in flight ${u.inFlight}, held ${u.heldCredits}`).join("; ");
     if (all.every((u) => u.inFlight === 0 && u.heldCredits === 0)) return { ok: true, state };
     if (Date.now() > end) return { ok: false, state };
@@ -115,13 +129,13 @@ export async function waitSettled(admin: AdminClient, users: string[], timeoutMs
 }
 
 /** The live balance each admin view shows equals the committed balance (once the writer has flushed). */
-export async function liveMatchesDb(admin: AdminClient, users: string[], checks: Checks, label = ""): Promise<void> {
+export async function liveMatchesDb(admin: AdminClient, names: AccountName[], checks: Checks, label = ""): Promise<void> {
   // The writer flushes within a few milliseconds of the last settlement; wait for it to land.
   let mismatch: string[] = [];
   for (let i = 0; i < 40; i++) {
     mismatch = [];
-    for (const name of users) {
-      const u = await admin.users.get(name);
+    for (const name of names) {
+      const u = await viewOf(admin, name);
       if (u.balance !== u.credits) mismatch.push(`${name}: live ${u.balance}, stored ${u.credits}`);
     }
     if (mismatch.length === 0) break;
