@@ -11,6 +11,7 @@ export type UsersApi = {
 export type KeysApi = {
   keys: Pick<AdminClient["keys"], "list" | "create" | "update" | "reveal" | "delete">;
   users: Pick<AdminClient["users"], "list">;
+  orgs: Pick<AdminClient["orgs"], "list">;
   keyTimeline: AdminClient["keyTimeline"];
 };
 export type ChannelsApi = { channels: Pick<AdminClient["channels"], "list" | "create" | "update" | "test" | "delete"> };

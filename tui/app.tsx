@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useReducer, useRef, useState } from "react";
 import { Box, useApp } from "ink";
 import type { AdminApi } from "./api";
-import type { Scope } from "./keybindings";
+import type { Relabel, Scope } from "./keybindings";
 import { initialNav, navigate } from "./state/navigation";
 import { expires, noStatus, statusReducer } from "./state/status";
 import { uptime } from "./format";
@@ -40,6 +40,7 @@ export function App({ api, size, pollMs = 1500, clock = Date.now }: Props) {
     return () => clearInterval(t);
   }, [expiring, clock]);
   const [scopes, setScopes] = useState<readonly Scope[]>(["list"]);
+  const [relabel, setRelabel] = useState<Relabel>({});
   const [captured, setCaptured] = useState(false);
   const capturedRef = useRef(false);
   const [helpOffset, setHelpOffset] = useState(0);
@@ -48,10 +49,11 @@ export function App({ api, size, pollMs = 1500, clock = Date.now }: Props) {
     () => ({
       report: (s) => dispatchStatus({ type: "report", status: s, now: clock() }),
       commandRan: () => dispatchStatus({ type: "command" }),
-      setScopes: (next, isCaptured) => {
+      setScopes: (next, isCaptured, words = {}) => {
         capturedRef.current = isCaptured;
         setCaptured(isCaptured);
         setScopes((prev) => (prev.join() === next.join() ? prev : next));
+        setRelabel((prev) => (JSON.stringify(prev) === JSON.stringify(words) ? prev : words));
       },
     }),
     [clock],
@@ -113,7 +115,7 @@ export function App({ api, size, pollMs = 1500, clock = Date.now }: Props) {
           </Box>
         </Box>
         <StatusLine status={status.status} />
-        <Footer scopes={footerScopes} width={columns} />
+        <Footer scopes={footerScopes} relabel={nav.help ? undefined : relabel} width={columns} />
       </Box>
     </UiContext.Provider>
   );

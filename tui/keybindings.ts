@@ -38,7 +38,8 @@ export const BINDINGS = [
   { command: "user-ledger", keys: ["l"], scope: "users", description: "show the user's ledger" },
 
   { command: "key-create", keys: ["n"], scope: "keys", description: "new key (shown once)", hint: "new" },
-  { command: "key-reveal", keys: ["r"], scope: "keys", description: "reveal the key for 10 s (asks first; audited)", hint: "reveal" },
+  { command: "key-edit", keys: ["e"], scope: "keys", description: "edit label, group, IPs, expiry, models, spend limit, rpm, tpm, scopes", hint: "edit" },
+  { command: "key-reveal", keys: ["r"], scope: "keys", description: "reveal the key for 10 s (asks first; audited; not write-once keys)", hint: "reveal" },
   { command: "key-toggle", keys: ["x"], scope: "keys", description: "disable or enable the key", hint: "on/off" },
   { command: "key-delete", keys: ["d"], scope: "keys", description: "delete the key (asks first)", hint: "delete" },
 
@@ -129,12 +130,18 @@ export const keyLabel = (k: string) => LABELS[k] ?? k;
 
 export type Hint = { keys: string; hint: string };
 
+/**
+ * A view's footer words for commands that do not apply to the selected row, in place of their hint
+ * (`r write-once` for a key relay cannot reveal).
+ */
+export type Relabel = Partial<Record<Command, string>>;
+
 /** Footer hints for the given scopes, in their order. */
-export function hintsFor(scopes: readonly Scope[]): Hint[] {
+export function hintsFor(scopes: readonly Scope[], relabel: Relabel = {}): Hint[] {
   return scopes.flatMap((scope) =>
     BINDINGS.filter((b): b is Extract<(typeof BINDINGS)[number], { hint: string }> => b.scope === scope && "hint" in b).map((b) => ({
       keys: b.keys.map(keyLabel).join("/"),
-      hint: b.hint,
+      hint: relabel[b.command] ?? b.hint,
     })),
   );
 }

@@ -1,12 +1,18 @@
 /** Rows of the admin API as the views read them. */
 export type UserRow = {
-  id: number; name: string; enabled: boolean; role: string; concurrency: number; monthlyTokens: number; credits: number;
+  id: number; name: string; accountId: number; enabled: boolean; role: string; concurrency: number; monthlyTokens: number; credits: number;
   hasPassword: boolean; createdAt: string; balance: number; heldCredits: number; inFlight: number; tokensThisMonth: number;
 };
 
+/** Whose a key is: a user's own, an org member's (bounded by their role), or an org's service key (no user behind it). */
+export type KeyKind = "personal" | "member" | "service";
+
 export type KeyRow = {
-  id: number; userId: number; prefix: string; label: string; enabled: boolean; group: string; allowIps: string[];
-  expiresAt: string | number | null; models: string[] | null; spendLimit: number | null; spent: number; scopes: string[];
+  id: number; accountId: number; kind: KeyKind; userId: number | null; prefix: string; label: string; enabled: boolean; group: string;
+  allowIps: string[]; expiresAt: string | number | null; models: string[] | null; spendLimit: number | null; spent: number;
+  rpm: number | null; tpm: number | null; scopes: string[];
+  /** False for write-once keys (and keys imported by their hash): relay keeps no copy, so reveal is refused. */
+  revealable: boolean;
   createdAt: string; lastUsedAt: string | number | null;
 };
 
@@ -34,8 +40,28 @@ export type UsageRow = {
 };
 
 export type LedgerRow = {
-  id: number; at: string | number; userId: number; kind: string; amount: number; balanceAfter: number;
+  id: number; at: string | number; accountId?: number; userId: number | null; kind: string; amount: number; balanceAfter: number;
   ref: string | null; keyId: number | null; actor: string | null; note: string | null;
 };
 
 export type AuditRow = { id: number; at: string | number; actor: string; action: string; target: string | null; detail: unknown; ip?: string };
+
+export type Role = "owner" | "admin" | "member" | "billing";
+
+/** A member of an org with their caps there (null: no cap of their own). */
+export type MemberRow = { userId: number; name: string; role: Role; monthlySpend: number | null; concurrency: number | null; rpm: number | null; tpm: number | null };
+
+/** An organization: an account with members and a shared balance. `id` is its account id (keys' `accountId`). */
+export type OrgRow = {
+  id: number; name: string; suspended: boolean; models: string[] | null; keyReveal: "always" | "never" | null; credits: number; createdAt: string;
+  balance: number; heldCredits: number; concurrency: number; inFlight: number; monthlyTokens: number; tokensThisMonth: number;
+  rpm: number | null; tpm: number | null; members: MemberRow[];
+  /** How many keys the org has (service and member keys). */
+  keys: number;
+};
+
+/** Credits per million tokens; null cache rates cost the input rate. */
+export type PriceRow = {
+  model: string; inputPerMTok: number; outputPerMTok: number; cachedInputPerMTok: number | null; cacheWritePerMTok: number | null;
+  perRequest: number; updatedAt: string | number;
+};

@@ -57,7 +57,7 @@ export function fakeChannels(rows: ChannelRow[]) {
 }
 
 export const user = (id: number, name: string): UserRow => ({
-  id, name, enabled: true, role: "user", concurrency: 3, monthlyTokens: 0, credits: 0, hasPassword: false,
+  id, name, accountId: id, enabled: true, role: "user", concurrency: 3, monthlyTokens: 0, credits: 0, hasPassword: false,
   createdAt: new Date().toISOString(), balance: 0, heldCredits: 0, inFlight: 0, tokensThisMonth: 0,
 });
 

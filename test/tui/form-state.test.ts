@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { formReducer, helpOf, isChanged, isLastField, openForm, parseForm, type FieldSpec, type FormState } from "../../tui/state/form";
+import { changedValues, formReducer, helpOf, isChanged, isLastField, openForm, parseForm, type FieldSpec, type FormState } from "../../tui/state/form";
 
 const fields: FieldSpec[] = [
   { name: "name", label: "Name", kind: "text", required: true },
@@ -59,6 +59,15 @@ describe("what changed, and help that follows other fields", () => {
     expect(isChanged(f, "group")).toBe(false);
     expect(isChanged({ ...f, values: { ...f.values, name: "alice " } }, "name")).toBe(false);
     expect(isChanged({ ...f, values: { ...f.values, name: "" } }, "name")).toBe(true);
+  });
+
+  test("changedValues sends only what changed; a cleared field as its cleared value, else null", () => {
+    const f = openForm("x", "X", fields, { name: "alice", concurrency: 3, models: ["a"], map: { a: "b" } });
+    const edited = { ...f, values: { ...f.values, concurrency: "", models: "a, b", map: "" } };
+    const parsed = parseForm(edited);
+    if (!parsed.ok) throw new Error(parsed.error);
+    expect(changedValues(edited, parsed.values, { map: {} })).toEqual({ concurrency: null, models: ["a", "b"], map: {} });
+    expect(changedValues(f, { name: "alice", concurrency: 3 })).toEqual({});
   });
 
   test("a help function is given the current values", () => {

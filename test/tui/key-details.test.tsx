@@ -6,8 +6,8 @@ import { user } from "./fakes";
 import { KEY, renderView } from "./support";
 
 const key: KeyRow = {
-  id: 7, userId: 1, prefix: "sk-app-TIMELINE", label: "busy", enabled: true, group: "either", allowIps: [], expiresAt: null, models: null,
-  spendLimit: 1000, spent: 250, scopes: ["full"], createdAt: new Date().toISOString(), lastUsedAt: new Date().toISOString(),
+  id: 7, accountId: 1, kind: "personal", userId: 1, prefix: "sk-app-TIMELINE", label: "busy", enabled: true, group: "either", allowIps: [], expiresAt: null, models: null,
+  spendLimit: 1000, spent: 250, rpm: null, tpm: null, scopes: ["full"], revealable: true, createdAt: new Date().toISOString(), lastUsedAt: new Date().toISOString(),
 };
 const hourAgo = (n: number) => new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 - n * 3_600_000).toISOString();
 
@@ -15,6 +15,7 @@ const fakeApi = (asked: [unknown, unknown][] = []) =>
   ({
     users: { list: async () => ({ data: [user(1, "alice")] }) },
     keys: { list: async () => ({ data: [key] }) },
+    orgs: { list: async () => ({ data: [] }) },
     keyTimeline: async (id: number | string, hours?: number) => {
       asked.push([id, hours]);
       return { data: [{ hour: hourAgo(0), requests: 8, tokens: 4000 }, { hour: hourAgo(3), requests: 4, tokens: 1000 }, { hour: hourAgo(71), requests: 1, tokens: 10 }] };

@@ -63,6 +63,11 @@ describe("the keybinding table", () => {
     expect(narrow.length).toBeLessThan(hints.length);
   });
 
+  test("a view may relabel a command that does not apply to the selected row", () => {
+    expect(hintsFor(["keys"], { "key-reveal": "write-once" }).find((h) => h.keys === "r")?.hint).toBe("write-once");
+    expect(hintsFor(["keys"]).find((h) => h.keys === "r")?.hint).toBe("reveal");
+  });
+
   test("README lists every binding exactly as the table does", () => {
     const readme = readFileSync(join(import.meta.dir, "../../README.md"), "utf8");
     expect(readme).toContain(bindingsMarkdown());

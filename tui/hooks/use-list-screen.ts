@@ -1,6 +1,6 @@
 import { useInput } from "ink";
 import { useRef } from "react";
-import { commandFor, keysOf, type Command, type Scope } from "../keybindings";
+import { commandFor, keysOf, type Command, type Relabel, type Scope } from "../keybindings";
 import { filterPrompt, filterRows, initialList, listReducer, resolveSelection, visibleWindow, type FilterField, type ListState, type RowId } from "../state/list";
 import type { Modal } from "../state/modal";
 import { editText, splitKeys } from "../state/text";
@@ -21,6 +21,8 @@ export type ScreenOptions<T> = ModalHandlers & {
   scope?: Scope;
   /** The view's commands; each gets the selected row (undefined in an empty list). */
   commands?: Partial<Record<Command, (row: T | undefined) => void>>;
+  /** Footer words for the view's commands that do not apply to the selected row (given that row). */
+  relabel?: (row: T | undefined) => Relabel;
 };
 
 /** The scopes whose keys work now: the open modal's, the filter's, or the view's and the list's. */
@@ -106,10 +108,12 @@ export function useListScreen<T>(o: ScreenOptions<T>) {
     { isActive: o.active },
   );
 
-  useViewScopes(scopesOf(modal, list, o.scope), modal.kind !== "none" || list.filtering);
+  const selected = win.index < 0 ? undefined : filtered[win.index];
+  const captured = modal.kind !== "none" || list.filtering;
+  useViewScopes(scopesOf(modal, list, o.scope), captured, captured ? {} : o.relabel?.(selected));
 
   return {
-    list, dispatchList, modal, openModal, getModal, filtered, window: win, selected: win.index < 0 ? undefined : filtered[win.index],
+    list, dispatchList, modal, openModal, getModal, filtered, window: win, selected,
     filterLabel: filterPrompt(o.filterBy),
   };
 }

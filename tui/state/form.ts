@@ -57,6 +57,17 @@ export function openForm(id: string, title: string, fields: readonly FieldSpec[]
 /** The field's text differs from what the form opened with (surrounding blanks aside). */
 export const isChanged = (s: FormState, name: string) => (s.values[name] ?? "").trim() !== (s.initial[name] ?? "").trim();
 
+/**
+ * The PATCH body of an edit: only the fields whose text changed, so an edit never re-sends (and is never
+ * refused over) a value it did not touch, such as an expiry that has passed. A field cleared to blank is
+ * sent as `cleared[name]` when given, else null (no limit, no expiry, every model).
+ */
+export function changedValues(s: FormState, values: Record<string, unknown>, cleared: Readonly<Record<string, unknown>> = {}): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  for (const f of s.fields) if (isChanged(s, f.name)) body[f.name] = values[f.name] ?? (f.name in cleared ? cleared[f.name] : null);
+  return body;
+}
+
 export const helpOf = (s: FormState, f: FieldSpec) => (typeof f.help === "function" ? f.help(s.values) : f.help);
 
 export const isLastField = (s: FormState) => s.focus === s.fields.length - 1;
