@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { bearer, startRelay, userWithKey, type Harness } from "./support/harness";
 import { usageLog } from "../db/schema";
+import { createPublicApp } from "../server/http/app";
 import { errorCodes } from "../server/errors";
 import { expectError } from "./support/expect-error";
 
@@ -52,7 +53,8 @@ describe("GET /v1/usage", () => {
     ]);
     expect(body.total).toEqual({ requests: 4, promptTokens: 131, completionTokens: 66, cachedTokens: 0, cacheWriteTokens: 0, cost: 1307 });
     const text = JSON.stringify(body);
-    for (const hidden of ["secret-upstream-model", "channelId", "userId", "9999"]) expect(text).not.toContain(hidden);
+    for (const hidden of ["secret-upstream-model", "channelId", "9999"]) expect(text).not.toContain(hidden);
+    expect(new Set(body.data.map((r: any) => r.userId))).toEqual(new Set([body.data[0].userId]));
   });
 
   test("from is inclusive, a datetime to is exclusive, a date to runs through that day", async () => {
@@ -100,6 +102,13 @@ describe("GET /v1/openapi.json", () => {
       expect(doc.paths).toHaveProperty([p]);
     }
     expect(Object.keys(doc.paths["/v1/keys/{id}"]).sort()).toEqual(["delete", "get", "parameters", "patch"]);
+    // Every route the server registers (but the pass-through wildcards) is documented with its method.
+    const routes = createPublicApp(h.ctx).routes.filter((r) => !r.path.includes("*"));
+    expect(routes.length).toBeGreaterThan(25);
+    for (const r of routes) {
+      const path = r.path.replace(/:(\w+)/g, "{$1}");
+      expect({ route: `${r.method} ${path}`, documented: doc.paths[path]?.[r.method.toLowerCase()] !== undefined }).toEqual({ route: `${r.method} ${path}`, documented: true });
+    }
     expect(doc.components.schemas.ErrorCode.enum.sort()).toEqual(Object.keys(errorCodes).sort());
     expect(doc.components.schemas.Error.properties.error.required).toEqual(["message", "type", "code", "param"]);
     // Every $ref points at something that exists.

@@ -9,7 +9,7 @@ import { orgByName } from "../accounts/store";
 import { ADMIN_ACTOR } from "./actor";
 import { strictObject } from "../http/strict-object";
 
-const grantBody = strictObject({
+export const grantBody = strictObject({
   amount: z.number().int().refine((n) => n !== 0, "must not be 0"),
   note: z.string().max(500).default(""),
   /** Idempotency key: the same ref is applied once. */

@@ -1,6 +1,13 @@
 import { Elysia } from "elysia";
+import { z } from "zod";
 import pkg from "../../package.json";
 import { errorCodes } from "../errors";
+import { createUserInput, updateUserInput } from "../users/model";
+import { createOrgInput, memberInput, updateMemberInput, updateOrgInput } from "../accounts/model";
+import { createKeyInput, updateKeyInput } from "../keys/model";
+import { createChannelInput, updateChannelInput } from "../channels/model";
+import { setPriceInput } from "../billing/prices";
+import { grantBody } from "./billing-routes";
 
 /**
  * The OpenAPI 3.1 description of the admin API on the Unix socket (`GET /openapi.json` there).
@@ -10,22 +17,33 @@ type Route = [method: string, path: string, summary: string, body?: string, quer
 
 const routes: Route[] = [
   ["get", "/health", "Server health: version, uptime, listen address, master key id, pending writes"],
-  ["get", "/metrics", "Prometheus text: requests by status/model/channel, in-flight per user, upstream latency, credits charged"],
+  ["get", "/metrics", "Prometheus text: requests by status/model/channel, in flight per account, refusals, upstream latency, credits charged"],
   ["get", "/audit", "Audit log, newest first", undefined, ["limit", "before"]],
   ["post", "/master-key/rotate", "Add a new master key and re-encrypt every secret with it"],
   ["get", "/users", "Users with live balance, held credits, in-flight requests and tokens this month"],
-  ["post", "/users", "Create a user", "CreateUser"],
+  ["post", "/users", "Create a user (and their personal account)", "CreateUser"],
   ["get", "/users/{name}", "One user"],
   ["patch", "/users/{name}", "Change a user's role, limits, state or password", "UpdateUser"],
-  ["post", "/users/{name}/credits", "Grant credits (negative: adjust); idempotent by `ref`", "Grant"],
+  ["post", "/users/{name}/credits", "Grant credits to a user's account (negative: adjust); idempotent by `ref`", "Grant"],
   ["get", "/users/{name}/ledger", "A user's ledger, newest first", undefined, ["limit"]],
-  ["get", "/keys", "API keys (public prefixes only)", undefined, ["user"]],
-  ["post", "/keys", "Create a key; the plaintext is returned once under `key`", "CreateKey"],
+  ["get", "/orgs", "Organizations with live balance, held credits, in flight, members and key count"],
+  ["post", "/orgs", "Create an org; `owner` (a user name) becomes its first owner", "CreateOrg"],
+  ["get", "/orgs/{name}", "One org with its members"],
+  ["patch", "/orgs/{name}", "Change an org's name, limits, model allow-list, key reveal setting or suspension", "UpdateOrg"],
+  ["delete", "/orgs/{name}", "Delete an org and its keys (its ledger and usage stay)"],
+  ["post", "/orgs/{name}/members", "Add a member with a role and optional caps", "AddMember"],
+  ["patch", "/orgs/{name}/members/{user}", "Change a member's role or caps", "UpdateMember"],
+  ["delete", "/orgs/{name}/members/{user}", "Remove a member; their member keys stop on the next request"],
+  ["post", "/orgs/{name}/credits", "Grant credits to an org (negative: adjust); idempotent by `ref`", "Grant"],
+  ["get", "/orgs/{name}/ledger", "An org's ledger, newest first", undefined, ["limit"]],
+  ["get", "/keys", "API keys (public prefixes only)", undefined, ["user", "org"]],
+  ["post", "/keys", "Create a key (personal: `user`; org: `org` with `service` or `member`); the plaintext is returned once under `key`", "CreateKey"],
+  ["post", "/keys/import", "Import an existing key by plaintext (`key`) or digest (`sha256`, not revealable); an existing key is refused", "ImportKey"],
   ["get", "/keys/{id}", "One key"],
   ["patch", "/keys/{id}", "Change a key's label, state or limits", "UpdateKey"],
   ["delete", "/keys/{id}", "Delete a key (effective on the next request; its running requests are cut)"],
   ["delete", "/users/{name}/keys", "Delete every key of a user (effective on the next request; running requests are cut)"],
-  ["post", "/keys/{id}/reveal", "Decrypt a key (audited)"],
+  ["post", "/keys/{id}/reveal", "Decrypt a key (audited); write-once keys answer 403 `reveal_disabled`"],
   ["get", "/keys/{id}/timeline", "Requests and tokens per hour", undefined, ["hours"]],
   ["get", "/channels", "Channels with their health (breaker state, failures, last error)"],
   ["post", "/channels", "Create a channel", "CreateChannel"],
@@ -34,44 +52,48 @@ const routes: Route[] = [
   ["delete", "/channels/{id}", "Delete a channel"],
   ["post", "/channels/{id}/test", "Send a one-token request to the channel; latency or error"],
   ["post", "/channels/{id}/reveal", "Decrypt the channel's upstream key (audited)"],
-  ["get", "/prices", "Model prices (credits per million tokens)"],
+  ["get", "/prices", "Model prices (credits per million tokens, and per request)"],
   ["put", "/prices/{model}", "Set a model's price", "Price"],
   ["delete", "/prices/{model}", "Remove a model's price"],
-  ["get", "/usage", "Usage log, newest first", undefined, ["user", "key", "limit", "before"]],
+  ["get", "/usage", "Usage log, newest first", undefined, ["user", "org", "key", "limit", "before"]],
   ["get", "/openapi.json", "This document"],
 ];
 
+/** A zod schema as the JSON Schema of what clients send (defaults optional), without the $schema line. */
+function bodyOf(schema: z.ZodType): object {
+  const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as Record<string, unknown>;
+  return rest;
+}
+
+const owner = { user: z.string().optional(), org: z.string().optional(), service: z.boolean().optional(), member: z.string().optional() };
+const schemas = {
+  Error: {
+    type: "object",
+    properties: {
+      error: { type: "object", properties: { message: { type: "string" }, type: { type: "string" }, code: { enum: Object.keys(errorCodes) }, param: { type: ["string", "null"] } } },
+    },
+  },
+  CreateUser: bodyOf(createUserInput),
+  UpdateUser: bodyOf(updateUserInput),
+  CreateOrg: bodyOf(createOrgInput.extend({ owner: z.string().optional() })),
+  UpdateOrg: bodyOf(updateOrgInput),
+  AddMember: bodyOf(memberInput),
+  UpdateMember: bodyOf(updateMemberInput),
+  Grant: bodyOf(grantBody),
+  CreateKey: bodyOf(createKeyInput.extend(owner)),
+  ImportKey: bodyOf(createKeyInput.extend({ ...owner, key: z.string().min(8).max(512).optional(), sha256: z.string().regex(/^[0-9a-f]{64}$/).optional() })),
+  UpdateKey: bodyOf(updateKeyInput),
+  CreateChannel: bodyOf(createChannelInput),
+  UpdateChannel: bodyOf(updateChannelInput),
+  Price: bodyOf(setPriceInput),
+};
+
 const str = { type: "string" };
 const int = { type: "integer" };
-const strs = { type: "array", items: str };
-const obj = (properties: Record<string, object>, required: string[] = []) => ({ type: "object", additionalProperties: false, properties, required });
-const keyFields = {
-  label: str, group: { enum: ["official", "special", "either"] }, allowIps: strs, expiresAt: { type: ["string", "null"] },
-  models: { type: ["array", "null"], items: str }, spendLimit: { type: ["integer", "null"] },
-  scopes: { type: "array", items: { enum: ["inference", "keys:read", "keys:write", "usage:read", "full"] } },
-};
-const channelFields = {
-  name: str, type: { enum: ["openai", "anthropic", "azure"] }, apiVersion: { type: ["string", "null"] }, group: str, baseUrl: str, apiKey: str, models: strs, modelMap: { type: "object", additionalProperties: str },
-  priority: int, weight: int, enabled: { type: "boolean" }, headers: { type: "object", additionalProperties: str },
-  firstByteTimeoutMs: { type: ["integer", "null"] }, idleTimeoutMs: { type: ["integer", "null"] },
-};
-const userLimits = { role: { enum: ["admin", "user"] }, concurrency: int, monthlyTokens: int, enabled: { type: "boolean" } };
-
-const schemas = {
-  Error: obj({ error: obj({ message: str, type: str, code: { enum: Object.keys(errorCodes) }, param: { type: ["string", "null"] } }) }),
-  CreateUser: obj({ name: str, credits: int, ...userLimits }, ["name"]),
-  UpdateUser: obj({ ...userLimits, password: { type: "string", minLength: 8 } }),
-  Grant: obj({ amount: int, note: str, ref: str }, ["amount"]),
-  CreateKey: obj({ user: str, ...keyFields }, ["user"]),
-  UpdateKey: obj({ ...keyFields, enabled: { type: "boolean" } }),
-  CreateChannel: obj(channelFields, ["name", "baseUrl", "apiKey"]),
-  UpdateChannel: obj(channelFields),
-  Price: obj({ inputPerMTok: int, outputPerMTok: int, cachedInputPerMTok: { type: ["integer", "null"] }, cacheWritePerMTok: { type: ["integer", "null"] }, perRequest: int }, ["inputPerMTok", "outputPerMTok"]),
-};
 
 function operation([method, path, summary, body, query]: Route) {
   const params = [...path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: m[1] === "id" ? int : str }));
-  for (const q of query ?? []) params.push({ name: q, in: "query", required: false, schema: ["user"].includes(q) ? str : int });
+  for (const q of query ?? []) params.push({ name: q, in: "query", required: false, schema: ["user", "org"].includes(q) ? str : int });
   return {
     [method]: {
       summary,

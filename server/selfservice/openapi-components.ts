@@ -16,6 +16,8 @@ const keyFieldsDoc = {
   expiresAt: nullable("string", { description: "ISO 8601 date or date-time; null = never." }),
   models: nullable("array", { items: str, description: "Allowed model names; null = every model." }),
   spendLimit: nullable("integer", { minimum: 0, description: "Credits this key may spend; null = no limit." }),
+  rpm: nullable("integer", { minimum: 1, description: "Requests per minute (sliding 60 s window); null = no limit." }),
+  tpm: nullable("integer", { minimum: 1, description: "Input plus output tokens per minute; null = no limit." }),
   scopes: { type: "array", items: scopeEnum, minItems: 1, description: "Never more than the calling key holds; `full` = all." },
 };
 
@@ -55,8 +57,13 @@ export const components = {
     Key: {
       type: "object",
       properties: {
-        id: int, userId: int, prefix: { ...str, description: "Public part of the key, safe to show." },
+        id: int, accountId: { ...int, description: "The account the key charges: its user's own, or an org." },
+        kind: { type: "string", enum: ["personal", "member", "service"], description: "A member key acts as its creator in the org; a service key as the org." },
+        userId: nullable("integer", { description: "The owner or member; null for a service key." }),
+        prefix: { ...str, description: "Public part of the key, safe to show." },
         enabled: { type: "boolean" }, ...keyFieldsDoc, expiresAt: nullable("string", { format: "date-time" }),
+        rpm: nullable("integer"), tpm: nullable("integer"),
+        revealable: { type: "boolean", description: "False for write-once keys (RELAY_KEY_REVEAL=never, an org set to never, or a key imported by its hash)." },
         spent: int, createdAt: dateTime, lastUsedAt: nullable("string", { format: "date-time" }),
       },
     },
@@ -70,15 +77,19 @@ export const components = {
       type: "object",
       properties: {
         object: { const: "me" }, auth: { type: "string", enum: ["key", "session"] },
-        user: { type: "object", properties: { id: int, name: str, role: str, enabled: { type: "boolean" }, createdAt: dateTime } },
-        key: { oneOf: [ref("Key"), { type: "null" }] }, scopes: { type: "array", items: scopeEnum }, ip: str,
+        user: { oneOf: [{ type: "object", properties: { id: int, name: str, role: str, enabled: { type: "boolean" }, createdAt: dateTime } }, { type: "null" }], description: "Null for a service key." },
+        key: { oneOf: [ref("Key"), { type: "null" }] }, keyKind: nullable("string", { enum: ["personal", "member", "service", null] }),
+        org: { oneOf: [{ type: "object", properties: { id: int, name: str, role: nullable("string") } }, { type: "null" }], description: "The org an org key belongs to." },
+        accountId: int, scopes: { type: "array", items: scopeEnum, description: "Effective: a member key's scopes narrowed by the member's role." }, ip: str,
         balance: int, heldCredits: int, concurrency: int, inFlight: int, monthlyTokens: { ...int, description: "0 = unlimited." }, tokensThisMonth: int,
+        rpm: nullable("integer"), tpm: nullable("integer"),
+        memberships: { type: "array", items: { type: "object", properties: { orgId: int, name: str, role: str } }, description: "With a session only." },
       },
     },
     UsageRow: {
       type: "object",
       properties: {
-        id: int, requestId: str, at: dateTime, keyId: nullable("integer"), keyPrefix: str, sourceIp: str, endpoint: str,
+        id: int, requestId: str, at: dateTime, userId: nullable("integer", { description: "The user behind the request; null for a service key." }), keyId: nullable("integer"), keyLabel: str, keyPrefix: str, sourceIp: str, endpoint: str,
         model: str, status: int, errorCode: nullable("string"), stream: { type: "boolean" }, promptTokens: int,
         completionTokens: int, cachedTokens: { ...int, description: "Of promptTokens: read from the prompt cache." },
         cacheWriteTokens: { ...int, description: "Of promptTokens: written to the prompt cache." }, tokensEstimated: { type: "boolean" }, cost: int, shortfall: { ...int, description: "Credits of usage past the hold the balance could not pay (not charged)." }, ttfbMs: nullable("integer"), totalMs: int,

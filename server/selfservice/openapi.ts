@@ -1,5 +1,6 @@
 import { Elysia } from "elysia";
 import { components } from "./openapi-components";
+import { orgPaths, orgSchemas } from "../orgs/openapi";
 
 const json = (schema: object) => ({ content: { "application/json": { schema } } });
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -88,9 +89,22 @@ export const openApiDocument = {
     "/v1/chat/completions": { post: relayOp("OpenAI chat completions, streamed or not.") },
     "/v1/completions": { post: relayOp("OpenAI legacy text completions.") },
     "/v1/embeddings": { post: relayOp("OpenAI embeddings.") },
+    "/v1/responses": { post: relayOp("OpenAI Responses API; relayed to a Responses-capable channel or translated.") },
+    "/v1/messages": {
+      post: op("Anthropic Messages API, streamed or not; any channel type, translated where the shapes differ.", auth("inference"), { schema: ref("OpenAIResponse") }, {
+        description: "Authenticates with `x-api-key` or a bearer token. Errors here use Anthropic's envelope: `{\"type\":\"error\",\"error\":{type,message}}` with the stable code under `error.code`.",
+        requestBody: { required: true, ...json(ref("OpenAIRequest")) },
+      }),
+    },
+    "/v1/messages/count_tokens": {
+      post: op("Anthropic token count for a Messages request (not billed).", auth("inference"), { schema: { type: "object", properties: { input_tokens: { type: "integer" } } } }, {
+        requestBody: { required: true, ...json(ref("OpenAIRequest")) },
+      }),
+    },
+    ...orgPaths,
     "/v1/openapi.json": { get: op("This document (no authentication needed).", [], { schema: { type: "object" } }) },
   },
-  components,
+  components: { ...components, schemas: { ...components.schemas, ...orgSchemas } },
 };
 
 /** GET /v1/openapi.json, public. */

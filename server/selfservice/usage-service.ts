@@ -29,7 +29,7 @@ export type UsageQuery = z.input<typeof usageQuery>;
 /** A usage row as its owner sees it: no user id, channel, upstream model name or operator's error detail. */
 function publicUsage(r: typeof usageLog.$inferSelect) {
   return {
-    id: r.id, requestId: r.requestId, at: new Date(r.at).toISOString(), keyId: r.keyId, keyLabel: r.keyLabel, keyPrefix: r.keyPrefix,
+    id: r.id, requestId: r.requestId, at: new Date(r.at).toISOString(), userId: r.userId, keyId: r.keyId, keyLabel: r.keyLabel, keyPrefix: r.keyPrefix,
     sourceIp: r.sourceIp, endpoint: r.endpoint, model: r.model, status: r.status, errorCode: r.errorCode,
     stream: r.stream, promptTokens: r.promptTokens, completionTokens: r.completionTokens,
     cachedTokens: r.cachedTokens, cacheWriteTokens: r.cacheWriteTokens,
