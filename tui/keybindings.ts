@@ -2,7 +2,7 @@
  * Every key the terminal UI understands, as data: the footer, the `?` help screen and the README's
  * "Terminal UI" section are all drawn from this one table, and the input hooks look commands up in it.
  */
-export type Scope = "global" | "list" | "users" | "keys" | "channels" | "ledger" | "filter" | "form" | "confirm" | "secret";
+export type Scope = "global" | "list" | "users" | "keys" | "channels" | "ledger" | "orgs" | "filter" | "form" | "confirm" | "secret";
 
 export type Binding = {
   command: string;
@@ -19,7 +19,7 @@ export const BINDINGS = [
   { command: "help", keys: ["?"], scope: "global", description: "show or hide all key bindings", hint: "help" },
   { command: "next-view", keys: ["tab"], scope: "global", description: "next view" },
   { command: "prev-view", keys: ["shift+tab"], scope: "global", description: "previous view" },
-  { command: "goto-view", keys: ["1", "2", "3", "4", "5", "6"], scope: "global", description: "Users, Keys, Channels, Usage, Ledger, Audit" },
+  { command: "goto-view", keys: ["1", "2", "3", "4", "5", "6", "7"], scope: "global", description: "Users, Keys, Channels, Usage, Ledger, Audit, Orgs" },
 
   { command: "up", keys: ["up", "k"], scope: "list", description: "move up" },
   { command: "down", keys: ["down", "j"], scope: "list", description: "move down" },
@@ -51,6 +51,14 @@ export const BINDINGS = [
 
   { command: "ledger-user", keys: ["u"], scope: "ledger", description: "choose the user whose ledger is shown", hint: "user" },
 
+  { command: "org-create", keys: ["n"], scope: "orgs", description: "new organization (name, owner, credits, concurrency)", hint: "new" },
+  { command: "org-member-add", keys: ["a"], scope: "orgs", description: "add a member (user, role, monthly spend, concurrency, rpm, tpm)", hint: "add" },
+  { command: "org-member-edit", keys: ["e"], scope: "orgs", description: "change a member's role or caps (choose the member first)", hint: "edit" },
+  { command: "org-member-remove", keys: ["r"], scope: "orgs", description: "remove a member (choose the member; asks first)", hint: "remove" },
+  { command: "org-grant", keys: ["c"], scope: "orgs", description: "grant credits with a note", hint: "credits" },
+  { command: "org-key", keys: ["K"], scope: "orgs", description: "new key for the org: a service key or a member's (shown once)", hint: "key" },
+  { command: "org-suspend", keys: ["x"], scope: "orgs", description: "suspend or resume the organization (asks first)", hint: "suspend" },
+
   { command: "filter-apply", keys: ["enter"], scope: "filter", description: "keep the filter and return to the list", hint: "keep" },
   { command: "filter-clear", keys: ["esc"], scope: "filter", description: "clear the filter", hint: "clear" },
 
@@ -75,6 +83,7 @@ export const SCOPE_TITLES: Record<Scope, string> = {
   keys: "Keys view",
   channels: "Channels view",
   ledger: "Ledger view",
+  orgs: "Orgs view",
   filter: "While filtering",
   form: "In a form",
   confirm: "In a confirmation",

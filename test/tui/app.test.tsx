@@ -37,7 +37,7 @@ describe("app shell", () => {
     expect(lines.length).toBe(24);
     for (const l of lines) expect([...l].length).toBeLessThanOrEqual(80);
     expect(lines[0]).toContain(h.url);
-    expect(lines[1]).toContain("1 Users  2 Keys  3 Channels  4 Usage  5 Ledger  6 Audit");
+    expect(lines[1]).toContain("1 Users  2 Keys  3 Channels  4 Usage  5 Ledger  6 Audit  7 Orgs");
     expect(lines[23]).toMatch(/^n new\s+e edit\s+c credits\s+x on\/off\s+enter details\s+\/ filter\s+q quit\s+\? help/);
     v.unmount();
   });
@@ -60,6 +60,26 @@ describe("app shell", () => {
     await v.waitFrame("Users 1");
     await v.press("6");
     await v.waitFrame("Audit log");
+    v.unmount();
+  });
+
+  test("7 opens the Orgs view at 80×24: every line fits; the footer offers resume for a suspended org", async () => {
+    await h.admin.orgs.create({ name: "acme", owner: "alice", credits: 100 });
+    await h.admin.orgs.create({ name: "zeta" });
+    await h.admin.orgs.update("zeta", { suspended: true });
+    const { v } = app(h.admin);
+    await v.waitFrame("alice");
+    await v.press("7");
+    let f = await v.waitFrame((fr) => /acme\s+active\s+100/.test(fr) && fr.includes("x suspend"));
+    expect(f.split("\n")).toHaveLength(24);
+    for (const l of f.split("\n")) expect([...l].length).toBeLessThanOrEqual(80);
+    await v.press("j");
+    await v.waitFrame("x resume");
+    await v.press("k", KEY.enter);
+    f = await v.waitFrame("Ledger, newest first");
+    expect(f).toContain("initial credits");
+    expect(f.split("\n")).toHaveLength(24);
+    for (const l of f.split("\n")) expect([...l].length).toBeLessThanOrEqual(80);
     v.unmount();
   });
 

@@ -20,7 +20,7 @@ export class ErrorBoundary extends Component<Props, { error: Error | null }> {
     return (
       <Box flexDirection="column">
         <Text color="red">This view failed: {this.state.error.message}</Text>
-        <Text dimColor>Switch views (tab, 1-6) to reload it.</Text>
+        <Text dimColor>Switch views (tab or a number) to reload it.</Text>
       </Box>
     );
   }

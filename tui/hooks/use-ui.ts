@@ -9,7 +9,7 @@ export type Ui = {
   commandRan: () => void;
   /**
    * The scopes whose keys the view answers now (drawn in the footer). `captured`: a form, question,
-   * picker or filter takes every key, so the global ones (q, ?, tab, 1-8) stay off. `relabel`: footer
+   * picker or filter takes every key, so the global ones (q, ?, tab, the view numbers) stay off. `relabel`: footer
    * words for commands that do not apply to the selected row.
    */
   setScopes: (scopes: readonly Scope[], captured: boolean, relabel?: Relabel) => void;

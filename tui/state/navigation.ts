@@ -1,5 +1,5 @@
 /** Which view is shown, whether the help screen is open, and whose ledger the Ledger view shows. */
-export const VIEWS = ["users", "keys", "channels", "usage", "ledger", "audit"] as const;
+export const VIEWS = ["users", "keys", "channels", "usage", "ledger", "audit", "orgs"] as const;
 export type ViewId = (typeof VIEWS)[number];
 
 export const VIEW_TITLES: Record<ViewId, string> = {
@@ -9,6 +9,7 @@ export const VIEW_TITLES: Record<ViewId, string> = {
   usage: "Usage",
   ledger: "Ledger",
   audit: "Audit",
+  orgs: "Orgs",
 };
 
 export type NavState = { view: ViewId; help: boolean; ledgerUser: string | null };

@@ -6,6 +6,7 @@ import { ChannelsView } from "./channels-view";
 import { UsageView } from "./usage-view";
 import { LedgerView } from "./ledger-view";
 import { AuditView } from "./audit-view";
+import { OrgsView } from "./orgs-view";
 
 type Props = {
   view: ViewId;
@@ -33,5 +34,7 @@ export function CurrentView({ view, ledgerUser, onShowLedger, ...p }: Props) {
       return <LedgerView {...p} user={ledgerUser} onChooseUser={onShowLedger} />;
     case "audit":
       return <AuditView {...p} />;
+    case "orgs":
+      return <OrgsView {...p} />;
   }
 }
