@@ -3,8 +3,8 @@ import { join } from "node:path";
 import { startRelay, type Harness } from "./support/harness";
 
 /**
- * End to end: a real server, the real `relay tui` in a real terminal (tmux, 120×32), a user and a key
- * created with the keyboard, then both checked through the CLI and the admin client.
+ * End to end: a real server, the real `relay tui` in a real terminal (tmux, 120×32), a user, a key, an
+ * org and its service key created with the keyboard, then checked through the CLI and the admin client.
  */
 const tmux = Bun.which("tmux");
 if (!tmux) console.warn("skipping test/tui-e2e.test.ts: tmux is not installed (apt-get install tmux)");
@@ -49,10 +49,10 @@ describe.skipIf(!tmux)("relay tui in tmux", () => {
     await h?.close();
   });
 
-  test("create a user and a key with the keyboard; both exist afterwards", async () => {
+  test("create a user, a key, an org and its service key with the keyboard; all exist afterwards", async () => {
     let p = await waitPane(/● ok[\s\S]*Users 0/);
     expect(p).toContain(h.url);
-    expect(p.split("\n").slice(0, 32).some((l) => l.includes("1 Users  2 Keys  3 Channels  4 Usage  5 Ledger  6 Audit"))).toBe(true);
+    expect(p.split("\n").slice(0, 32).some((l) => l.includes("1 Users  2 Keys  3 Channels  4 Usage  5 Ledger  6 Audit  7 Orgs  8 Prices"))).toBe(true);
     expect(p).toMatch(/n new\s+e edit\s+c credits/);
 
     keys("n");
@@ -112,6 +112,34 @@ describe.skipIf(!tmux)("relay tui in tmux", () => {
     expect(list.data).toHaveLength(1);
     expect(list.data[0]).toMatchObject({ label: "laptop", group: "either", scopes: ["full"], enabled: true });
     expect((await h.admin.keys.reveal(list.data[0]!.id)).key).toBe(key!);
+
+    // An org owned by eve, and a service key for it, from the Orgs view (7).
+    keys("7");
+    await waitPane(/Orgs 0/);
+    keys("n");
+    await waitPane("New organization");
+    type("acme");
+    keys("Enter");
+    type("eve");
+    keys("Enter");
+    type("100");
+    keys("Enter", "Enter");
+    p = await waitPane(/acme\s+active\s+100\s+0\s+0\/10\s+1\s+0/);
+    expect(p).toContain("org acme created with owner eve");
+    keys("K");
+    await waitPane("service key (no user behind it)");
+    keys("Enter");
+    await waitPane("New service key for acme");
+    type("ci");
+    for (let i = 0; i < 9; i++) keys("Enter");
+    p = await waitPane("Shown once");
+    const orgKey = p.match(/sk-app-[0-9A-Za-z]{8}_[0-9A-Za-z]{48}/)?.[0];
+    expect(orgKey).toBeDefined();
+    keys("Escape");
+    p = await waitPane(/acme\s+active\s+100\s+0\s+0\/10\s+1\s+1/);
+    expect(p).not.toContain(orgKey!);
+    expect((await h.admin.keys.list(undefined, "acme")).data).toMatchObject([{ kind: "service", userId: null, label: "ci" }]);
+    expect(await h.admin.orgs.get("acme")).toMatchObject({ balance: 100, members: [{ name: "eve", role: "owner" }] });
 
     keys("q");
     p = await waitPane("tui exited 0");

@@ -19,12 +19,13 @@ export type OrgsApi = {
   orgs: Pick<AdminClient["orgs"], "list" | "create" | "update" | "addMember" | "updateMember" | "removeMember" | "grant" | "ledger">;
   keys: Pick<AdminClient["keys"], "create">;
 };
+export type PricesApi = { prices: Pick<AdminClient["prices"], "list" | "set" | "delete"> };
 export type UsageApi = { usage: AdminClient["usage"]; users: Pick<AdminClient["users"], "list"> };
 export type LedgerApi = { credits: Pick<AdminClient["credits"], "ledger">; users: Pick<AdminClient["users"], "list"> };
 export type AuditApi = { audit: AdminClient["audit"] };
 export type HealthApi = { health: AdminClient["health"] };
 
-export type AdminApi = UsersApi & KeysApi & ChannelsApi & UsageApi & LedgerApi & AuditApi & OrgsApi & HealthApi;
+export type AdminApi = UsersApi & KeysApi & ChannelsApi & UsageApi & LedgerApi & AuditApi & OrgsApi & PricesApi & HealthApi;
 
 /** Props every view gets. */
 export type ViewProps<A> = {

@@ -2,7 +2,7 @@
  * Every key the terminal UI understands, as data: the footer, the `?` help screen and the README's
  * "Terminal UI" section are all drawn from this one table, and the input hooks look commands up in it.
  */
-export type Scope = "global" | "list" | "users" | "keys" | "channels" | "ledger" | "orgs" | "filter" | "form" | "confirm" | "secret";
+export type Scope = "global" | "list" | "users" | "keys" | "channels" | "ledger" | "orgs" | "prices" | "filter" | "form" | "confirm" | "secret";
 
 export type Binding = {
   command: string;
@@ -19,7 +19,7 @@ export const BINDINGS = [
   { command: "help", keys: ["?"], scope: "global", description: "show or hide all key bindings", hint: "help" },
   { command: "next-view", keys: ["tab"], scope: "global", description: "next view" },
   { command: "prev-view", keys: ["shift+tab"], scope: "global", description: "previous view" },
-  { command: "goto-view", keys: ["1", "2", "3", "4", "5", "6", "7"], scope: "global", description: "Users, Keys, Channels, Usage, Ledger, Audit, Orgs" },
+  { command: "goto-view", keys: ["1", "2", "3", "4", "5", "6", "7", "8"], scope: "global", description: "Users, Keys, Channels, Usage, Ledger, Audit, Orgs, Prices" },
 
   { command: "up", keys: ["up", "k"], scope: "list", description: "move up" },
   { command: "down", keys: ["down", "j"], scope: "list", description: "move down" },
@@ -59,6 +59,10 @@ export const BINDINGS = [
   { command: "org-key", keys: ["K"], scope: "orgs", description: "new key for the org: a service key or a member's (shown once)", hint: "key" },
   { command: "org-suspend", keys: ["x"], scope: "orgs", description: "suspend or resume the organization (asks first)", hint: "suspend" },
 
+  { command: "price-set", keys: ["n"], scope: "prices", description: "set a model's price (model, input, output, cache rates, per request)", hint: "set" },
+  { command: "price-edit", keys: ["e"], scope: "prices", description: "change the selected model's price", hint: "edit" },
+  { command: "price-delete", keys: ["d"], scope: "prices", description: "delete the price (asks first; the model then costs 0)", hint: "delete" },
+
   { command: "filter-apply", keys: ["enter"], scope: "filter", description: "keep the filter and return to the list", hint: "keep" },
   { command: "filter-clear", keys: ["esc"], scope: "filter", description: "clear the filter", hint: "clear" },
 
@@ -84,6 +88,7 @@ export const SCOPE_TITLES: Record<Scope, string> = {
   channels: "Channels view",
   ledger: "Ledger view",
   orgs: "Orgs view",
+  prices: "Prices view",
   filter: "While filtering",
   form: "In a form",
   confirm: "In a confirmation",

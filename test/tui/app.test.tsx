@@ -37,7 +37,7 @@ describe("app shell", () => {
     expect(lines.length).toBe(24);
     for (const l of lines) expect([...l].length).toBeLessThanOrEqual(80);
     expect(lines[0]).toContain(h.url);
-    expect(lines[1]).toContain("1 Users  2 Keys  3 Channels  4 Usage  5 Ledger  6 Audit  7 Orgs");
+    expect(lines[1]).toContain("1 Users  2 Keys  3 Channels  4 Usage  5 Ledger  6 Audit  7 Orgs  8 Prices");
     expect(lines[23]).toMatch(/^n new\s+e edit\s+c credits\s+x on\/off\s+enter details\s+\/ filter\s+q quit\s+\? help/);
     v.unmount();
   });
@@ -60,6 +60,12 @@ describe("app shell", () => {
     await v.waitFrame("Users 1");
     await v.press("6");
     await v.waitFrame("Audit log");
+    await v.press("8");
+    await v.waitFrame((f) => f.includes("Prices 0") && /n set/.test(f));
+    await v.press(KEY.tab);
+    await v.waitFrame("Users 1");
+    await v.press(KEY.shiftTab);
+    await v.waitFrame("Prices 0");
     v.unmount();
   });
 

@@ -1,18 +1,19 @@
 import { expect, test } from "bun:test";
 import { initialNav, navigate, VIEWS } from "../../tui/state/navigation";
 
-test("tab and shift-tab cycle through every view; the new ones come after the first six", () => {
+test("tab and shift-tab cycle through the eight views; Orgs and Prices come after the first six", () => {
   let s = initialNav;
   const seen = [s.view];
   for (let i = 0; i < VIEWS.length; i++) seen.push((s = navigate(s, { type: "next" })).view);
   expect(seen).toEqual([...VIEWS, "users"]);
-  expect(VIEWS.slice(0, 7)).toEqual(["users", "keys", "channels", "usage", "ledger", "audit", "orgs"]);
+  expect(VIEWS).toEqual(["users", "keys", "channels", "usage", "ledger", "audit", "orgs", "prices"]);
   expect(navigate(initialNav, { type: "prev" }).view).toBe(VIEWS.at(-1)!);
 });
 
 test("number keys jump; out of range is ignored", () => {
   expect(navigate(initialNav, { type: "goto", index: 3 }).view).toBe("usage");
   expect(navigate(initialNav, { type: "goto", index: 6 }).view).toBe("orgs");
+  expect(navigate(initialNav, { type: "goto", index: 7 }).view).toBe("prices");
   expect(navigate(initialNav, { type: "goto", index: 9 })).toBe(initialNav);
 });
 

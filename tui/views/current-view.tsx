@@ -7,6 +7,7 @@ import { UsageView } from "./usage-view";
 import { LedgerView } from "./ledger-view";
 import { AuditView } from "./audit-view";
 import { OrgsView } from "./orgs-view";
+import { PricesView } from "./prices-view";
 
 type Props = {
   view: ViewId;
@@ -36,5 +37,7 @@ export function CurrentView({ view, ledgerUser, onShowLedger, ...p }: Props) {
       return <AuditView {...p} />;
     case "orgs":
       return <OrgsView {...p} />;
+    case "prices":
+      return <PricesView {...p} />;
   }
 }
