@@ -27,7 +27,6 @@ export const errorCodes = {
   method_not_allowed: [405, "invalid_request_error"],
   conflict: [409, "invalid_request_error"],
   payload_too_large: [413, "invalid_request_error"],
-  unsupported_media_type: [415, "invalid_request_error"],
   concurrency_limit_exceeded: [429, "rate_limit_error"],
   rate_limit_exceeded: [429, "rate_limit_error"],
   monthly_quota_exceeded: [429, "rate_limit_error"],
@@ -35,7 +34,6 @@ export const errorCodes = {
   internal_error: [500, "server_error"],
   upstream_error: [502, "upstream_error"],
   no_channel_available: [503, "server_error"],
-  shutting_down: [503, "server_error"],
   upstream_timeout: [504, "upstream_error"],
 } as const satisfies Record<string, readonly [number, string]>;
 

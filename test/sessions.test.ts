@@ -70,13 +70,13 @@ describe("login", () => {
     await expectError(await post({ name: "login-disabled", password: u.password }), 401, "key_disabled");
   });
 
-  test("malformed bodies are 400s", async () => {
+  test("malformed bodies are 400s; an oversized one a 413", async () => {
     await expectError(await post({ name: "x" }), 400, "invalid_request");
     await expectError(await post({ name: "x", password: "y", role: "admin" }), 400, "invalid_request");
     await expectError(await post([1, 2]), 400, "invalid_request");
     const raw = await fetch(`${h.url}/v1/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: "{nope" });
     await expectError(raw, 400, "invalid_request");
-    await expectError(await post({ name: "x", password: "y".repeat(20_000) }), 400, "invalid_request");
+    await expectError(await post({ name: "x", password: "y".repeat(20_000) }), 413, "payload_too_large");
   });
 });
 

@@ -39,7 +39,7 @@ async function readChunked(request: Request, limit: number): Promise<Uint8Array>
 }
 
 function tooLarge(limit: number): ApiError {
-  return new ApiError("invalid_request", `Request body is larger than the ${limit}-byte limit.`);
+  return new ApiError("payload_too_large", `Request body is larger than the ${limit}-byte limit (RELAY_MAX_BODY_BYTES); send less, or ask the operator to raise it.`);
 }
 
 /** One strict decoder for every body: each whole-buffer decode starts afresh, also after one that failed. */

@@ -57,6 +57,13 @@ export const orgPaths = {
   "/v1/orgs/{orgId}": {
     parameters: [orgIdParam],
     get: op("One org the caller belongs to, with role, balance and limits.", [], { schema: ref("Org") }),
+    patch: op("Rename the org or set whether its keys can be revealed (owners only).", [], { schema: ref("Org") }, {
+      description: "Limits, the model allow-list, credits and suspension are the operator's (`relay admin org update`). `keyReveal: never` makes keys created from now on write-once.",
+      requestBody: { required: true, ...json(ref("UpdateOrgRequest")) },
+    }),
+    delete: op("Delete the org with its memberships and keys (owners only); its ledger and usage history stay.", [], { schema: ref("DeletedOrg") }, {
+      description: "An org that still holds credits is refused with 409 `conflict`.",
+    }),
   },
   "/v1/orgs/{orgId}/members": {
     parameters: [orgIdParam],
@@ -113,6 +120,8 @@ const accountFields = {
 
 export const orgSchemas = {
   CreateOrgRequest: bodyOf(z.strictObject({ name: createOrgInput.shape.name })),
+  UpdateOrgRequest: bodyOf(z.strictObject({ name: createOrgInput.shape.name.optional(), keyReveal: z.enum(["always", "never"]).nullable().optional() })),
+  DeletedOrg: { type: "object", properties: { object: { const: "organization" }, id: int, deleted: { const: true } } },
   AddMemberRequest: bodyOf(memberInput),
   UpdateMemberRequest: bodyOf(updateMemberInput),
   CreateOrgKeyRequest: bodyOf(createOrgKeyRequest),

@@ -9,7 +9,7 @@ import { listLedger } from "../billing/ledger";
 import { expandScopes } from "../auth/scopes";
 import { keyFields } from "../keys/model";
 import { createKey, deleteKey, getKey, listKeys, publicKey } from "../keys/service";
-import { addMember, createOrg, listMembers, orgsOfUser, removeMember, updateMember } from "../accounts/orgs";
+import { addMember, createOrg, deleteOrg, listMembers, orgsOfUser, removeMember, updateMember, updateOrg } from "../accounts/orgs";
 import { getAccount } from "../accounts/store";
 import { orgName } from "../accounts/model";
 import { accountUsage } from "../selfservice/usage-service";
@@ -18,6 +18,11 @@ import { actingRole, orgAccess, requireOrgRole, requireOrgScope, type OrgAccess 
 import type { AccountRow, MembershipRow } from "../../db/schema";
 
 const createOrgBody = strictObject({ name: orgName });
+/**
+ * What an owner may change: the org's name and whether its keys can be revealed. Limits, the model
+ * allow-list, credits and suspension are the operator's (relay admin org update).
+ */
+const ownerSettingsBody = strictObject({ name: orgName.optional(), keyReveal: z.enum(["always", "never"]).nullable().optional() });
 /** The org key API's body: `name` is the key's label; `service: true` makes a service key (owners and admins). */
 const { label: _label, ...orgKeyFields } = keyFields;
 const createOrgKeyBody = strictObject({ ...orgKeyFields, name: z.string().max(200).default(""), service: z.boolean().default(false) });
@@ -67,6 +72,18 @@ export const orgRoutes = (ctx: AppContext) => {
     .get("/v1/orgs/:orgId", async ({ request, server, params }) => {
       const { a } = await access(request, server, params.orgId);
       return orgView(ctx, a.org, a.role);
+    })
+    .patch("/v1/orgs/:orgId", async ({ request, server, params }) => {
+      const { p, a } = await access(request, server, params.orgId);
+      requireOrgRole(a, "billing-settings");
+      const body = ownerSettingsBody.parse(await readJson(ctx, request));
+      return orgView(ctx, updateOrg(ctx, a.org, body, actorOf(p)), a.role);
+    }, { parse: "none" })
+    .delete("/v1/orgs/:orgId", async ({ request, server, params }) => {
+      const { p, a } = await access(request, server, params.orgId);
+      requireOrgRole(a, "delete-org");
+      deleteOrg(ctx, getAccount(ctx, a.org.id)!, actorOf(p));
+      return { object: "organization", id: a.org.id, deleted: true };
     })
     .get("/v1/orgs/:orgId/members", async ({ request, server, params }) => {
       const { a } = await access(request, server, params.orgId);

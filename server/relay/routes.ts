@@ -7,8 +7,18 @@ import { relay } from "./handler";
 import { isPassThrough, NAMED_ROUTES, PASS_THROUGH_FAMILIES } from "./families";
 import { preloadTokenizer } from "./tokens";
 
-/** relay's own 404 for a /v1 path outside every family: never sent upstream, and says what exists. */
-function unknownRoute(method: string, path: string): ApiError {
+/** Which methods the app's own named routes answer for a path (empty: no such route). */
+export type KnownMethods = (path: string) => string[];
+
+/**
+ * relay's own answer for a /v1 path outside every family, never sent upstream: a 405 naming the methods
+ * when the path is a route of relay's with other methods, else a 404 that says what exists.
+ */
+function unknownRoute(method: string, path: string, known: KnownMethods): ApiError {
+  const allowed = known(path);
+  if (allowed.length) {
+    return new ApiError("method_not_allowed", `${path.slice(0, 200)} does not take ${method}; it answers ${allowed.join(", ")}.`, null, { allow: allowed.join(", ") });
+  }
   const rest = path.slice(4);
   const near = suggest(rest, [...NAMED_ROUTES, ...PASS_THROUGH_FAMILIES]);
   const hint = near ? ` Did you mean /v1/${near}?` : "";
@@ -21,7 +31,7 @@ function unknownRoute(method: string, path: string): ApiError {
  * to an OpenAI API family (families.ts), before authentication or anything else: any other path is a 404.
  * Elysia matches static routes (/v1/me, /v1/models, …) before this wildcard.
  */
-export const relayRoutes = (ctx: AppContext) => {
+export const relayRoutes = (ctx: AppContext, known: KnownMethods = () => []) => {
   const app = new Elysia({ name: "relay" })
     // Off the start-up path (the server answers first), and usually before the first relayed request.
     .onStart(() => void setTimeout(preloadTokenizer, 1000).unref());
@@ -38,7 +48,7 @@ export const relayRoutes = (ctx: AppContext) => {
       .post(`${base}/messages/count_tokens`, handle, { parse: "none" })
       .all(`${base}/*`, ({ request, server, path }) => {
         const canonical = `/v1${path.slice(base.length)}`;
-        if (!isPassThrough(canonical)) throw unknownRoute(request.method, canonical);
+        if (!isPassThrough(canonical)) throw unknownRoute(request.method, canonical, known);
         return relay(ctx, request, server, base);
       }, { parse: "none" });
   }

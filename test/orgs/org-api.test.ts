@@ -98,6 +98,31 @@ describe("the role table", () => {
   });
 });
 
+describe("owners only", () => {
+  test("rename the org, set key reveal, delete it (once it holds no credits)", async () => {
+    const made = await api(f.h, tokens.owner!, "POST", "/v1/orgs", { name: "temp-org" });
+    const id = made.body.id;
+    for (const role of ["admin", "member", "billing"] as const) {
+      await f.h.admin.orgs.addMember("temp-org", { user: role, role });
+      for (const [method, body] of [["PATCH", { name: "x" }], ["DELETE", undefined]] as const) {
+        const r = await api(f.h, tokens[role]!, method, `/v1/orgs/${id}`, body);
+        expect({ role, method, status: r.status, code: r.body.error?.code }).toEqual({ role, method, status: 403, code: "insufficient_scope" });
+      }
+    }
+    const renamed = await api(f.h, tokens.owner!, "PATCH", `/v1/orgs/${id}`, { name: "temp-renamed", keyReveal: "never" });
+    expect({ status: renamed.status, name: renamed.body.name }).toEqual({ status: 200, name: "temp-renamed" });
+    expect((await f.h.admin.orgs.get("temp-renamed")).keyReveal).toBe("never");
+    // The operator's settings are not the owner's: strict body, 400.
+    expect((await api(f.h, tokens.owner!, "PATCH", `/v1/orgs/${id}`, { concurrency: 1000 })).status).toBe(400);
+    await f.h.admin.orgs.grant("temp-renamed", { amount: 5 });
+    const held = await api(f.h, tokens.owner!, "DELETE", `/v1/orgs/${id}`);
+    expect({ status: held.status, code: held.body.error.code }).toEqual({ status: 409, code: "conflict" });
+    await f.h.admin.orgs.grant("temp-renamed", { amount: -5 });
+    expect((await api(f.h, tokens.owner!, "DELETE", `/v1/orgs/${id}`)).body).toEqual({ object: "organization", id, deleted: true });
+    expect((await api(f.h, tokens.owner!, "GET", `/v1/orgs/${id}`)).status).toBe(403);
+  });
+});
+
 describe("membership changes reach the next request", () => {
   test("a removed member's key stops; a demoted member's key narrows; a service key survives both", async () => {
     await f.h.admin.users.create({ name: "leaver" });

@@ -141,8 +141,9 @@ describe("request checks", () => {
     try {
       const { key: k } = await small.userWithKey("big");
       const res = await post(small.h, k, "/v1/chat/completions", { model: "gpt-test", messages: [{ role: "user", content: "x".repeat(5000) }] });
-      expect(res.status).toBe(400);
-      expect(((await res.json()) as any).error.message).toContain("2048");
+      expect(res.status).toBe(413);
+      const e = ((await res.json()) as any).error;
+      expect({ code: e.code, names: e.message.includes("2048") && e.message.includes("RELAY_MAX_BODY_BYTES") }).toEqual({ code: "payload_too_large", names: true });
     } finally {
       await small.close();
     }

@@ -34,6 +34,19 @@ describe("pass-through families", () => {
     }
   });
 
+  test("one of relay's own routes with another method is a 405 naming the methods it takes, in either API's envelope", async () => {
+    for (const [method, path, allow] of [["PUT", "/v1/me", "GET"], ["DELETE", "/v1/usage", "GET"], ["PUT", "/v1/keys/7", "GET, PATCH, DELETE"], ["GET", "/v1/orgs/1/api-keys/create", "POST"]] as const) {
+      const before = f.mocks[0]!.requests.length;
+      const res = await fetch(`${f.h.url}${path}`, { method, headers: { authorization: `Bearer ${key}` } });
+      const err = await expectError(res, 405, "method_not_allowed");
+      expect({ path, allow: res.headers.get("allow"), says: err.error.message.includes(allow) }).toEqual({ path, allow, says: true });
+      expect(f.mocks[0]!.requests.length).toBe(before);
+    }
+    const res = await fetch(`${f.h.url}/v1/messages`, { method: "GET", headers: { "x-api-key": key } });
+    expect(res.status).toBe(405);
+    expect(((await res.json()) as any).error.type).toBe("invalid_request_error");
+  });
+
   test("unknown routes are refused the same way without a key, and never count as upstream errors", async () => {
     await expectError(await fetch(`${f.h.url}/v1/chat/completion`, { method: "POST" }), 404, "not_found");
     await eventually(async () => (await f.h.admin.metrics()).includes('relay_refused_total{code="not_found"}'), "counted");

@@ -16,7 +16,7 @@ import { latin1, type BunRefusal, type RawBuilder, type RawTarget } from "./fuzz
  *       trailers, a target of `*` or without a leading slash, two spaces in the request line, TLS or
  *       HTTP/2 preface bytes, and bytes left over after a request whose Content-Length was too short.
  *   413, empty body — a declared Content-Length above the server's maxRequestBodySize (serve.ts sets it
- *       to max(4 × RELAY_MAX_BODY_BYTES, 64 MB), so the relay's own 400 covers everything up to there).
+ *       to max(4 × RELAY_MAX_BODY_BYTES, 64 MB), so the relay's own 413 covers everything up to there).
  *   431, empty body — a header section over 16 KiB (one long value, a long URL) or about 200 headers.
  *   505 HTTP Version Not Supported, empty body — a request line Bun cannot split into method, target and
  *       version: a version other than HTTP/1.0 or HTTP/1.1 (also lower-case or missing), tabs as

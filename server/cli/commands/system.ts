@@ -14,7 +14,7 @@ export const systemCommands: Command[] = [
     format: (rows) => table(rows, ["id", "at", "actor", "action", "target", "detail"]),
   },
   {
-    group: "metrics", verb: "", summary: "Print the Prometheus metrics (requests, in-flight per user, upstream latency, credits charged)",
+    group: "metrics", verb: "", summary: "Print the Prometheus metrics (requests, in flight per account, refusals, upstream latency, credits charged)",
     run: (c) => c.metrics(),
     format: (text) => String(text).trimEnd(),
   },
