@@ -330,6 +330,11 @@ describe("organizations", () => {
     expect(await json("usage", "--org", "acme")).toEqual([]);
     expect((await json("org", "update", "acme", "--monthly-tokens", "1000000", "--key-reveal", "never")).keyReveal).toBe("never");
     expect((await json("org", "show", "acme")).monthlyTokens).toBe(1_000_000);
+    // An update changes only what it names, and 'none' removes a limit.
+    expect(await json("org", "update", "acme", "--rpm", "none")).toMatchObject({ rpm: null, concurrency: 4, monthlyTokens: 1_000_000 });
+    expect((await json("key", "update", String(service.id), "--spend-limit", "10", "--tpm", "500"))).toMatchObject({ spendLimit: 10, tpm: 500 });
+    expect((await json("key", "update", String(service.id), "--spend-limit", "none"))).toMatchObject({ spendLimit: null, tpm: 500 });
+    await usage(["key", "update", String(service.id), "--rpm", "lots"], /--rpm must be an integer or 'none'/);
     expect((await json("org", "list")).map((o: any) => o.name)).toEqual(["acme"]);
     expect((await json("org", "suspend", "acme")).suspended).toBe(true);
     const r = await fetch(`${h.url}/v1/me`, { headers: bearer(service.key) });

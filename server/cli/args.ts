@@ -7,6 +7,8 @@ export type FlagSpec = {
   type: "string" | "int" | "bool" | "list" | "repeat";
   help: string;
   required?: boolean;
+  /** An int flag that also takes `none`, sent as null: how a limit is removed again. */
+  nullable?: boolean;
 };
 
 export type Parsed = { positionals: string[]; flags: Record<string, unknown> };
@@ -35,7 +37,11 @@ export function parseArgs(argv: string[], specs: FlagSpec[], positionalCount: nu
     if (value === undefined) throw new UsageError(`--${name} needs a value`);
     switch (spec.type) {
       case "int": {
-        if (!/^-?\d+$/.test(value)) throw new UsageError(`--${name} must be an integer, not '${value}'`);
+        if (spec.nullable && value === "none") {
+          flags[name] = null;
+          break;
+        }
+        if (!/^-?\d+$/.test(value)) throw new UsageError(`--${name} must be an integer${spec.nullable ? " or 'none'" : ""}, not '${value}'`);
         const n = Number(value);
         if (!Number.isSafeInteger(n)) throw new UsageError(`--${name} is out of range`);
         flags[name] = n;

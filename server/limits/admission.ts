@@ -196,21 +196,23 @@ function fits(price: Price, promptTokens: number, budget: number, choices: numbe
 type Need = { credits: number; output: number; choices: number };
 
 /** Why a hold does not fit, and what would: the hold covers the prompt bound plus the output cap per answer. */
-function shortMessage(what: string, room: number, need: Need, fit: number, capped: boolean): string {
+function shortMessage(what: string, remedy: string, room: number, need: Need, fit: number, capped: boolean): string {
   const available = Math.max(0, room);
   const answers = need.choices > 1 ? ` × ${need.choices} answers` : "";
   const held = `This request holds ${need.credits} credits (the prompt plus ${need.output} output tokens${answers}), but ${what} ${available}.`;
-  if (!capped) return `${held} Add credits or use a cheaper model.`;
-  if (fit >= MIN_OUTPUT_TOKENS) return `${held} The hold covers max_tokens in full; at most ${fit} output tokens${need.choices > 1 ? " per answer" : ""} fit: lower max_tokens${need.choices > 1 ? " or n" : ""}, or add credits.`;
-  return `${held} Not even ${MIN_OUTPUT_TOKENS} output tokens fit; add credits.`;
+  const Remedy = remedy[0]!.toUpperCase() + remedy.slice(1);
+  if (!capped) return `${held} ${Remedy}, or use a cheaper model.`;
+  if (fit >= MIN_OUTPUT_TOKENS) return `${held} The hold covers max_tokens in full; at most ${fit} output tokens${need.choices > 1 ? " per answer" : ""} fit: lower max_tokens${need.choices > 1 ? " or n" : ""}, or ${remedy}.`;
+  if (fit < 0) return `${held} Not even the prompt fits: ${remedy}, or send a shorter prompt.`;
+  return `${held} Not even ${MIN_OUTPUT_TOKENS} output tokens fit; ${remedy}.`;
 }
 
 const quota = (room: number, need: Need, fit: number, capped: boolean) =>
-  new ApiError("quota_exceeded", shortMessage("the balance has", room, need, fit, capped));
+  new ApiError("quota_exceeded", shortMessage("the balance has", "add credits", room, need, fit, capped));
 const keyLimit = (room: number, need: Need, fit: number, capped: boolean) =>
-  new ApiError("key_spend_limit_exceeded", shortMessage("this key's spend limit leaves", room, need, fit, capped));
+  new ApiError("key_spend_limit_exceeded", shortMessage("this key's spend limit leaves", "raise this key's spend limit (or use another key)", room, need, fit, capped));
 const memberLimit = (room: number, need: Need, fit: number, capped: boolean) =>
-  new ApiError("member_spend_limit_exceeded", shortMessage("your monthly spend cap in this organization leaves", room, need, fit, capped));
+  new ApiError("member_spend_limit_exceeded", shortMessage("your monthly spend cap in this organization leaves", "ask an owner or admin of the organization to raise your monthly spend cap", room, need, fit, capped));
 const monthly = () => {
   // The quota resets at the start of the next UTC month; tell the client so instead of "retry in a second".
   const now = new Date();

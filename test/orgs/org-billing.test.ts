@@ -93,7 +93,11 @@ describe("a member's caps in the org", () => {
     expect((await chat(key, 10)).status).toBe(200);
     const third = await chat(key, 10);
     expect(third.status).toBe(402);
-    expect(((await third.json()) as any).error.code).toBe("member_spend_limit_exceeded");
+    const refused = ((await third.json()) as any).error;
+    expect(refused.code).toBe("member_spend_limit_exceeded");
+    // The message says who can help: more credits would not.
+    expect(refused.message).toContain("ask an owner or admin of the organization to raise your monthly spend cap");
+    expect(refused.message).not.toContain("add credits");
     expect((await chat(key, 5)).status).toBe(200); // 5 still fits under 25
     const ownerKey = (await f.h.admin.keys.create({ org: "caps", member: "capped-owner", label: "o" })).key;
     expect((await chat(ownerKey, 10)).status).toBe(200); // the org itself is far from empty

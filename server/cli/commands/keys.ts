@@ -12,9 +12,9 @@ const limitFlags: FlagSpec[] = [
   { name: "allow-ip", type: "repeat", help: "CIDR allowed to use the key; repeat for more (default anywhere)" },
   { name: "expires", type: "string", help: "ISO 8601 expiry" },
   { name: "models", type: "list", help: "comma-separated model allow-list (default all)" },
-  { name: "spend-limit", type: "int", help: "most credits this key may spend" },
-  { name: "rpm", type: "int", help: "requests per minute through this key (default none)" },
-  { name: "tpm", type: "int", help: "input + output tokens per minute through this key (default none)" },
+  { name: "spend-limit", type: "int", nullable: true, help: "most credits this key may spend; 'none' removes it" },
+  { name: "rpm", type: "int", nullable: true, help: "requests per minute through this key; 'none' removes it" },
+  { name: "tpm", type: "int", nullable: true, help: "input + output tokens per minute through this key; 'none' removes it" },
   { name: "scopes", type: "list", help: "full, inference, keys:read, keys:write, usage:read, billing:read, members:read, members:write, or RELAY_SCOPE_ALIASES names (default full)" },
 ];
 

@@ -6,23 +6,23 @@ const nameArg = [{ name: "NAME", help: "organization name" }];
 const limits: FlagSpec[] = [
   { name: "concurrency", type: "int", help: "requests in flight across the org's keys, at least 1 (default 10)" },
   { name: "monthly-tokens", type: "int", help: "tokens per UTC month; 0 means unlimited (default 0)" },
-  { name: "rpm", type: "int", help: "requests per minute across the org (default none)" },
-  { name: "tpm", type: "int", help: "input + output tokens per minute across the org (default none)" },
+  { name: "rpm", type: "int", nullable: true, help: "requests per minute across the org; 'none' removes it" },
+  { name: "tpm", type: "int", nullable: true, help: "input + output tokens per minute across the org; 'none' removes it" },
   { name: "models", type: "list", help: "comma-separated models the org may use (default all)" },
   { name: "key-reveal", type: "string", help: "always or never: whether the org's keys can be revealed later (default: RELAY_KEY_REVEAL)" },
 ];
 const memberCaps: FlagSpec[] = [
-  { name: "monthly-spend", type: "int", help: "credits the member's keys may spend per UTC month (default none)" },
-  { name: "concurrency", type: "int", help: "the member's requests in flight in the org (default: only the org's cap)" },
-  { name: "rpm", type: "int", help: "the member's requests per minute in the org" },
-  { name: "tpm", type: "int", help: "the member's tokens per minute in the org" },
+  { name: "monthly-spend", type: "int", nullable: true, help: "credits the member's keys may spend per UTC month; 'none' removes it" },
+  { name: "concurrency", type: "int", nullable: true, help: "the member's requests in flight in the org (default: only the org's cap); 'none' removes it" },
+  { name: "rpm", type: "int", nullable: true, help: "the member's requests per minute in the org; 'none' removes it" },
+  { name: "tpm", type: "int", nullable: true, help: "the member's tokens per minute in the org; 'none' removes it" },
 ];
 
 const orgBody = (f: Record<string, unknown>) => ({
   concurrency: f.concurrency, monthlyTokens: f["monthly-tokens"], rpm: f.rpm, tpm: f.tpm, models: f.models, keyReveal: f["key-reveal"],
 });
 const caps = (f: Record<string, unknown>) => ({ monthlySpend: f["monthly-spend"], concurrency: f.concurrency, rpm: f.rpm, tpm: f.tpm });
-const orgText = (o: any) => `${fields({ ...o, members: undefined })}\nmembers:\n${table(o.members, ["name", "role", "monthlySpend", "concurrency", "rpm", "tpm"])}`;
+const orgText = (o: any) => `${fields(Object.fromEntries(Object.entries(o).filter(([k]) => k !== "members")))}\nmembers:\n${table(o.members, ["name", "role", "monthlySpend", "concurrency", "rpm", "tpm"])}`;
 
 export const orgCommands: Command[] = [
   {

@@ -13,8 +13,8 @@ export const userCommands: Command[] = [
       { name: "concurrency", type: "int", help: "in-flight request cap, at least 1 (default 3)" },
       { name: "monthly-tokens", type: "int", help: "tokens per UTC month; 0 means unlimited (default 0)" },
       { name: "credits", type: "int", help: "initial credit grant (default 0)" },
-      { name: "rpm", type: "int", help: "requests per minute for the user's own account (default none)" },
-      { name: "tpm", type: "int", help: "input + output tokens per minute for the user's own account (default none)" },
+      { name: "rpm", type: "int", nullable: true, help: "requests per minute for the user's own account; 'none' removes it" },
+      { name: "tpm", type: "int", nullable: true, help: "input + output tokens per minute for the user's own account; 'none' removes it" },
     ],
     run: (c, { flags: f }) => c.users.create({
       name: f.name, role: f.role, concurrency: f.concurrency, monthlyTokens: f["monthly-tokens"], credits: f.credits, rpm: f.rpm, tpm: f.tpm,
@@ -37,8 +37,8 @@ export const userCommands: Command[] = [
       { name: "concurrency", type: "int", help: "in-flight request cap, at least 1" },
       { name: "monthly-tokens", type: "int", help: "tokens per UTC month; 0 means unlimited" },
       { name: "role", type: "string", help: "admin or user" },
-      { name: "rpm", type: "int", help: "requests per minute for the user's own account" },
-      { name: "tpm", type: "int", help: "tokens per minute for the user's own account" },
+      { name: "rpm", type: "int", nullable: true, help: "requests per minute for the user's own account; 'none' removes it" },
+      { name: "tpm", type: "int", nullable: true, help: "tokens per minute for the user's own account; 'none' removes it" },
       { name: "password", type: "bool", help: "set the login password, read from stdin or a prompt (never from the command line)" },
     ],
     run: async (c, { positionals: [name], flags: f }) => c.users.update(name!, {
