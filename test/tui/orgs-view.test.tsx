@@ -99,9 +99,11 @@ test("edits a member: choose whom, then only what changed is sent (a cleared cap
   await select(v, "hooli");
   await v.press("e");
   const pick = await v.waitFrame("Whose role or caps in hooli?");
-  expect(pick).toContain("alice (owner)");
-  expect(pick).toContain("bob (member)");
-  await v.press(KEY.down, KEY.enter);
+  expect(pick).toContain("› alice (owner)");
+  expect(pick).toMatch(/ {3}bob \(member\)/);
+  await v.press(KEY.down);
+  await v.waitFrame("› bob (member)");
+  await v.press(KEY.enter);
   const f = await v.waitFrame("Member bob of hooli");
   expect(f).toContain("‹ member ›");
   expect(f).toMatch(/Monthly spend\s+500/);

@@ -1,7 +1,7 @@
 import { Box, Text } from "ink";
 import { fitOffset } from "../state/list";
 
-/** Choose one of `options` (up/down, enter). */
+/** Choose one of `options` (up/down, enter); the chosen one is marked as a form marks its field, so it shows without colour too. */
 export function Picker({ title, options, index, width, height }: { title: string; options: readonly string[]; index: number; width: number; height: number }) {
   const rows = Math.max(1, height - 4);
   const offset = fitOffset(0, index, rows, options.length);
@@ -10,7 +10,10 @@ export function Picker({ title, options, index, width, height }: { title: string
       <Text bold>{title}</Text>
       {options.length === 0 ? <Text dimColor>(nothing to choose)</Text> : null}
       {options.slice(offset, offset + rows).map((o, i) => (
-        <Text key={o} inverse={offset + i === index} wrap="truncate">{o}</Text>
+        <Text key={o} wrap="truncate">
+          <Text color="cyan">{offset + i === index ? "› " : "  "}</Text>
+          <Text inverse={offset + i === index}>{o}</Text>
+        </Text>
       ))}
     </Box>
   );
