@@ -8,13 +8,24 @@ import { compileCidrs } from "./net/cidr";
 import { SettlementWriter } from "./usage/settlement-writer";
 import { RunningRequests } from "./relay/running";
 import { ScopeRegistry } from "./auth/scopes";
+import { Accounts } from "./limits/accounts";
+import { Metrics } from "./metrics/registry";
+import { ChannelRegistry } from "./channels/registry";
+import { PriceBook } from "./billing/prices";
+import { LoginLimiter } from "./sessions/limiter";
+import { loadSessionSecret } from "./sessions/secret";
+import { authenticateSession } from "./sessions/verifier";
 
-/** Opens the data dir and database and builds the shared context. `dbPath` overrides the file (tests use `:memory:`). */
+/**
+ * Opens the data dir and database and builds every service, in dependency order. `dbPath` overrides the
+ * file (tests use `:memory:`). The services that read the database at start (channels, prices, the session
+ * secret) do it here, so a keyring that cannot decrypt the data stops the start rather than a request.
+ */
 export function createContext(config: Config, opts: { dbPath?: string } = {}): AppContext {
   mkdirSync(config.RELAY_DATA_DIR, { recursive: true, mode: 0o700 });
   const db = openDb(opts.dbPath ?? config.dbPath);
   const keyring = loadKeyring(config, db);
-  return {
+  const base = {
     config,
     db,
     keyring,
@@ -24,6 +35,14 @@ export function createContext(config: Config, opts: { dbPath?: string } = {}): A
     trustedProxies: compileCidrs(config.RELAY_TRUSTED_PROXIES),
     scopes: new ScopeRegistry(config.RELAY_SCOPE_ALIASES),
     startedAt: Date.now(),
-    ext: {},
+    verifySession: authenticateSession,
   };
+  // The stateful services read the database through the context they are part of: built on it, in place.
+  const ctx = base as AppContext;
+  ctx.accounts = new Accounts(ctx);
+  ctx.metrics = new Metrics(ctx);
+  ctx.prices = new PriceBook(ctx);
+  ctx.channels = new ChannelRegistry(ctx);
+  ctx.sessions = { secret: loadSessionSecret(ctx), limiter: new LoginLimiter() };
+  return ctx;
 }

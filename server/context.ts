@@ -6,10 +6,17 @@ import type { SettlementWriter } from "./usage/settlement-writer";
 import type { Cidr } from "./net/cidr";
 import type { RunningRequests } from "./relay/running";
 import type { ScopeRegistry } from "./auth/scopes";
+import type { Accounts } from "./limits/accounts";
+import type { Metrics } from "./metrics/registry";
+import type { ChannelRegistry } from "./channels/registry";
+import type { PriceBook } from "./billing/prices";
+import type { SessionState } from "./sessions/state";
+import type { SessionVerifier } from "./auth/authenticate";
 
 /**
- * Everything a service needs, passed explicitly. Built once by `createContext` (server/bootstrap.ts);
- * later features hang their long-lived state here too.
+ * Every long-lived service, typed, built once in one place (`createContext`, server/bootstrap.ts) and passed
+ * explicitly to routes and services. Nothing is created lazily behind a getter, so what a server holds is
+ * read here, and two servers in one process (the tests) never share state.
  */
 export type AppContext = {
   config: Config;
@@ -23,6 +30,14 @@ export type AppContext = {
   /** Scope names, with RELAY_SCOPE_ALIASES. */
   scopes: ScopeRegistry;
   startedAt: number;
-  /** Extension slots filled by feature modules (relay, limits, sessions). */
-  ext: Record<string, unknown>;
+  /** Live balances, holds, slots, spend and rate-limit windows: what admission checks and settlement moves. */
+  accounts: Accounts;
+  metrics: Metrics;
+  /** Enabled channels with their decrypted keys and breakers, reloaded on every channel write. */
+  channels: ChannelRegistry;
+  prices: PriceBook;
+  /** The session signing secret and the login limiter. */
+  sessions: SessionState;
+  /** Checks a session JWT presented as a Bearer token (server/sessions/verifier.ts); kept here so auth needs no JWT code. */
+  verifySession: SessionVerifier;
 };

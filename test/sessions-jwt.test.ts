@@ -7,7 +7,6 @@ import { loadConfig } from "../server/config";
 import { startServer } from "../server/serve";
 import { settings } from "../db/schema";
 import { Keyring } from "../server/keyring/keyring";
-import { sessionState } from "../server/sessions/state";
 import { passwordVersion, signSession } from "../server/sessions/jwt";
 import { SESSION_SECRET_SETTING } from "../server/sessions/secret";
 import { LoginLimiter } from "../server/sessions/limiter";
@@ -70,14 +69,14 @@ describe("tampered tokens are rejected with 401", () => {
 
   test("another algorithm with the right secret is refused", async () => {
     const { claims } = await session("jwt-hs512");
-    const secret = sessionState(h.ctx).secret;
+    const secret = h.ctx.sessions.secret;
     const other = await new SignJWT(claims).setProtectedHeader({ alg: "HS512" }).sign(secret);
     await expectError(await me(h.url, other), 401, "invalid_session");
   });
 
   test("expired, even though correctly signed", async () => {
     const { user } = await session("jwt-expired");
-    const secret = sessionState(h.ctx).secret;
+    const secret = h.ctx.sessions.secret;
     const old = await signSession(secret, user.id, passwordVersion(user.passwordHash!), 60, Date.now() - 3_600_000);
     const body = await expectError(await me(h.url, old.token), 401, "invalid_session");
     expect(body.error.message).toContain("expired");
@@ -85,7 +84,7 @@ describe("tampered tokens are rejected with 401", () => {
 
   test("wrong audience or issuer, or a sub that is no user, correctly signed", async () => {
     const { claims, user } = await session("jwt-claims");
-    const secret = sessionState(h.ctx).secret;
+    const secret = h.ctx.sessions.secret;
     const sign = (c: Record<string, unknown>) => new SignJWT({ ...claims, ...c }).setProtectedHeader({ alg: "HS256" }).sign(secret);
     await expectError(await me(h.url, await sign({ aud: "something-else" })), 401, "invalid_session");
     await expectError(await me(h.url, await sign({ iss: "someone-else" })), 401, "invalid_session");
@@ -108,7 +107,7 @@ describe("signing secret", () => {
       await t.admin.users.update("persist", { password: "correct horse battery" });
       const token = await loginAs(t.url, "persist", "correct horse battery");
       const row = () => t.ctx.db.select().from(settings).where(eq(settings.key, SESSION_SECRET_SETTING)).get()!.value;
-      expect(row()).not.toContain(Buffer.from(sessionState(t.ctx).secret).toString("base64"));
+      expect(row()).not.toContain(Buffer.from(t.ctx.sessions.secret).toString("base64"));
       expect(Keyring.keyIdOf(row())).toBe(t.ctx.keyring.currentId());
 
       const rotated = await t.admin.rotateMasterKey();

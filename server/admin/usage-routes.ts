@@ -4,7 +4,6 @@ import { getUserByName } from "../users/service";
 import { orgByName } from "../accounts/store";
 import { getKey } from "../keys/service";
 import { keyTimeline, listUsage } from "../usage/queries";
-import { metricsOf } from "../metrics/registry";
 
 const num = (v: unknown) => (v === undefined || v === "" ? undefined : Number.isFinite(Number(v)) ? Number(v) : undefined);
 
@@ -23,4 +22,4 @@ export const adminUsageRoutes = (ctx: AppContext) =>
       const key = getKey(ctx, Number(params.id));
       return { data: keyTimeline(ctx, key.id, Math.min(24 * 31, Math.max(1, num(query.hours) ?? 72))) };
     })
-    .get("/metrics", () => new Response(metricsOf(ctx).render(), { headers: { "content-type": "text/plain; version=0.0.4" } }));
+    .get("/metrics", () => new Response(ctx.metrics.render(), { headers: { "content-type": "text/plain; version=0.0.4" } }));

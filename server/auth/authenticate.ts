@@ -32,12 +32,8 @@ const MISSING = () =>
 const MALFORMED = () => new ApiError("invalid_api_key", "The Authorization header must be 'Bearer <key>' (or send the key alone in x-api-key).");
 const TWO_KEYS = () => new ApiError("invalid_api_key", "Authorization and x-api-key carry two different keys; send one key.");
 
-/** Session verifier slot, filled by the sessions feature so this module stays free of JWT code. */
+/** Checks a session JWT; the context carries it (ctx.verifySession), so this module stays free of JWT code. */
 export type SessionVerifier = (ctx: AppContext, token: string, ip: string) => Promise<Principal>;
-let sessionVerifier: SessionVerifier | null = null;
-export function registerSessionVerifier(v: SessionVerifier): void {
-  sessionVerifier = v;
-}
 
 /** A value that could be a key at all: printable, no spaces or commas, of a sane length. */
 const plausible = (t: string) => t.length >= 8 && t.length <= 512 && !/[\s,]/.test(t);
@@ -71,7 +67,7 @@ function presentedToken(authorization: string | null, xApiKey: string | null): s
  */
 export function authenticate(ctx: AppContext, authorization: string | null, ip: string, xApiKey: string | null = null): Principal | Promise<Principal> {
   const token = presentedToken(authorization, xApiKey);
-  if (token.startsWith("eyJ") && sessionVerifier) return sessionVerifier(ctx, token, ip);
+  if (token.startsWith("eyJ")) return ctx.verifySession(ctx, token, ip);
   return authenticateKey(ctx, token, ip);
 }
 

@@ -1,6 +1,5 @@
 import type { AccountRow } from "../../db/schema";
 import type { AppContext } from "../context";
-import { accountsOf } from "../limits/accounts";
 
 /** Balance and limits of an account as callers and admins see them, live (holds, slots, unflushed charges). */
 export type AccountView = {
@@ -15,7 +14,7 @@ export type AccountView = {
 };
 
 export function describeAccount(ctx: AppContext, a: AccountRow): AccountView {
-  const live = accountsOf(ctx).account(a.id);
+  const live = ctx.accounts.account(a.id);
   return {
     balance: live.balance, heldCredits: live.held, concurrency: a.concurrency, inFlight: live.inFlight,
     monthlyTokens: a.monthlyTokens, tokensThisMonth: live.monthTokens, rpm: a.rpm, tpm: a.tpm,

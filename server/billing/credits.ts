@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { AppContext } from "../context";
 import { ApiError } from "../errors";
-import { accountsOf } from "../limits/accounts";
 import { applyLedgerEntry } from "./ledger";
 import { recordAudit } from "../audit/audit";
 
@@ -10,7 +9,7 @@ import { recordAudit } from "../audit/audit";
  * not take the balance below what running requests hold, so the ledger can never go negative.
  */
 export function grantCredits(ctx: AppContext, accountId: number, amount: number, opts: { note?: string; ref?: string; actor: string; target: string }) {
-  const account = accountsOf(ctx).account(accountId);
+  const account = ctx.accounts.account(accountId);
   if (amount < 0 && account.balance - account.held + amount < 0) {
     throw new ApiError("invalid_request", `cannot remove ${-amount}: available balance is ${account.balance - account.held}`, "amount");
   }

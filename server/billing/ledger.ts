@@ -5,12 +5,6 @@ import type { AppContext } from "../context";
 
 export type LedgerKind = LedgerRow["kind"];
 
-/** Listeners told about every committed balance change (the in-memory accounts mirror the balance). */
-const listeners = new WeakMap<AppContext, ((accountId: number, amount: number) => void)[]>();
-export function onBalanceChange(ctx: AppContext, fn: (accountId: number, amount: number) => void): void {
-  listeners.set(ctx, [...(listeners.get(ctx) ?? []), fn]);
-}
-
 /**
  * Appends one ledger row and moves the account's balance by `amount`, in one transaction, idempotent by
  * `ref`: a second call with the same ref changes nothing and returns the first row. A change that would take
@@ -36,7 +30,7 @@ export function applyLedgerEntry(
     }).returning().get();
     return { row, applied: true };
   }).immediate();
-  if (result.applied) for (const fn of listeners.get(ctx) ?? []) fn(e.accountId, e.amount);
+  if (result.applied) ctx.accounts.credited(e.accountId, e.amount);
   return result;
 }
 

@@ -44,9 +44,6 @@ export class PriceBook {
   }
 }
 
-export function priceBookOf(ctx: AppContext): PriceBook {
-  return (ctx.ext.prices ??= new PriceBook(ctx)) as PriceBook;
-}
 
 /**
  * ceil((a·ra + b·rb + c·rc + d·rd) / 1e6), exact in integers (BigInt past 2^53). Four terms as scalars, no
@@ -104,7 +101,7 @@ export function setPrice(ctx: AppContext, model: string, raw: unknown, actor: st
     recordAudit(ctx, actor, "price.set", `model:${model}`, { ...p });
     return r;
   }).immediate();
-  priceBookOf(ctx).reload();
+  ctx.prices.reload();
   return row;
 }
 
@@ -115,5 +112,5 @@ export function deletePrice(ctx: AppContext, model: string, actor: string): void
     ctx.db.delete(prices).where(eq(prices.model, model)).run();
     recordAudit(ctx, actor, "price.delete", `model:${model}`);
   }).immediate();
-  priceBookOf(ctx).reload();
+  ctx.prices.reload();
 }

@@ -69,6 +69,3 @@ export class ChannelRegistry {
   }
 }
 
-export function registryOf(ctx: AppContext): ChannelRegistry {
-  return (ctx.ext.channels ??= new ChannelRegistry(ctx)) as ChannelRegistry;
-}

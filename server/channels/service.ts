@@ -4,13 +4,12 @@ import { ApiError } from "../errors";
 import { recordAudit } from "../audit/audit";
 import type { AppContext } from "../context";
 import { channelAad } from "../keyring/rotate";
-import { registryOf } from "./registry";
 import { createChannelInput, updateChannelInput, type CreateChannelInput, type UpdateChannelInput } from "./model";
 
 /** A channel as admins see it: never the upstream key, with its live health. */
 export function publicChannel(ctx: AppContext, c: ChannelRow) {
   const { apiKeyCiphertext: _secret, ...rest } = c;
-  return { ...rest, createdAt: new Date(c.createdAt).toISOString(), health: registryOf(ctx).breaker(c.id).view() };
+  return { ...rest, createdAt: new Date(c.createdAt).toISOString(), health: ctx.channels.breaker(c.id).view() };
 }
 
 export function listChannels(ctx: AppContext): ChannelRow[] {
@@ -39,7 +38,7 @@ export function createChannel(ctx: AppContext, raw: CreateChannelInput, actor: s
     recordAudit(ctx, actor, "channel.create", `channel:${inserted.id}`, { name: input.name, type: input.type, group: input.group, baseUrl: input.baseUrl, models: input.models });
     return { ...inserted, apiKeyCiphertext };
   }).immediate();
-  registryOf(ctx).reload();
+  ctx.channels.reload();
   return row;
 }
 
@@ -56,7 +55,7 @@ export function updateChannel(ctx: AppContext, id: number, raw: UpdateChannelInp
     ctx.db.update(channels).set({ ...fields, ...secret }).where(eq(channels.id, id)).run();
     recordAudit(ctx, actor, "channel.update", `channel:${id}`, { name: current.name, changed: Object.keys(input), enabled: input.enabled });
   }).immediate();
-  registryOf(ctx).reload();
+  ctx.channels.reload();
   return getChannel(ctx, id);
 }
 
@@ -66,7 +65,7 @@ export function deleteChannel(ctx: AppContext, id: number, actor: string): void 
     ctx.db.delete(channels).where(eq(channels.id, id)).run();
     recordAudit(ctx, actor, "channel.delete", `channel:${id}`, { name: current.name });
   }).immediate();
-  registryOf(ctx).reload();
+  ctx.channels.reload();
 }
 
 /** Admin-only: the decrypted upstream key. Audited without the secret. */

@@ -1,6 +1,5 @@
 import type { AppContext } from "../context";
 import { ApiError } from "../errors";
-import { registryOf } from "./registry";
 import { adapterOf } from "../providers";
 import { upstreamHeaders } from "../relay/upstream";
 
@@ -9,7 +8,7 @@ import { upstreamHeaders } from "../relay/upstream";
  * reports latency or the error.
  */
 export async function testChannel(ctx: AppContext, id: number): Promise<{ ok: boolean; latencyMs: number; status?: number; model?: string; error?: string }> {
-  const channel = registryOf(ctx).all().find((c) => c.row.id === id);
+  const channel = ctx.channels.all().find((c) => c.row.id === id);
   if (!channel) throw new ApiError("not_found", `no channel with id ${id} (or its key does not decrypt)`, "id");
   const alias = channel.row.models[0] ?? Object.keys(channel.row.modelMap)[0];
   if (!alias) return { ok: false, latencyMs: 0, error: "the channel serves no models" };

@@ -1,7 +1,6 @@
 import { and, eq } from "drizzle-orm";
 import { accounts, apiKeys, memberSpend, tokenUsage } from "../../db/schema";
 import type { AppContext } from "../context";
-import { onBalanceChange } from "../billing/ledger";
 import { utcMonth } from "./month";
 import { RateLimiter } from "./rate-limits";
 
@@ -35,12 +34,12 @@ export class Accounts {
   /** Per-minute rate limits of keys, accounts and members (in this process: embedded mode). */
   readonly rates = new RateLimiter();
 
-  constructor(private readonly ctx: AppContext) {
-    // Admin grants and adjustments are committed synchronously; mirror their amount here.
-    onBalanceChange(ctx, (accountId, amount) => {
-      const a = this.accounts.get(accountId);
-      if (a) a.balance += amount;
-    });
+  constructor(private readonly ctx: AppContext) {}
+
+  /** A committed balance change made outside settlement (an admin grant or adjustment): mirrored here. */
+  credited(accountId: number, amount: number): void {
+    const a = this.accounts.get(accountId);
+    if (a) a.balance += amount;
   }
 
   account(accountId: number): Account {
@@ -107,6 +106,3 @@ export class Accounts {
   }
 }
 
-export function accountsOf(ctx: AppContext): Accounts {
-  return (ctx.ext.accounts ??= new Accounts(ctx)) as Accounts;
-}

@@ -1,7 +1,7 @@
 import { ApiError } from "../errors";
 import type { AppContext } from "../context";
-import { affordableOutput, costOf, holdCostOf, isPriced, priceBookOf, type Price, type PricedUsage } from "../billing/prices";
-import { accountsOf, type Account, type KeySpend, type MemberState } from "./accounts";
+import { affordableOutput, costOf, holdCostOf, isPriced, type Price, type PricedUsage } from "../billing/prices";
+import { type Account, type KeySpend, type MemberState } from "./accounts";
 import { rateHeaders, type RateLimit, type RateState, type Taken } from "./rate-limits";
 
 /** The smallest answer worth sending; below this the request is refused instead of truncated to nothing. */
@@ -73,7 +73,7 @@ const retryAfter = { "retry-after": "1" };
  * cannot both spend the same credits.
  */
 export function admit(ctx: AppContext, input: AdmitInput): Hold {
-  const accounts = accountsOf(ctx);
+  const accounts = ctx.accounts;
   const account = accounts.account(input.accountId);
   if (account.inFlight >= input.concurrency) {
     throw new ApiError("concurrency_limit_exceeded", `Too many requests in flight for this account (limit ${input.concurrency}).`, null, retryAfter);
@@ -83,7 +83,7 @@ export function admit(ctx: AppContext, input: AdmitInput): Hold {
   if (member && caps?.concurrency !== null && caps?.concurrency !== undefined && member.inFlight >= caps.concurrency) {
     throw new ApiError("concurrency_limit_exceeded", `Too many requests in flight for your membership of this organization (limit ${caps.concurrency}).`, null, retryAfter);
   }
-  const price = priceBookOf(ctx).get(input.model);
+  const price = ctx.prices.get(input.model);
   const key = input.keyId === null ? null : accounts.keySpend(input.keyId);
   const memberSpendLimit = caps?.monthlySpend ?? null;
   const room: Room = {

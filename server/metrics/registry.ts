@@ -1,6 +1,5 @@
 import type { AppContext } from "../context";
 import type { RequestRecord } from "../usage/recorder";
-import { accountsOf } from "../limits/accounts";
 
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
@@ -65,7 +64,7 @@ export class Metrics {
     for (const [m, v] of this.shortfall) out.push(`relay_credits_shortfall_total{model="${esc(m)}"} ${v}`);
     out.push("# HELP relay_in_flight Requests in flight per account (a user's own, or an org).", "# TYPE relay_in_flight gauge");
     for (const a of this.accountNames()) {
-      out.push(`relay_in_flight{account="${esc(a.name)}",kind="${a.kind}"} ${accountsOf(this.ctx).peek(a.id)?.inFlight ?? 0}`);
+      out.push(`relay_in_flight{account="${esc(a.name)}",kind="${a.kind}"} ${this.ctx.accounts.peek(a.id)?.inFlight ?? 0}`);
     }
     out.push("# HELP relay_upstream_latency_seconds Time to the upstream's response headers, per channel.", "# TYPE relay_upstream_latency_seconds histogram");
     for (const [ch, h] of this.latency) {
@@ -81,6 +80,3 @@ export class Metrics {
   }
 }
 
-export function metricsOf(ctx: AppContext): Metrics {
-  return (ctx.ext.metrics ??= new Metrics(ctx)) as Metrics;
-}

@@ -1,8 +1,7 @@
 import { Elysia } from "elysia";
 import type { AppContext } from "../context";
-import { metricsOf } from "./registry";
 
 /** GET /metrics in Prometheus text format (always on the admin socket; on HTTP only with RELAY_METRICS_PUBLIC). */
 export const metricsRoutes = (ctx: AppContext) =>
   new Elysia({ name: "metrics" }).get("/metrics", () =>
-    new Response(metricsOf(ctx).render(), { headers: { "content-type": "text/plain; version=0.0.4" } }));
+    new Response(ctx.metrics.render(), { headers: { "content-type": "text/plain; version=0.0.4" } }));

@@ -2,7 +2,6 @@ import { Elysia } from "elysia";
 import type { AppContext } from "../context";
 import { ApiError } from "../errors";
 import { authenticateRequest } from "../http/caller";
-import { registryOf } from "../channels/registry";
 
 /**
  * One model object that both kinds of client read: OpenAI's fields (`object`, `created`, `owned_by`) and
@@ -15,9 +14,9 @@ const modelObject = (id: string, created: number) => ({
 
 /** The models a caller can see: without a key, every model some enabled channel serves; with one, only what it may use. */
 async function visibleModels(ctx: AppContext, request: Request, server: Parameters<typeof authenticateRequest>[2]): Promise<Map<string, number>> {
-  if (!request.headers.has("authorization") && !request.headers.has("x-api-key")) return registryOf(ctx).models();
+  if (!request.headers.has("authorization") && !request.headers.has("x-api-key")) return ctx.channels.models();
   const p = await authenticateRequest(ctx, request, server);
-  const all = registryOf(ctx).models(p.entry?.key.group ?? "either");
+  const all = ctx.channels.models(p.entry?.key.group ?? "either");
   const allowed = p.entry?.models;
   if (!allowed) return all;
   return new Map([...all].filter(([m]) => allowed.has(m)));

@@ -6,7 +6,7 @@ import { authenticateRelayRequest, callerOfPrincipal } from "../http/caller";
 import { readBody } from "../http/body";
 import { requestIdOf } from "../http/errors-plugin";
 import { requireModelAllowed, requireScope, type Principal } from "../auth/authenticate";
-import { registryOf, type LiveChannel } from "../channels/registry";
+import type { LiveChannel } from "../channels/registry";
 import { admit } from "../limits/admission";
 import { markAccounted, refusedBy } from "../usage/refusals";
 import { endpointKind, producesOutput, shapeOfKind } from "./endpoint";
@@ -77,7 +77,7 @@ function admitted(ctx: AppContext, request: Request, requestId: string, started:
   kind: ReturnType<typeof endpointKind>, body: RelayBody, bodyBytes: number): Job {
   requireModelAllowed(principal, body.model);
   const group = principal.entry?.key.group ?? "either";
-  const serving = registryOf(ctx).serving(body.model, group);
+  const serving = ctx.channels.serving(body.model, group);
   if (serving.length === 0) throw new ApiError("model_not_found", `The model '${body.model}' does not exist or you do not have access to it.`, "model");
   // Every channel serving the model is a candidate, whatever its type, as long as the request can reach it
   // (as it is, or translated); failover may cross types.

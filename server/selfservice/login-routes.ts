@@ -5,7 +5,6 @@ import { login, type LoginResult } from "../sessions/login";
 import { changeOwnPassword } from "../sessions/password";
 import { authenticateRequest } from "../http/caller";
 import { readJson as readBodyJson, requireSession } from "./request";
-import { setupSessions } from "../sessions/setup";
 
 /** A name and a password never need more; anything larger is refused before it is parsed. */
 const LOGIN_MAX_BYTES = 16 * 1024;
@@ -20,10 +19,9 @@ const tokenResponse = (result: LoginResult) => ({
 
 /**
  * POST /v1/auth/login: name and password in, a short-lived session JWT out. POST /v1/auth/password: a session
- * changes its user's password, ending every other session, and gets a fresh one. Also turns session auth on.
+ * changes its user's password, ending every other session, and gets a fresh one.
  */
 export const loginRoutes = (ctx: AppContext) => {
-  setupSessions(ctx);
   return new Elysia({ name: "selfservice-login" })
     .post("/v1/auth/login", async ({ request, server, set }) => {
       const result = await login(ctx, await readBodyJson(ctx, request, LOGIN_MAX_BYTES), clientIp(ctx, request, server));

@@ -4,7 +4,6 @@ import { ApiError } from "../errors";
 import { log } from "../log";
 import { findUserByName } from "../users/service";
 import { passwordVersion, signSession } from "./jwt";
-import { sessionState } from "./state";
 import { recordAudit } from "../audit/audit";
 import { strictObject } from "../http/strict-object";
 
@@ -35,7 +34,7 @@ export async function passwordMatches(password: string, hash: string): Promise<b
  */
 export async function login(ctx: AppContext, raw: unknown, ip: string): Promise<LoginResult> {
   const input = loginInput.parse(raw);
-  const state = sessionState(ctx);
+  const state = ctx.sessions;
   let attempt;
   try {
     attempt = state.limiter.begin(input.name, ip);

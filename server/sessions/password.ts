@@ -7,7 +7,6 @@ import { strictObject } from "../http/strict-object";
 import { getUserById, updateUser } from "../users/service";
 import { passwordMatches } from "./login";
 import { passwordVersion, signSession } from "./jwt";
-import { sessionState } from "./state";
 import type { LoginResult } from "./login";
 
 export const changePasswordInput = strictObject({
@@ -24,7 +23,7 @@ export async function changeOwnPassword(ctx: AppContext, userId: number, raw: un
   const input = changePasswordInput.parse(raw);
   const user = getUserById(ctx, userId);
   if (!user) throw new ApiError("invalid_session", "This session is no longer valid; log in again.");
-  const attempt = sessionState(ctx).limiter.begin(user.name, ip);
+  const attempt = ctx.sessions.limiter.begin(user.name, ip);
   if (attempt.delayMs > 0) await Bun.sleep(attempt.delayMs);
   if (user.passwordHash === null || !(await passwordMatches(input.current, user.passwordHash))) {
     log.info("password change refused: wrong current password", { ip, userId });
@@ -36,6 +35,6 @@ export async function changeOwnPassword(ctx: AppContext, userId: number, raw: un
   const updated = await updateUser(ctx, user.name, { password: input.new }, actor);
   recordAudit(ctx, actor, "password.change", `user:${user.name}`, {});
   const ttl = ctx.config.RELAY_SESSION_TTL_SECONDS;
-  const issued = await signSession(sessionState(ctx).secret, user.id, passwordVersion(updated.passwordHash!), ttl);
+  const issued = await signSession(ctx.sessions.secret, user.id, passwordVersion(updated.passwordHash!), ttl);
   return { token: issued.token, expiresAt: issued.expiresAt, expiresIn: ttl };
 }

@@ -4,7 +4,6 @@ import { hashesEqual } from "../keys/key-format";
 import { ALL_SCOPES } from "../auth/scopes";
 import { getUserById, personalAccount } from "../users/service";
 import { passwordVersion, verifySession } from "./jwt";
-import { sessionState } from "./state";
 
 /**
  * Checks a session JWT presented as a Bearer token. The user is read fresh on every request (one indexed
@@ -13,7 +12,7 @@ import { sessionState } from "./state";
  * role there decides (server/orgs/).
  */
 export const authenticateSession: SessionVerifier = async (ctx, token, ip): Promise<Principal> => {
-  const claims = await verifySession(sessionState(ctx).secret, token);
+  const claims = await verifySession(ctx.sessions.secret, token);
   const user = getUserById(ctx, claims.userId);
   if (!user || user.passwordHash === null || !hashesEqual(passwordVersion(user.passwordHash), claims.pwv)) {
     throw new ApiError("invalid_session", "This session is no longer valid; log in again.");

@@ -1,6 +1,5 @@
 import type { AppContext } from "../context";
 import { settle, type Hold } from "../limits/admission";
-import { metricsOf } from "../metrics/registry";
 import { log } from "../log";
 import type { RequestRecord } from "./settlement";
 
@@ -17,7 +16,7 @@ export function recordRequest(ctx: AppContext, hold: Hold | null, r: RequestReco
   // A per-request price is due only for an answer the client got (2xx): not a refusal, failure or cut.
   const { cost, tokens, shortfall } = hold ? settle(hold, usage, r.status < 300 && r.errorCode === null) : { cost: 0, tokens: 0, shortfall: 0 };
   const at = Date.now();
-  metricsOf(ctx).observeRequest(r, cost, shortfall);
+  ctx.metrics.observeRequest(r, cost, shortfall);
   if (shortfall > 0) log.warn("usage past the hold not charged in full", { id: r.requestId, model: r.model, channel: r.channelId, cost, shortfall });
   // The access log is off at the default level: one line per request costs measurable throughput.
   if (log.enabled("debug")) {

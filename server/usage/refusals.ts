@@ -1,6 +1,5 @@
 import type { AppContext } from "../context";
 import type { ApiError, Caller } from "../errors";
-import { metricsOf } from "../metrics/registry";
 import type { RequestRecord } from "./settlement";
 
 /**
@@ -34,7 +33,7 @@ export function markAccounted(err: ApiError): void {
 
 /** Counts a refusal and, for an identified caller, queues its usage row. Called by the public app's error handler. */
 export function recordRefusal(ctx: AppContext, request: Request, err: ApiError, requestId: string, endpoint: string): void {
-  const metrics = metricsOf(ctx);
+  const metrics = ctx.metrics;
   metrics.observeRefusal(err.errorCode);
   if (accounted.has(err)) return;
   const caller = err.caller ?? callers.get(request);

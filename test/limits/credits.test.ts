@@ -1,6 +1,5 @@
 import { describe, expect, test } from "bun:test";
 import { admit, settle } from "../../server/limits/admission";
-import { accountsOf } from "../../server/limits/accounts";
 import { recordRequest, type RequestRecord } from "../../server/usage/recorder";
 import { countText } from "../../server/relay/tokens";
 import { userWithKey } from "../support/harness";
@@ -79,7 +78,7 @@ describe("charging", () => {
     expect(recordRequest(ctx, hold, record)).toBe(7);
     expect(recordRequest(ctx, hold, record)).toBe(0);
     expect(settle(hold, { input: 3, cacheRead: 0, cacheWrite: 0, output: 7 })).toEqual({ cost: 0, tokens: 0, shortfall: 0 });
-    expect(accountsOf(ctx).account(user.accountId)).toMatchObject({ balance: 93, held: 0, inFlight: 0, monthTokens: 10 });
+    expect(ctx.accounts.account(user.accountId)).toMatchObject({ balance: 93, held: 0, inFlight: 0, monthTokens: 10 });
     const db = openFlushedDb(rig.h);
     try {
       expect(db.query("SELECT kind, amount, balance_after FROM ledger WHERE ref = 'req_twice'").all()).toEqual([{ kind: "charge", amount: -7, balance_after: 93 }]);

@@ -6,7 +6,6 @@ import type { AppContext } from "../../server/context";
 import { ApiError } from "../../server/errors";
 import { setLogLevel } from "../../server/log";
 import { admit, DEFAULT_MAX_OUTPUT_TOKENS, MIN_OUTPUT_TOKENS, type Hold } from "../../server/limits/admission";
-import { accountsOf } from "../../server/limits/accounts";
 import { grantCredits } from "../../server/billing/credits";
 import { setPrice, type Price } from "../../server/billing/prices";
 import { createUser } from "../../server/users/service";
@@ -269,7 +268,7 @@ function walk(seed: number, steps: number): Record<string, number> {
       check(r.credits === r.s, `${u.name}: DB credits ${r.credits} != SUM(ledger) ${r.s}`);
       check(r.credits === u.durable, `${u.name}: DB credits ${r.credits} != model ${u.durable}`);
       check(r.credits >= 0, `${u.name}: negative balance ${r.credits}`);
-      const a = accountsOf(ctx).peek(u.id);
+      const a = ctx.accounts.peek(u.id);
       const held = sumOpen(u, (o) => o.hold.credits);
       const inFlight = open.filter((o) => o.user === u).length;
       if (a) {
@@ -285,7 +284,7 @@ function walk(seed: number, steps: number): Record<string, number> {
         check(u.balance === u.durable && inFlight === 0, `${u.name}: not loaded but has unflushed state`);
       }
       for (const k of u.keys) {
-        const ks = accountsOf(ctx).keySpend(k.id);
+        const ks = ctx.accounts.keySpend(k.id);
         check(ks.spent === k.spent, `key ${k.id}: spent ${ks.spent} != model ${k.spent}`);
         check(ks.held === sumOpen(u, (o) => (o.key === k ? o.hold.credits : 0)), `key ${k.id}: held ${ks.held}`);
         const dbSpent = db.query<{ spent: number }, [number]>("SELECT spent FROM api_keys WHERE id = ?").get(k.id)!.spent;
@@ -294,7 +293,7 @@ function walk(seed: number, steps: number): Record<string, number> {
     }
     const org = users.find((u) => u.userId === -1)!;
     for (const m of members) {
-      const live = accountsOf(ctx).peekMember(org.id, m.userId);
+      const live = ctx.accounts.peekMember(org.id, m.userId);
       const held = sumOpen(org, (o) => (o.key?.member === m ? o.hold.credits : 0));
       if (live) {
         check(live.spent === m.spent, `member ${m.userId}: spent ${live.spent} != model ${m.spent}`);
@@ -405,7 +404,7 @@ function walk(seed: number, steps: number): Record<string, number> {
     ctx.writer.flush();
     invariants(true);
     for (const u of users) {
-      const a = accountsOf(ctx).account(u.id);
+      const a = ctx.accounts.account(u.id);
       check(a.held === 0 && a.inFlight === 0 && a.heldTokens === 0, `${u.name}: a hold leaked after everything settled`);
     }
     const violations = ledgerViolations(ctx.db.$client);
