@@ -15,6 +15,8 @@ import { PriceBook } from "./billing/prices";
 import { LoginLimiter } from "./sessions/limiter";
 import { loadSessionSecret } from "./sessions/secret";
 import { authenticateSession } from "./sessions/verifier";
+import { FileJournal, lockJournal, noJournal, recoverJournal, type RequestJournal } from "./usage/journal";
+import { join } from "node:path";
 
 /**
  * Opens the data dir and database and builds every service, in dependency order. `dbPath` overrides the
@@ -23,14 +25,17 @@ import { authenticateSession } from "./sessions/verifier";
  */
 export function createContext(config: Config, opts: { dbPath?: string } = {}): AppContext {
   mkdirSync(config.RELAY_DATA_DIR, { recursive: true, mode: 0o700 });
-  const db = openDb(opts.dbPath ?? config.dbPath);
+  const dbPath = opts.dbPath ?? config.dbPath;
+  const db = openDb(dbPath);
   const keyring = loadKeyring(config, db);
+  const writer = new SettlementWriter(db.$client, config.RELAY_FLUSH_INTERVAL_MS);
   const base = {
     config,
     db,
     keyring,
     keyCache: new KeyCache(db.$client),
-    writer: new SettlementWriter(db.$client, config.RELAY_FLUSH_INTERVAL_MS),
+    writer,
+    journal: dbPath === ":memory:" ? noJournal : openJournal(join(config.RELAY_DATA_DIR, "journal"), db.$client, writer),
     running: new RunningRequests(),
     trustedProxies: compileCidrs(config.RELAY_TRUSTED_PROXIES),
     scopes: new ScopeRegistry(config.RELAY_SCOPE_ALIASES),
@@ -45,4 +50,14 @@ export function createContext(config: Config, opts: { dbPath?: string } = {}): A
   ctx.channels = new ChannelRegistry(ctx);
   ctx.sessions = { secret: loadSessionSecret(ctx), limiter: new LoginLimiter() };
   return ctx;
+}
+
+/**
+ * Replays what a killed predecessor journaled and did not commit (before anything reads a balance), then
+ * starts this process's journal. Refuses a data dir another live relay is using.
+ */
+function openJournal(dir: string, sqlite: Parameters<typeof recoverJournal>[1], writer: SettlementWriter): RequestJournal {
+  const unlock = lockJournal(dir);
+  const { nextSegment } = recoverJournal(dir, sqlite);
+  return new FileJournal(dir, writer, nextSegment, unlock);
 }

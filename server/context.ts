@@ -12,6 +12,7 @@ import type { ChannelRegistry } from "./channels/registry";
 import type { PriceBook } from "./billing/prices";
 import type { SessionState } from "./sessions/state";
 import type { SessionVerifier } from "./auth/authenticate";
+import type { RequestJournal } from "./usage/journal";
 
 /**
  * Every long-lived service, typed, built once in one place (`createContext`, server/bootstrap.ts) and passed
@@ -24,6 +25,8 @@ export type AppContext = {
   keyring: Keyring;
   keyCache: KeyCache;
   writer: SettlementWriter;
+  /** Admitted requests and their settlements, appended before the answer completes, so a kill -9 loses none. */
+  journal: RequestJournal;
   /** Requests in flight, for revocations that must reach them (server/auth/revocation.ts). */
   running: RunningRequests;
   trustedProxies: Cidr[];

@@ -53,6 +53,7 @@ export async function startServer(config: Config, opts: { dbPath?: string } = {}
     });
   } catch (err) {
     ctx.writer.close();
+    ctx.journal.close();
     ctx.db.$client.close();
     throw listenError(err, config.RELAY_HOST, config.RELAY_PORT);
   }
@@ -84,6 +85,7 @@ export async function startServer(config: Config, opts: { dbPath?: string } = {}
       await admin.stop(true);
       stopWatching();
       ctx.writer.close(); // flushes first
+      ctx.journal.close(); // whatever settled is committed now: its segments go
       ctx.db.$client.close();
       if (existsSync(config.RELAY_ADMIN_SOCKET)) unlinkSync(config.RELAY_ADMIN_SOCKET);
     })());

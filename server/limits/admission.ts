@@ -1,5 +1,6 @@
 import { ApiError } from "../errors";
 import type { AppContext } from "../context";
+import type { JournalMark } from "../usage/journal";
 import { affordableOutput, costOf, holdCostOf, isPriced, type Price, type PricedUsage } from "../billing/prices";
 import { type Account, type KeySpend, type MemberState } from "./accounts";
 import { rateHeaders, type RateLimit, type RateState, type Taken } from "./rate-limits";
@@ -62,6 +63,8 @@ export type Hold = {
   rates: import("./rate-limits").RateLimiter | null;
   /** The limits' state after admission, for the x-ratelimit-* headers of the answer (empty: none apply). */
   rateStates: RateState[];
+  /** Its lines in the request journal (server/usage/journal.ts), set once it is journaled as admitted. */
+  journal: JournalMark | null;
   released: boolean;
 };
 
@@ -121,7 +124,7 @@ export function admit(ctx: AppContext, input: AdmitInput): Hold {
   }
   return {
     requestId: input.requestId, account, member, memberSpendLimit, key, price, credits, tokens, spendLimit: input.spendLimit,
-    injectMaxOutput: inject, tokenLimits: taken, rates: limits.length ? accounts.rates : null, rateStates, released: false,
+    injectMaxOutput: inject, tokenLimits: taken, rates: limits.length ? accounts.rates : null, rateStates, journal: null, released: false,
   };
 }
 

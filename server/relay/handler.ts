@@ -18,6 +18,7 @@ import { adapterOf } from "../providers";
 import { conversionFor, unservable, type Conversion } from "./conversions";
 import type { ClientBody } from "./conversions/types";
 import { finish, responseHeaders, startJob, type Job } from "./job";
+import { keyPrefixOf } from "../keys/key-format";
 import { streamResponse } from "./stream-response";
 
 const utf8 = new TextDecoder();
@@ -107,6 +108,11 @@ function admitted(ctx: AppContext, request: Request, requestId: string, started:
     refinePromptTokens: body.format === "json" ? () => promptBound(body.json, bodyBytes) : undefined,
     clientMaxOutput: body.clientMaxOutput, choices: body.choices,
     producesOutput: producesOutput(kind),
+  });
+  // Journaled before anything is forwarded: if the process dies from here on, the next start records it.
+  hold.journal = ctx.journal.admitted({
+    requestId, accountId: principal.accountId, orgId: a.kind === "org" ? a.id : null, userId: principal.userId, keyId: key?.id ?? null,
+    keyLabel: key?.label ?? "", keyPrefix: key ? keyPrefixOf(ctx, key) : "session", sourceIp: principal.ip, endpoint: path, model: body.model, stream: body.stream,
   });
   return startJob({
     ctx, request, requestId, started, principal, path, search, kind, shape, body, hold, candidates,

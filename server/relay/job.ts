@@ -5,7 +5,7 @@ import type { LiveChannel } from "../channels/registry";
 import type { Hold } from "../limits/admission";
 import { keyPrefixOf } from "../keys/key-format";
 import { rateHeaders } from "../limits/rate-limits";
-import { recordRequest, type RequestRecord } from "../usage/recorder";
+import { journalAnswer, recordRequest, type RequestRecord } from "../usage/recorder";
 import type { RelayBody } from "./parse";
 import type { EndpointKind } from "./endpoint";
 import type { ApiShape } from "../providers/types";
@@ -69,10 +69,20 @@ export function cutJob(job: Job, code: ErrorCode, message: string): void {
 export function finish(job: Job, channel: LiveChannel | null, upstreamModel: string | null, r: Outcome): void {
   if (job.hold.released) return;
   job.ctx.running.delete(job.requestId);
+  recordRequest(job.ctx, job.hold, recordOf(job, channel, upstreamModel, r));
+}
+
+/** A stream about to send its last event: journals its answer, so a kill -9 before `finish` still charges it. */
+export function answering(job: Job, channel: LiveChannel, upstreamModel: string, r: Outcome): void {
+  if (job.hold.released || !job.hold.journal) return;
+  journalAnswer(job.ctx, job.hold, recordOf(job, channel, upstreamModel, r));
+}
+
+function recordOf(job: Job, channel: LiveChannel | null, upstreamModel: string | null, r: Outcome): RequestRecord {
   const key = job.principal.entry?.key ?? null;
   const u = r.usage ?? null;
   const p = job.principal;
-  const record: RequestRecord = {
+  return {
     requestId: job.requestId, accountId: p.accountId, orgId: p.account.kind === "org" ? p.accountId : null, userId: p.userId,
     keyId: key?.id ?? null, keyLabel: key?.label ?? "", keyPrefix: key ? keyPrefixOf(job.ctx, key) : "session",
     sourceIp: job.principal.ip, endpoint: job.path, model: job.body.model, upstreamModel: upstreamModel ?? "",
@@ -81,7 +91,6 @@ export function finish(job: Job, channel: LiveChannel | null, upstreamModel: str
     cachedTokens: u?.cacheRead ?? 0, cacheWriteTokens: u?.cacheWrite ?? 0, tokensEstimated: r.tokensEstimated ?? false,
     ttfbMs: r.ttfbMs ?? null, totalMs: Math.round(performance.now() - job.started), errorDetail: r.errorDetail ?? null, refused: false,
   };
-  recordRequest(job.ctx, job.hold, record);
 }
 
 /** An answer's headers: its request id and type, and OpenAI's x-ratelimit-* when a per-minute limit applies. */

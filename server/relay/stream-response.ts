@@ -1,7 +1,7 @@
 import { errorCodes, type ErrorCode } from "../errors";
 import type { LiveChannel } from "../channels/registry";
 import { countPrompt } from "./tokens";
-import { finish, responseHeaders, type Job } from "./job";
+import { answering, finish, responseHeaders, type Job, type Outcome } from "./job";
 import type { StreamPlan } from "./conversions/types";
 import { relaySse, type StreamEnd, type StreamResult } from "./stream/passthrough";
 import { relayTranslated } from "./stream/translated";
@@ -21,25 +21,31 @@ export async function streamResponse(job: Job, channel: LiveChannel, upstreamMod
     job.endStream = end;
     if (job.cutWith) end(job.cutWith.code, job.cutWith.message); // cut while the first read was pending
   };
-  const onEnd = ({ end, usage, completionEstimate }: StreamResult) => {
-    job.endStream = null;
-    if (end === "upstream_error" || end === "idle_timeout") channel.breaker.onFailure(`${channel.row.name}: stream ${end}`);
+  const outcome = ({ end, usage, completionEstimate }: StreamResult): Outcome => {
     const estimated = usage === null;
     const output = usage?.output ?? completionEstimate();
     // A stream the upstream broke or stalled before it produced a single token is a failed request that
     // produced nothing, and such a request costs nothing (issue 4): not even its estimated prompt.
     const failedEmpty = estimated && output === 0 && (end === "upstream_error" || end === "idle_timeout");
     const cut = end === "cut" ? job.cutWith : null;
-    finish(job, channel, upstreamModel, {
+    return {
       status: end === "done" ? res.status : cut ? errorCodes[cut.code][0] : STATUS[end as keyof typeof STATUS],
       errorCode: end === "done" ? null : cut ? cut.code : CODE[end as keyof typeof CODE],
       errorDetail: end === "upstream_error" || end === "idle_timeout" ? `${channel.row.name}: stream ${end}` : null,
       ttfbMs,
       usage: usage ?? { input: failedEmpty ? 0 : b.format === "json" ? countPrompt(b.json) : 0, cacheRead: 0, cacheWrite: 0, output },
       tokensEstimated: estimated,
-    });
+    };
   };
-  const common = { body: res.body!, abort, idleMs, onClientAbort, onCuttable, onEnd };
+  const onEnd = (result: StreamResult) => {
+    job.endStream = null;
+    if (result.end === "upstream_error" || result.end === "idle_timeout") channel.breaker.onFailure(`${channel.row.name}: stream ${result.end}`);
+    finish(job, channel, upstreamModel, outcome(result));
+  };
+  // Just before the client has the whole answer: journaled as done, in case the process dies before onEnd.
+  const beforeLast = (usage: StreamResult["usage"], completionEstimate: () => number) =>
+    answering(job, channel, upstreamModel, outcome({ end: "done", usage, completionEstimate }));
+  const common = { body: res.body!, abort, idleMs, onClientAbort, onCuttable, onEnd, beforeLast };
   const stream = plan.kind === "pass"
     ? await relaySse({ ...common, framing: plan.framing, rewrite: plan.rewrite, clientWantsUsage: b.clientWantsUsage })
     : await relayTranslated({ ...common, framing: plan.framing, translator: plan.translator, pingEveryMs: plan.pingEveryMs });

@@ -1,5 +1,6 @@
 import type { AppContext } from "../context";
 import { settle, type Hold } from "../limits/admission";
+import { costOf } from "../billing/prices";
 import { log } from "../log";
 import type { RequestRecord } from "./settlement";
 
@@ -22,6 +23,22 @@ export function recordRequest(ctx: AppContext, hold: Hold | null, r: RequestReco
   if (log.enabled("debug")) {
     log.debug("request", { id: r.requestId, key: r.keyPrefix, ip: r.sourceIp, path: r.endpoint, model: r.model, channel: r.channelId, status: r.status, error: r.errorCode, tokens: r.promptTokens + r.completionTokens, cost, ms: r.totalMs });
   }
-  ctx.writer.enqueue({ record: r, cost, tokens, shortfall, at });
+  const settlement = { record: r, cost, tokens, shortfall, at };
+  ctx.writer.enqueue(settlement);
+  if (hold) ctx.journal.settled(hold.journal, settlement);
   return cost;
+}
+
+/**
+ * Journals a stream's answer as the client is about to have it whole (just before its last event goes
+ * out), priced as settlement would, within its hold: if the process dies before the upstream's end and the
+ * settlement, the next start charges this. Nothing in memory changes; the settlement supersedes it.
+ */
+export function journalAnswer(ctx: AppContext, hold: Hold, r: RequestRecord): void {
+  if (!hold.journal || hold.released) return;
+  const usage = { input: r.promptTokens - r.cachedTokens - r.cacheWriteTokens, cacheRead: r.cachedTokens, cacheWrite: r.cacheWriteTokens, output: r.completionTokens };
+  const actual = costOf(hold.price, usage, true);
+  const cost = Math.min(actual, hold.credits);
+  const tokens = r.promptTokens + r.completionTokens;
+  ctx.journal.answered(hold.journal, { record: r, cost, tokens, shortfall: actual - cost, at: Date.now() });
 }

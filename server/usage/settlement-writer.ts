@@ -18,13 +18,17 @@ export class SettlementWriter {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private readonly afterFlush: (() => void)[] = [];
   private thread: CommitThread | null;
+  /** Settlements ever enqueued, and how many of the first of them are committed: the journal's watermark. */
+  private enqueued = 0;
+  private committed = 0;
 
   constructor(private readonly sqlite: Database, private readonly intervalMs: number) {
     const file = sqlite.filename;
-    this.thread = file && file !== ":memory:" ? new CommitThread(file, () => this.notifyFlushed(), (why) => this.threadFailed(why)) : null;
+    this.thread = file && file !== ":memory:" ? new CommitThread(file, (end) => this.notifyFlushed(end), (why) => this.threadFailed(why)) : null;
   }
 
   enqueue(s: Settlement): void {
+    this.enqueued++;
     this.queue.push(s);
     if (!this.timer) this.timer = setTimeout(() => this.handOff(), this.intervalMs);
   }
@@ -39,6 +43,16 @@ export class SettlementWriter {
     return this.thread ? "thread" : "main";
   }
 
+  /** How many settlements were enqueued so far: the one just enqueued is committed once `committedCount` reaches it. */
+  get enqueuedCount(): number {
+    return this.enqueued;
+  }
+
+  /** Every settlement among the first `committedCount` enqueued is committed (batches commit in order). */
+  get committedCount(): number {
+    return this.committed;
+  }
+
   /** Settlements not yet committed (queued here, or sent to the thread and not yet written). */
   get pending(): number {
     return this.queue.length + (this.thread?.uncommitted ?? 0);
@@ -50,7 +64,7 @@ export class SettlementWriter {
     if (!this.thread) return;
     const confirmed = this.thread.waitForAll();
     if (confirmed === null) this.threadFailed(`a flush waited ${FLUSH_WAIT_MS / 1000} s for the settlement thread`);
-    else if (confirmed) this.notifyFlushed();
+    else if (confirmed >= 0) this.notifyFlushed(confirmed);
   }
 
   /** Flushes, then stops the thread. The writer commits in this thread if used again. */
@@ -67,14 +81,17 @@ export class SettlementWriter {
     if (this.queue.length === 0) return;
     const batch = this.queue;
     this.queue = [];
-    if (this.thread) this.thread.send(batch);
+    // The queue holds everything enqueued and not yet handed off, so this batch ends at the count so far.
+    if (this.thread) this.thread.send(batch, this.enqueued);
     else {
       logReport(commitOrSplit(this.sqlite, batch));
-      this.notifyFlushed();
+      this.notifyFlushed(this.enqueued);
     }
   }
 
-  private notifyFlushed(): void {
+  /** Everything among the first `upTo` settlements enqueued is committed. */
+  private notifyFlushed(upTo: number): void {
+    if (upTo > this.committed) this.committed = upTo;
     for (const fn of this.afterFlush) fn();
   }
 
@@ -84,9 +101,9 @@ export class SettlementWriter {
     if (!thread) return;
     this.thread = null;
     log.error("settlement thread failed; committing in the main thread", { reason: why });
-    const unconfirmed = thread.stop();
-    if (unconfirmed.length > 0) logReport(commitOrSplit(this.sqlite, unconfirmed));
-    this.notifyFlushed();
+    const { left, end } = thread.stop();
+    if (left.length > 0) logReport(commitOrSplit(this.sqlite, left));
+    this.notifyFlushed(end);
   }
 }
 
@@ -113,18 +130,19 @@ class CommitThread {
   /** The last batch number the thread committed, shared so a flush can wait for it without the event loop. */
   private readonly committed = new Int32Array(new SharedArrayBuffer(4));
   private sent = 0;
-  /** Batches sent and not yet confirmed, by number: what the main thread commits itself if the thread dies. */
-  private readonly unconfirmed = new Map<number, Settlement[]>();
+  /** Batches sent and not yet confirmed, by number, with the writer's count at their end: what the main thread commits itself if the thread dies. */
+  private readonly unconfirmed = new Map<number, { batch: Settlement[]; end: number }>();
   private stopped = false;
 
-  constructor(path: string, onCommitted: () => void, onFailure: (why: string) => void) {
+  constructor(path: string, onCommitted: (end: number) => void, onFailure: (why: string) => void) {
     // Unref'd: an idle writer must not keep a finished process (or test run) alive.
     this.worker = new Worker(threadEntry(), { name: "settlements", ref: false } as WorkerOptions);
     this.worker.postMessage({ init: { path, committed: this.committed.buffer as SharedArrayBuffer } } satisfies ThreadInit);
     this.worker.onmessage = (e: MessageEvent<{ seq: number; report: CommitReport }>) => {
       logReport(e.data.report);
       // A flush may have confirmed (and announced) this batch already, while it waited on the cell.
-      if (this.confirm(e.data.seq)) onCommitted();
+      const end = this.confirm(e.data.seq);
+      if (end >= 0) onCommitted(end);
     };
     this.worker.onerror = (e) => {
       if (!this.stopped) onFailure(e.message);
@@ -137,21 +155,21 @@ class CommitThread {
   get uncommitted(): number {
     const done = Atomics.load(this.committed, 0);
     let n = 0;
-    for (const [seq, batch] of this.unconfirmed) if (((done - seq) | 0) < 0) n += batch.length;
+    for (const [seq, { batch }] of this.unconfirmed) if (((done - seq) | 0) < 0) n += batch.length;
     return n;
   }
 
-  send(batch: Settlement[]): void {
+  send(batch: Settlement[], end: number): void {
     this.sent = (this.sent + 1) | 0; // wraps after 2^31 batches; compared with wrap-around below
-    this.unconfirmed.set(this.sent, batch);
+    this.unconfirmed.set(this.sent, { batch, end });
     this.worker.postMessage({ seq: this.sent, settlements: encodeSettlements(batch) } satisfies ThreadBatch);
   }
 
   /**
-   * Blocks until every batch sent is committed. True if that confirmed any batch (not yet announced by the
-   * thread's message), false if there was none, null after FLUSH_WAIT_MS without the thread finishing.
+   * Blocks until every batch sent is committed. The end count of the batches that confirmed (not yet
+   * announced by the thread's message), -1 if there were none, null after FLUSH_WAIT_MS without the thread finishing.
    */
-  waitForAll(): boolean | null {
+  waitForAll(): number | null {
     const deadline = performance.now() + FLUSH_WAIT_MS;
     for (;;) {
       const done = Atomics.load(this.committed, 0);
@@ -163,24 +181,24 @@ class CommitThread {
     return this.confirm(this.sent);
   }
 
-  /** Stops the thread and returns the settlements it had not confirmed. */
-  stop(): Settlement[] {
+  /** Stops the thread and returns the settlements it had not confirmed, with the count at the last one's end. */
+  stop(): { left: Settlement[]; end: number } {
     this.stopped = true;
-    this.confirm(Atomics.load(this.committed, 0));
+    const confirmed = this.confirm(Atomics.load(this.committed, 0));
     this.worker.terminate();
-    const left = [...this.unconfirmed.values()].flat();
+    const rest = [...this.unconfirmed.values()];
     this.unconfirmed.clear();
-    return left;
+    return { left: rest.flatMap((r) => r.batch), end: rest.length ? rest[rest.length - 1]!.end : confirmed };
   }
 
-  /** Forgets the batches up to `upTo`, now committed; true if there were any. */
-  private confirm(upTo: number): boolean {
-    let any = false;
-    for (const seq of this.unconfirmed.keys()) {
+  /** Forgets the batches up to `upTo`, now committed; the writer's count at the last one's end, or -1 if there were none. */
+  private confirm(upTo: number): number {
+    let end = -1;
+    for (const [seq, u] of this.unconfirmed) {
       if (((upTo - seq) | 0) < 0) break; // Map keeps send order
       this.unconfirmed.delete(seq);
-      any = true;
+      end = u.end;
     }
-    return any;
+    return end;
   }
 }

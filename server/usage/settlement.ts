@@ -51,17 +51,26 @@ export type Settlement = { record: RequestRecord; cost: number; tokens: number; 
 /**
  * Settlements as sent to the writer's thread: one JSON array of flat tuples. Posting the objects
  * themselves (structured clone) cost the main thread about four times as much per settlement.
+ * The journal (journal.ts) writes the same tuples, one per line.
  */
 export function encodeSettlements(batch: readonly Settlement[]): string {
-  return JSON.stringify(batch.map(({ record: r, cost, tokens, shortfall, at }) => [
-    r.requestId, r.userId, r.keyId, r.keyPrefix, r.sourceIp, r.endpoint, r.model, r.upstreamModel, r.channelId, r.status,
-    r.errorCode, r.stream, r.promptTokens, r.completionTokens, r.tokensEstimated, r.ttfbMs, r.totalMs, cost, tokens, at,
-    shortfall, r.errorDetail, r.refused, r.cachedTokens, r.cacheWriteTokens, r.accountId, r.orgId, r.keyLabel,
-  ]));
+  return JSON.stringify(batch.map(settlementTuple));
 }
 
 export function decodeSettlements(text: string): Settlement[] {
-  return (JSON.parse(text) as unknown[][]).map((t) => ({
+  return (JSON.parse(text) as unknown[][]).map(settlementOfTuple);
+}
+
+export function settlementTuple({ record: r, cost, tokens, shortfall, at }: Settlement): unknown[] {
+  return [
+    r.requestId, r.userId, r.keyId, r.keyPrefix, r.sourceIp, r.endpoint, r.model, r.upstreamModel, r.channelId, r.status,
+    r.errorCode, r.stream, r.promptTokens, r.completionTokens, r.tokensEstimated, r.ttfbMs, r.totalMs, cost, tokens, at,
+    shortfall, r.errorDetail, r.refused, r.cachedTokens, r.cacheWriteTokens, r.accountId, r.orgId, r.keyLabel,
+  ];
+}
+
+export function settlementOfTuple(t: unknown[]): Settlement {
+  return {
     record: {
       requestId: t[0] as string, userId: t[1] as number | null, keyId: t[2] as number | null, keyPrefix: t[3] as string, sourceIp: t[4] as string,
       endpoint: t[5] as string, model: t[6] as string, upstreamModel: t[7] as string, channelId: t[8] as number | null, status: t[9] as number,
@@ -71,7 +80,7 @@ export function decodeSettlements(text: string): Settlement[] {
       accountId: t[25] as number, orgId: t[26] as number | null, keyLabel: t[27] as string,
     },
     cost: t[17] as number, tokens: t[18] as number, at: t[19] as number, shortfall: t[20] as number,
-  }));
+  };
 }
 
 /**

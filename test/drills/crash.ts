@@ -8,9 +8,10 @@
  *   their concurrency cap at once (one more is refused), and so can the org's service key (the org's cap)
  *   and a member key (the member's cap in the org);
  * - `PRAGMA integrity_check` is ok.
- * It also counts requests that were answered but whose settlement was still in the writer's queue
- * (flushed every RELAY_FLUSH_INTERVAL_MS) when the process died: those are reported, not failed, since
- * the batch window is the relay's documented trade-off.
+ * - nothing answered is lost: every request a client got a whole answer for before the kill is in the usage
+ *   log after the restart, charged (the request journal replays what the writer had not committed yet);
+ * - nothing admitted is lost: every request whose response had started (the client saw its request id) is
+ *   in the usage log, charged if it was answered in full, else marked `interrupted` and charged nothing.
  * Short mode (default, CI): 3 kills, about 20 s. --long: 15 kills.
  */
 import { startMockUpstream } from "../support/mock-upstream";
@@ -36,7 +37,13 @@ const CALLERS = [
 const ACCOUNTS = [...USERS.map((u) => u.name), `org:${ORG.name}`];
 /** Streams drip ten chunks 20 ms apart, so some are always mid-way when the relay dies. */
 const STREAM = JSON.stringify({ behavior: "drip", delayMs: 20, chunks: 10 });
+/**
+ * The writer commits every 250 ms here (5 ms by default), so every kill lands with many answered requests
+ * not yet committed: only the request journal can bring them back, and the checks below see it if it doesn't.
+ */
+const RELAY_ENV = { RELAY_FLUSH_INTERVAL_MS: "250" };
 
+/** A request the relay started answering: its id, and whether the client got the whole answer. */
 type Answered = { id: string; complete: boolean };
 
 async function main(): Promise<number> {
@@ -46,10 +53,11 @@ async function main(): Promise<number> {
   const mock = await startMockUpstream("crash-up");
   const dataDir = tempDir("relay-drill-crash-");
   let relay: RelayProcess | null = null;
-  let answeredNotLogged = 0;
   let answeredTotal = 0;
+  let startedTotal = 0;
+  let interruptedTotal = 0;
   try {
-    relay = await startRelayProcess({ dataDir });
+    relay = await startRelayProcess({ dataDir, env: RELAY_ENV });
     const keys: Record<string, string> = {};
     keys.carol = (await setupTenant(relay.admin, {
       user: "carol", model: MODEL, credits: 1_000_000_000, concurrency: USERS[0]!.cap, upstreams: [{ name: "up", baseUrl: `${mock.url}/v1` }],
@@ -80,10 +88,13 @@ async function main(): Promise<number> {
           try {
             const res = await send(url, user, stream, stream ? STREAM : null, AbortSignal.timeout(10_000));
             const id = res.headers.get("x-request-id");
-            const complete = res.status === 200 && (stream ? (await readStream(res, null)) === "done" : (await res.text()).includes('"chat.completion"'));
-            if (!complete && res.status === 200) continue;
-            if (id && res.status === 200) answered.push({ id, complete });
-            else await res.text().catch(() => "");
+            if (res.status !== 200 || !id) {
+              await res.text().catch(() => "");
+              continue;
+            }
+            const entry: Answered = { id, complete: false };
+            answered.push(entry); // started: the client has its id, whatever happens next
+            entry.complete = stream ? (await readStream(res, null)) === "done" : (await res.text()).includes('"chat.completion"');
           } catch {
             await Bun.sleep(5); // the relay is gone; the drill stops this loop
           }
@@ -101,8 +112,8 @@ async function main(): Promise<number> {
       await relay.kill9();
       stop = true;
       await Promise.all(workers);
-      relay = await startRelayProcess({ dataDir });
-      process.stdout.write(`  kill ${kill}: ${answered.length} requests answered before it, ${before.size} ledger rows committed … `);
+      relay = await startRelayProcess({ dataDir, env: RELAY_ENV });
+      process.stdout.write(`  kill ${kill}: ${answered.length} requests started before it, ${before.size} ledger rows committed … `);
 
       // Nothing in flight or held the moment it is back: slots and holds lived only in the dead process.
       const fresh = await Promise.all([...USERS.map((u) => relay!.admin.users.get(u.name)), relay.admin.orgs.get(ORG.name)]);
@@ -134,11 +145,23 @@ async function main(): Promise<number> {
         const lost = [...before].filter(([ref, amount]) => after.get(ref) !== amount);
         checks.add("no committed ledger row lost or changed by a kill -9", lost.length === 0, `${label}: ${lost.length} rows (${lost.slice(0, 3).map(([r]) => r).join(", ")})`);
         accountingChecks(db, checks);
-        const logged = new Set(db.query<{ request_id: string }, []>("SELECT request_id FROM usage_log").all().map((r) => r.request_id));
-        const notLogged = answered.filter((a) => !logged.has(a.id)).length;
-        answeredNotLogged += notLogged;
-        answeredTotal += answered.length;
-        console.log(`${notLogged} answered in the last flush window and not recorded`);
+        const rows = new Map(db.query<{ request_id: string; status: number; error_code: string | null; cost: number }, []>(
+          "SELECT request_id, status, error_code, cost FROM usage_log").all().map((r) => [r.request_id, r] as const));
+        const whole = answered.filter((a) => a.complete);
+        const lostAnswers = whole.filter((a) => !rows.has(a.id));
+        const unchargedAnswers = whole.filter((a) => rows.has(a.id) && !(rows.get(a.id)!.status === 200 && rows.get(a.id)!.cost > 0));
+        const lostStarts = answered.filter((a) => !rows.has(a.id));
+        const interrupted = answered.filter((a) => rows.get(a.id)?.error_code === "interrupted");
+        const interruptedCharged = interrupted.filter((a) => rows.get(a.id)!.cost !== 0);
+        checks.add("every answered request is in the usage log after a kill -9", lostAnswers.length === 0, `${label}: ${lostAnswers.length} of ${whole.length} missing`);
+        checks.add("every answered request is charged", unchargedAnswers.length === 0,
+          `${label}: ${unchargedAnswers.map((a) => `${a.id}: ${JSON.stringify(rows.get(a.id))}`).slice(0, 3).join(", ")}`);
+        checks.add("every started request is in the usage log (answered, or marked interrupted)", lostStarts.length === 0, `${label}: ${lostStarts.length} of ${answered.length} missing`);
+        checks.add("interrupted requests cost nothing", interruptedCharged.length === 0, `${label}: ${interruptedCharged.length} charged`);
+        answeredTotal += whole.length;
+        startedTotal += answered.length;
+        interruptedTotal += interrupted.length;
+        console.log(`${whole.length} answered, ${answered.length - whole.length} cut by the kill (${interrupted.length} recorded as interrupted)`);
       } finally {
         db.close();
       }
@@ -159,7 +182,7 @@ async function main(): Promise<number> {
     await mock.stop();
     removeDir(dataDir);
   }
-  console.log(`\n${answeredNotLogged} of ${answeredTotal} answered requests were still in the writer's queue when the relay was killed (not recorded, not charged).`);
+  console.log(`\n${answeredTotal} answered and ${startedTotal - answeredTotal} cut requests across the kills; ${interruptedTotal} recorded as interrupted.`);
   return checks.report(`crash drill summary (seed ${SEED}; repeat with --seed ${SEED}):`);
 }
 

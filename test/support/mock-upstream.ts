@@ -48,6 +48,8 @@ export type MockOptions = {
   answerModel?: string;
   /** report `completionTokens` per answer whatever cap the request set, as an upstream that ignores it would */
   ignoreMaxTokens?: boolean;
+  /** stream: keep the connection open this long after the last event (`data: [DONE]`), as an upstream slow to close */
+  holdOpenMs?: number;
 };
 
 /** `path` is the OpenAI path answered; an Azure-style request (/openai/deployments/D/…) also records `rawPath` and `query`. */
@@ -247,12 +249,16 @@ function sseEvents(c: Call): string[] {
  * With `cut`, the stream errors after the last piece: Bun then drops the socket without the final
  * zero-length chunk, which the client sees as a connection reset rather than a clean end.
  */
-function emit(pieces: string[], gapMs: number, cut: boolean, c: Call): ReadableStream<Uint8Array> {
+function emit(pieces: string[], gapMs: number, cut: boolean, c: Call, holdOpenMs = 0): ReadableStream<Uint8Array> {
   let i = 0;
   return new ReadableStream<Uint8Array>({
     async pull(ctrl) {
-      if (i > 0) await sleep(gapMs, c.signal);
+      if (i > 0) await sleep(i === pieces.length && !cut ? holdOpenMs : gapMs, c.signal);
       if (c.signal.aborted) return c.finish(true);
+      if (i === pieces.length && !cut) {
+        c.finish(false); // held open after the last piece; now it ends
+        return ctrl.close();
+      }
       if (i === pieces.length) {
         // Only reached with `cut`, one pull after the last piece: erroring in the same pull would drop
         // that still-queued piece. An `undefined` reason stops Bun logging the error.
@@ -261,7 +267,7 @@ function emit(pieces: string[], gapMs: number, cut: boolean, c: Call): ReadableS
       }
       ctrl.enqueue(enc.encode(pieces[i++]!));
       // Close together with the last piece, so a client that stops at [DONE] finds the mock already done.
-      if (i === pieces.length && !cut) {
+      if (i === pieces.length && !cut && !holdOpenMs) {
         c.finish(false);
         ctrl.close();
       }
@@ -307,7 +313,7 @@ async function respond(name: string, req: Request, c: Call): Promise<Response> {
     const gap = behavior === "drip" ? (opts.delayMs ?? 50) : 1;
     headers["content-type"] = "text/event-stream";
     headers["cache-control"] = "no-cache";
-    return new Response(emit(sseEvents(c), gap, behavior === "disconnect", c), { headers });
+    return new Response(emit(sseEvents(c), gap, behavior === "disconnect", c, opts.holdOpenMs ?? 0), { headers });
   }
   const data = payload(name, req.method, c);
   if (data === null) {

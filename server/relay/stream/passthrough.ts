@@ -25,6 +25,8 @@ export type StreamOptions = {
   /** Receives, at once, the function that cuts this stream short with an error event (revocations). */
   onCuttable?: (cut: (code: ErrorCode, message: string) => void) => void;
   onEnd: (r: StreamResult) => void;
+  /** Runs just before the write that gives the client the whole answer (its last event), with the usage so far. */
+  beforeLast?: (usage: StreamUsage | null, completionEstimate: () => number) => void;
 };
 
 const encoder = new TextEncoder();
@@ -85,8 +87,10 @@ export async function relaySse(opts: StreamOptions): Promise<ReadableStream<Uint
     ended = true;
     reads.stop();
     if (usage === null) usage = usageInText(framing, forwardedText());
-    opts.onEnd({ end, usage, completionEstimate: () => countText(framing.generatedText(eventsOf(forwardedText()))) });
+    opts.onEnd({ end, usage, completionEstimate: estimate });
   };
+  const estimate = () => countText(framing.generatedText(eventsOf(forwardedText())));
+  const lastComing = () => opts.beforeLast?.(usage ?? usageInText(framing, forwardedText()), estimate);
   const onClientAbort = () => {
     if (clientDone) return; // the client had the whole answer: nothing to abort
     reads.cancel(new Error("client disconnected"));
@@ -140,10 +144,12 @@ export async function relaySse(opts: StreamOptions): Promise<ReadableStream<Uint
       }
       if (parts === null) {
         forwarded.push(bytes);
+        if (last) lastComing();
         return send(!last, bytes);
       }
       if (from < bytes.length) parts.push(bytes.subarray(from));
       for (const part of parts) forwarded.push(part);
+      if (last) lastComing();
       return send(!last, ...parts);
     };
     const failWith = async (end: "idle_timeout" | "upstream_error" | "cut") => {
@@ -179,8 +185,9 @@ export async function relaySse(opts: StreamOptions): Promise<ReadableStream<Uint
       if (r.done) {
         const rendered = splitter ? render(splitter.end()) : "";
         const tail = rewrite && rendered ? rewrite.text(rendered) : rendered;
+        if (tail) forwarded.push(tail);
+        if (!ended) lastComing(); // the upstream ended: whatever goes out now is the whole answer
         if (tail) {
-          forwarded.push(tail);
           const backpressure = send(true, encoder.encode(tail));
           if (backpressure) await backpressure;
         }
@@ -207,7 +214,9 @@ export async function relaySse(opts: StreamOptions): Promise<ReadableStream<Uint
       const text = rewrite && rendered ? rewrite.text(rendered) : rendered;
       if (text) {
         forwarded.push(text);
-        const backpressure = send(true, encoder.encode(text));
+        const bytes = encoder.encode(text);
+        if (framing.endsStream(bytes)) lastComing();
+        const backpressure = send(true, bytes);
         if (backpressure) await backpressure;
       }
     }

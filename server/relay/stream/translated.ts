@@ -22,6 +22,8 @@ export type TranslatedStreamOptions = {
   onClientAbort: (fn: () => void) => void;
   onCuttable?: (cut: (code: ErrorCode, message: string) => void) => void;
   onEnd: (r: StreamResult) => void;
+  /** Runs just before the write that gives the client the whole answer, with the usage so far. */
+  beforeLast?: (usage: StreamResult["usage"], completionEstimate: () => number) => void;
 };
 
 /**
@@ -49,8 +51,9 @@ export async function relayTranslated(opts: TranslatedStreamOptions): Promise<Re
     ended = true;
     reads.stop();
     if (pinger) clearInterval(pinger);
-    opts.onEnd({ end, usage: t.usage, completionEstimate: () => countText(t.generatedText) });
+    opts.onEnd({ end, usage: t.usage, completionEstimate: estimate });
   };
+  const estimate = () => countText(t.generatedText);
   const onClientAbort = () => {
     if (clientDone) return;
     reads.cancel(new Error("client disconnected"));
@@ -110,12 +113,14 @@ export async function relayTranslated(opts: TranslatedStreamOptions): Promise<Re
         let out = "";
         for (const e of splitter.end()) out += t.feed(e);
         out += t.end();
+        opts.beforeLast?.(t.usage, estimate);
         await write(out);
         finish("done");
         break;
       }
       let out = "";
       for (const e of splitter.feed(step.r.value)) out += t.feed(e);
+      if (t.done) opts.beforeLast?.(t.usage, estimate);
       await write(out, !t.done);
       if (t.done && !ended) {
         closeQuietly(sink);
