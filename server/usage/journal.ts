@@ -104,6 +104,14 @@ export class FileJournal implements RequestJournal {
     this.unlock();
   }
 
+  /** Stops as a killed process would: no timer, nothing deleted, the files left for the next start. (Crash tests.) */
+  abandon(): void {
+    this.closed = true;
+    clearInterval(this.timer);
+    closeSync(this.current.fd);
+    this.unlock();
+  }
+
   private append(kind: "A" | "P" | "S", tuple: unknown[]): Segment {
     if (this.current.bytes >= ROTATE_BYTES) this.rotate();
     const seg = this.current;

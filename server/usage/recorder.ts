@@ -14,6 +14,9 @@ export type { RequestRecord } from "./settlement";
  */
 export function recordRequest(ctx: AppContext, hold: Hold | null, r: RequestRecord): number {
   const usage = { input: r.promptTokens - r.cachedTokens - r.cacheWriteTokens, cacheRead: r.cachedTokens, cacheWrite: r.cacheWriteTokens, output: r.completionTokens };
+  // Only the first settlement of a hold is journaled: a repeated call settles nothing, and its zero-cost line
+  // must not supersede the real one at a replay.
+  const first = hold !== null && !hold.released;
   // A per-request price is due only for an answer the client got (2xx): not a refusal, failure or cut.
   const { cost, tokens, shortfall } = hold ? settle(hold, usage, r.status < 300 && r.errorCode === null) : { cost: 0, tokens: 0, shortfall: 0 };
   const at = Date.now();
@@ -25,7 +28,7 @@ export function recordRequest(ctx: AppContext, hold: Hold | null, r: RequestReco
   }
   const settlement = { record: r, cost, tokens, shortfall, at };
   ctx.writer.enqueue(settlement);
-  if (hold) ctx.journal.settled(hold.journal, settlement);
+  if (first) ctx.journal.settled(hold.journal, settlement);
   return cost;
 }
 

@@ -13,6 +13,7 @@ import { createKey } from "../../server/keys/service";
 import { recordRequest, type RequestRecord } from "../../server/usage/recorder";
 import { ledgerViolations, tempDataDir } from "../support/limits-helpers";
 import { addMember, createOrg } from "../../server/accounts/orgs";
+import type { FileJournal } from "../../server/usage/journal";
 import { updateAccountRow } from "../../server/accounts/store";
 
 /**
@@ -107,6 +108,8 @@ function walk(seed: number, steps: number): Record<string, number> {
   const members: MMember[] = [];
   /** Credits of usage past a hold that could not be charged, as committed. */
   let durableShortfall = 0;
+  /** Requests open at a simulated kill -9: the journal's replay records each as interrupted. */
+  let interrupted = 0;
   const hookFlush = (c: AppContext) => c.writer.onFlush(() => {
     for (const p of pending) {
       durableShortfall += p.shortfall;
@@ -237,10 +240,24 @@ function walk(seed: number, steps: number): Record<string, number> {
   }
 
   function crash(flushFirst: boolean) {
-    if (flushFirst) ctx.writer.flush();
-    else {
-      // kill -9: whatever the writer had queued is lost, the committed database stays.
+    // Either way the process dies with its open requests: the journal's replay records each as interrupted.
+    interrupted += open.length;
+    if (flushFirst) {
+      ctx.writer.flush();
+      (ctx.journal as FileJournal).abandon();
+    } else {
+      // kill -9: whatever the writer had queued is lost from it, the committed database stays, and so does
+      // the request journal, which the next start replays: every settlement made is durable after all, and
+      // every request still open is recorded as interrupted, charging nothing.
       (ctx.writer as unknown as { queue: unknown[] }).queue = [];
+      (ctx.journal as FileJournal).abandon();
+      for (const p of pending) {
+        durableShortfall += p.shortfall;
+        p.user.durable -= p.cost;
+        p.user.durableMonthTokens += p.tokens;
+        if (p.key) p.key.durableSpent += p.cost;
+        if (p.key?.member) p.key.member.durableSpent += p.cost;
+      }
       pending = [];
       for (const u of users) {
         u.balance = u.durable;
@@ -261,6 +278,8 @@ function walk(seed: number, steps: number): Record<string, number> {
     const db = ctx.db.$client;
     const shortfall = db.query<{ s: number }, []>("SELECT coalesce(sum(shortfall), 0) AS s FROM usage_log").get()!.s;
     check(shortfall === durableShortfall, `DB shortfall ${shortfall} != model ${durableShortfall}`);
+    const cut = db.query<{ n: number; c: number }, []>("SELECT count(*) AS n, coalesce(sum(cost), 0) AS c FROM usage_log WHERE error_code = 'interrupted'").get()!;
+    check(cut.n === interrupted && cut.c === 0, `DB has ${cut.n} interrupted rows costing ${cut.c}, model ${interrupted} costing 0`);
     const rows = db.query<{ id: number; credits: number; s: number }, []>(
       "SELECT a.id, a.credits, coalesce((SELECT sum(amount) FROM ledger l WHERE l.account_id = a.id), 0) AS s FROM accounts a").all();
     for (const u of users) {
@@ -336,6 +355,11 @@ function walk(seed: number, steps: number): Record<string, number> {
           check(hold !== null, `admit refused with ${code}, expected a hold of ${want.credits}`);
           check(hold!.credits === want.credits && hold!.tokens === want.tokens && hold!.injectMaxOutput === want.inject,
             `hold ${JSON.stringify({ c: hold!.credits, t: hold!.tokens, i: hold!.injectMaxOutput })} != ${JSON.stringify(want)}`);
+          // Journaled as the relay does once a request is admitted: a crash from here on still records it.
+          hold!.journal = ctx.journal.admitted({
+            requestId, accountId: u.id, orgId: u.userId === -1 ? u.id : null, userId: u.userId === -1 ? key?.member?.userId ?? null : u.userId,
+            keyId: key?.id ?? null, keyLabel: "", keyPrefix: "t", sourceIp: "127.0.0.1", endpoint: "/v1/chat/completions", model, stream: false,
+          });
           open.push({ hold: hold!, user: u, key, model, output: want.output, choices, prompt, limit: key?.limit ?? null, memberCap: key?.member?.cap ?? null });
         }
       } else if (roll < 0.6 && open.length > 0) {
