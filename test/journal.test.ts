@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { openDb } from "../db/client";
 import { recoverJournal } from "../server/usage/journal";
-import { settlementTuple, type Settlement } from "../server/usage/settlement";
+import type { Settlement } from "../server/usage/settlement";
+import { admittedLine, outcomeLine } from "../server/usage/journal-lines";
 import { removeDir, setupTenant, startRelayProcess, tempDir, type RelayProcess } from "./bench/processes";
 import { startMockUpstream, type MockOptions, type MockUpstream } from "./support/mock-upstream";
 import { readStream } from "./drills/support";
@@ -170,13 +171,16 @@ describe("the journal on disk", () => {
     const { key } = await setupTenant(relay.admin, { user: "jo", model: MODEL, credits: 1_000_000, concurrency: 10, upstreams: [{ name: "up", baseUrl: `${mock.url}/v1` }] });
     for (let i = 0; i < 20; i++) await (await chat(relay.url, key, i % 2 === 0)).text();
     const segments = () => readdirSync(join(dataDir, "journal")).filter((f) => f.endsWith(".log"));
+    const lines = (f: string) => readFileSync(join(dataDir, "journal", f), "utf8").replace(/\0+$/, "").split("\n").filter(Boolean).length;
     const first = segments();
     expect(first.length).toBe(1);
-    // The segment in use rotates every 2 s; once sealed, with every request in it settled and committed, it goes.
+    expect(lines(first[0]!)).toBe(50); // an A and an S per request, and a P per stream
+    // The segment in use rotates every 2 s; once sealed, with every request in it settled and committed, it is
+    // wiped (and kept, mapped, for reuse).
     const deadline = Date.now() + 10_000;
-    while (segments().includes(first[0]!) && Date.now() < deadline) await Bun.sleep(100);
-    expect(segments().includes(first[0]!)).toBe(false);
-    expect(segments().length).toBe(1); // the new one in use
+    while (lines(first[0]!) > 0 && Date.now() < deadline) await Bun.sleep(100);
+    expect(lines(first[0]!)).toBe(0);
+    expect(segments().length).toBe(2); // the wiped one and the one in use
     await relay.stop();
     expect(segments()).toEqual([]);
     expect(existsSync(join(dataDir, "journal", "LOCK"))).toBe(false);
@@ -196,8 +200,8 @@ describe("the journal on disk", () => {
       },
       cost, tokens: 2, shortfall: 0, at: Date.now(),
     });
-    const admitted = (id: string) => `A\t${JSON.stringify([id, 1, null, null, null, "", "k", "", "/v1/chat/completions", "m", true, Date.now()])}\n`;
-    const line = (kind: string, s: Settlement) => `${kind}\t${JSON.stringify(settlementTuple(s))}\n`;
+    const admitted = (id: string) => admittedLine({ requestId: id, accountId: 1, orgId: null, userId: null, keyId: null, keyLabel: "tab\there", keyPrefix: "k", sourceIp: "", endpoint: "/v1/chat/completions", model: "m\nx", stream: true }, Date.now());
+    const line = (kind: "S" | "P", s: Settlement) => outcomeLine(kind, s);
     // Already committed before the kill: in the usage log, and in the journal too.
     const done = settlement("r-done", 7);
     db.$client.run("INSERT INTO usage_log (request_id, at, account_id, status, cost) VALUES ('r-done', 0, 1, 200, 7)");
@@ -206,7 +210,8 @@ describe("the journal on disk", () => {
     const jdir = join(dir, "journal");
     mkdirSync(jdir);
     writeFileSync(join(jdir, "0000000001.log"), admitted("r-done") + line("S", done) + admitted("r-ps") + line("P", settlement("r-ps", 3)) + admitted("r-p") + admitted("r-a"));
-    writeFileSync(join(jdir, "0000000002.log"), line("P", settlement("r-p", 4)) + line("S", settlement("r-ps", 5)) + `S\t["r-torn", 1, nu`);
+    // The second segment ends in a line a kill cut short, then the zeros of a mapped segment's unwritten rest.
+    writeFileSync(join(jdir, "0000000002.log"), line("P", settlement("r-p", 4)) + line("S", settlement("r-ps", 5)) + admitted("r-torn").slice(0, 40) + "\0".repeat(64));
     const r = recoverJournal(jdir, db.$client);
     expect(r).toEqual({ settled: 2, interrupted: 1, segments: 2, nextSegment: 3 });
     const rows = new Map(db.$client.query<Row, []>("SELECT request_id, status, error_code, cost, prompt_tokens, completion_tokens FROM usage_log").all().map((x) => [x.request_id, x]));
@@ -214,11 +219,35 @@ describe("the journal on disk", () => {
     expect(rows.get("r-ps")!.cost).toBe(5);
     expect(rows.get("r-p")!.cost).toBe(4);
     expect(rows.get("r-a")).toMatchObject({ status: 0, error_code: "interrupted", cost: 0 });
+    // Strings with tabs and newlines come back whole.
+    expect(db.$client.query<{ key_label: string; model: string }, []>("SELECT key_label, model FROM usage_log WHERE request_id = 'r-p'").get()).toEqual({ key_label: "tab\there", model: "m\nx" });
     expect(db.$client.query<{ c: number }, []>("SELECT credits AS c FROM accounts WHERE id = 1").get()!.c).toBe(1000 - 7 - 5 - 4);
     expect(db.$client.query<{ n: number }, []>("SELECT count(*) AS n FROM ledger WHERE ref = 'r-done'").get()!.n).toBe(1);
     expect(readdirSync(jdir).filter((f) => f.endsWith(".log"))).toEqual([]);
     // Idempotent: nothing left to do.
     expect(recoverJournal(jdir, db.$client)).toEqual({ settled: 0, interrupted: 0, segments: 0, nextSegment: 1 });
     db.$client.close();
+  });
+});
+
+describe("journal lines", () => {
+  test("round-trip every field, with tabs, newlines, backslashes, NULs, dashes and nulls in strings", async () => {
+    const { parseLine } = await import("../server/usage/journal-lines");
+    const a = { requestId: "req_x1", accountId: 3, orgId: null, userId: 7, keyId: null, keyLabel: "a\tb\nc\\d\0e", keyPrefix: "-", sourceIp: "::1", endpoint: "/v1/messages", model: "\\t", stream: true };
+    expect(parseLine(admittedLine(a, 123).slice(0, -1))).toEqual({ kind: "A", admitted: { ...a, at: 123 } });
+    const record = {
+      requestId: "req_x1", accountId: 3, orgId: null, userId: 7, keyId: null, keyLabel: "", keyPrefix: "", sourceIp: "", endpoint: "", model: "", stream: true,
+      upstreamModel: "up\tmodel", channelId: null, status: 499, errorCode: "-", errorDetail: null, promptTokens: 1, completionTokens: 2, cachedTokens: 3,
+      cacheWriteTokens: 4, tokensEstimated: true, ttfbMs: null, totalMs: 9, refused: false,
+    };
+    const parsed = parseLine(outcomeLine("P", { record, cost: 5, tokens: 3, shortfall: 1, at: 77 }).slice(0, -1));
+    expect(parsed).toEqual({
+      kind: "P", requestId: "req_x1", outcome: {
+        record: { upstreamModel: "up\tmodel", channelId: null, status: 499, errorCode: "-", errorDetail: null, promptTokens: 1, completionTokens: 2, cachedTokens: 3, cacheWriteTokens: 4, tokensEstimated: true, ttfbMs: null, totalMs: 9 },
+        cost: 5, tokens: 3, shortfall: 1, at: 77,
+      },
+    });
+    // A line cut short has too few fields.
+    expect(parseLine(admittedLine(a, 123).slice(0, 30))).toBeNull();
   });
 });

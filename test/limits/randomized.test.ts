@@ -439,6 +439,8 @@ function walk(seed: number, steps: number): Record<string, number> {
     const last = log.slice(-8).map((l) => `    ${l}`).join("\n");
     throw new Error(`randomized limits walk failed: LIMITS_SEED=${seed} at step ${step}: ${(e as Error).message}\n  last steps:\n${last}`, { cause: e });
   } finally {
+    ctx.writer.close();
+    ctx.journal.close();
     ctx.db.$client.close();
   }
 }

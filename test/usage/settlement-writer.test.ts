@@ -15,7 +15,10 @@ setLogLevel("silent");
 const dirs: string[] = [];
 const contexts: AppContext[] = [];
 afterAll(() => {
-  for (const c of contexts) c.writer.close();
+  for (const c of contexts) {
+    c.writer.close();
+    c.journal.close();
+  }
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
