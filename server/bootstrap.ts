@@ -17,13 +17,15 @@ import { loadSessionSecret } from "./sessions/secret";
 import { authenticateSession } from "./sessions/verifier";
 import { FileJournal, lockJournal, noJournal, recoverJournal, type RequestJournal } from "./usage/journal";
 import { join } from "node:path";
+import { sqliteStores } from "./stores/sqlite";
+import { channelAad, keyAad } from "./keyring/aad";
 
 /**
  * Opens the data dir and database and builds every service, in dependency order. `dbPath` overrides the
  * file (tests use `:memory:`). The services that read the database at start (channels, prices, the session
  * secret) do it here, so a keyring that cannot decrypt the data stops the start rather than a request.
  */
-export function createContext(config: Config, opts: { dbPath?: string } = {}): AppContext {
+export async function createContext(config: Config, opts: { dbPath?: string } = {}): Promise<AppContext> {
   mkdirSync(config.RELAY_DATA_DIR, { recursive: true, mode: 0o700 });
   const dbPath = opts.dbPath ?? config.dbPath;
   const db = openDb(dbPath);
@@ -32,6 +34,7 @@ export function createContext(config: Config, opts: { dbPath?: string } = {}): A
   const base = {
     config,
     db,
+    stores: sqliteStores(db, { key: keyAad, channel: channelAad }),
     keyring,
     keyCache: new KeyCache(db.$client),
     writer,
@@ -48,7 +51,8 @@ export function createContext(config: Config, opts: { dbPath?: string } = {}): A
   ctx.metrics = new Metrics(ctx);
   ctx.prices = new PriceBook(ctx);
   ctx.channels = new ChannelRegistry(ctx);
-  ctx.sessions = { secret: loadSessionSecret(ctx), limiter: new LoginLimiter() };
+  await Promise.all([ctx.prices.reload(), ctx.channels.reload()]);
+  ctx.sessions = { secret: await loadSessionSecret(ctx), limiter: new LoginLimiter() };
   return ctx;
 }
 

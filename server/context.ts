@@ -13,6 +13,7 @@ import type { PriceBook } from "./billing/prices";
 import type { SessionState } from "./sessions/state";
 import type { SessionVerifier } from "./auth/authenticate";
 import type { RequestJournal } from "./usage/journal";
+import type { Stores } from "./stores/types";
 
 /**
  * Every long-lived service, typed, built once in one place (`createContext`, server/bootstrap.ts) and passed
@@ -21,7 +22,9 @@ import type { RequestJournal } from "./usage/journal";
  */
 export type AppContext = {
   config: Config;
+  /** The embedded database; the stores are how services read and write it (cluster mode brings other stores). */
   db: Db;
+  stores: Stores;
   keyring: Keyring;
   keyCache: KeyCache;
   writer: SettlementWriter;

@@ -38,7 +38,7 @@ function listenError(err: unknown, host: string, port: number): Error {
 export async function startServer(config: Config, opts: { dbPath?: string } = {}): Promise<RunningServer> {
   const lead = config.keyFormat.parts[0];
   if (lead && "literal" in lead) redactKeysStartingWith(lead.literal);
-  const ctx = createContext(config, opts);
+  const ctx = await createContext(config, opts);
   const publicApp = createPublicApp(ctx);
   try {
     publicApp.listen({

@@ -32,7 +32,7 @@ async function session(name: string) {
   await userWithKey(h, name);
   await h.admin.users.update(name, { password: "correct horse battery" });
   const token = await loginAs(h.url, name, "correct horse battery");
-  return { token, claims: decodeJwt(token), user: getUserByName(h.ctx, name) };
+  return { token, claims: decodeJwt(token), user: await getUserByName(h.ctx, name) };
 }
 
 describe("tampered tokens are rejected with 401", () => {

@@ -1,129 +1,146 @@
-import { and, asc, eq, sql } from "drizzle-orm";
-import { accounts, apiKeys, memberships, type AccountRow, type MembershipRow, type Role, type UserRow } from "../../db/schema";
+import type { AccountRow, MembershipRow, Role, UserRow } from "../../db/schema";
 import type { AppContext } from "../context";
 import { ApiError } from "../errors";
-import { recordAudit, type Actor, actorName } from "../audit/audit";
+import { actorName, type Actor } from "../audit/audit";
 import { applyLedgerEntry } from "../billing/ledger";
 import { authChanged } from "../auth/revocation";
-import { findAccount, getAccount, insertAccount, updateAccountRow } from "./store";
+import { StoreConflict, type Member } from "../stores/types";
+import { getAccount } from "./store";
 import { createOrgInput, memberInput, updateMemberInput, updateOrgInput, type CreateOrgInput, type MemberInput, type UpdateMemberInput, type UpdateOrgInput } from "./model";
-import { getUserById, getUserByName } from "../users/service";
+import { getUserByName } from "../users/service";
 
 /**
  * Organizations: accounts with members. Every write goes through authChanged, so a removed member's keys,
- * a demotion or a suspension reach the next request and the requests already running.
+ * a demotion or a suspension reach the next request and the requests already running. The rules that must
+ * hold under concurrency (a free name, the last owner, no credits left at deletion) are the store's, inside
+ * its transaction; the role rules are here.
  */
-export function createOrg(ctx: AppContext, raw: CreateOrgInput, actor: Actor, owner?: UserRow): AccountRow {
+export async function createOrg(ctx: AppContext, raw: CreateOrgInput, actor: Actor, owner?: UserRow): Promise<AccountRow> {
   const input = createOrgInput.parse(raw);
-  if (findAccount(ctx, "org", input.name)) throw new ApiError("conflict", `an organization named ${input.name} already exists`, "name");
-  const org = ctx.db.$client.transaction(() => {
-    const a = insertAccount(ctx, {
+  let org: AccountRow;
+  try {
+    org = await ctx.stores.accounts.createOrg({
       kind: "org", name: input.name, concurrency: input.concurrency, monthlyTokens: input.monthlyTokens, rpm: input.rpm, tpm: input.tpm,
       models: input.models, keyReveal: input.keyReveal,
-    });
-    if (owner) ctx.db.insert(memberships).values({ accountId: a.id, userId: owner.id, role: "owner" }).run();
-    recordAudit(ctx, actor, "org.create", `org:${a.name}`, { owner: owner?.name ?? null, concurrency: a.concurrency });
-    return a;
-  }).immediate();
-  if (input.credits > 0) applyLedgerEntry(ctx, { accountId: org.id, kind: "grant", amount: input.credits, ref: `grant:init:org:${org.id}`, actor: actorName(actor), note: "initial credits" });
-  authChanged(ctx);
-  return getAccount(ctx, org.id)!;
+    }, owner?.id ?? null, { actor, action: "org.create", target: `org:${input.name}`, detail: { owner: owner?.name ?? null, concurrency: input.concurrency } });
+  } catch (err) {
+    throw orgNameTaken(err, input.name);
+  }
+  if (input.credits > 0) await applyLedgerEntry(ctx, { accountId: org.id, kind: "grant", amount: input.credits, ref: `grant:init:org:${org.id}`, actor: actorName(actor), note: "initial credits" });
+  await authChanged(ctx);
+  return (await getAccount(ctx, org.id))!;
 }
 
-export function updateOrg(ctx: AppContext, org: AccountRow, raw: UpdateOrgInput, actor: Actor): AccountRow {
+export async function updateOrg(ctx: AppContext, org: AccountRow, raw: UpdateOrgInput, actor: Actor): Promise<AccountRow> {
   const input = updateOrgInput.parse(raw);
-  if (input.name && input.name !== org.name && findAccount(ctx, "org", input.name)) throw new ApiError("conflict", `an organization named ${input.name} already exists`, "name");
-  ctx.db.$client.transaction(() => {
-    updateAccountRow(ctx, org.id, input);
-    recordAudit(ctx, actor, input.suspended === true ? "org.suspend" : input.suspended === false ? "org.resume" : "org.update", `org:${org.name}`, { changed: Object.keys(input) });
-  }).immediate();
-  authChanged(ctx);
-  return getAccount(ctx, org.id)!;
+  let updated: AccountRow;
+  try {
+    updated = await ctx.stores.accounts.update(org.id, input, {
+      actor, action: input.suspended === true ? "org.suspend" : input.suspended === false ? "org.resume" : "org.update", target: `org:${org.name}`, detail: { changed: Object.keys(input) },
+    });
+  } catch (err) {
+    throw orgNameTaken(err, input.name ?? org.name);
+  }
+  await authChanged(ctx);
+  return updated;
 }
 
 /** Deletes an org with its memberships and keys; refused while it holds credits (grant them away first). */
-export function deleteOrg(ctx: AppContext, org: AccountRow, actor: Actor): void {
-  if (org.credits > 0) throw new ApiError("conflict", `organization ${org.name} still holds ${org.credits} credits; adjust them to 0 first (credits grant ${org.name} -${org.credits} --org)`, "name");
-  ctx.db.$client.transaction(() => {
-    ctx.db.delete(accounts).where(eq(accounts.id, org.id)).run(); // memberships and keys cascade
-    recordAudit(ctx, actor, "org.delete", `org:${org.name}`, {});
-  }).immediate();
-  authChanged(ctx);
+export async function deleteOrg(ctx: AppContext, org: AccountRow, actor: Actor): Promise<void> {
+  const holds = () => new ApiError("conflict", `organization ${org.name} still holds ${org.credits} credits; adjust them to 0 first (credits grant ${org.name} -${org.credits} --org)`, "name");
+  if (org.credits > 0) throw holds();
+  try {
+    await ctx.stores.accounts.deleteOrg(org.id, { actor, action: "org.delete", target: `org:${org.name}` });
+  } catch (err) {
+    if (err instanceof StoreConflict && err.kind === "HoldsCredits") throw holds();
+    throw err;
+  }
+  await authChanged(ctx);
 }
 
-export function membershipOf(ctx: AppContext, orgId: number, userId: number): MembershipRow | undefined {
-  return ctx.db.select().from(memberships).where(and(eq(memberships.accountId, orgId), eq(memberships.userId, userId))).get();
+export function membershipOf(ctx: AppContext, orgId: number, userId: number): Promise<MembershipRow | undefined> {
+  return ctx.stores.accounts.membership(orgId, userId);
 }
 
 /** The org's members with their user names, owners first. */
-export function listMembers(ctx: AppContext, orgId: number): (MembershipRow & { name: string })[] {
-  const rows = ctx.db.select().from(memberships).where(eq(memberships.accountId, orgId)).orderBy(asc(memberships.createdAt)).all();
+export async function listMembers(ctx: AppContext, orgId: number): Promise<Member[]> {
   const order: Record<Role, number> = { owner: 0, admin: 1, member: 2, billing: 3 };
-  return rows.map((m) => ({ ...m, name: getUserById(ctx, m.userId)?.name ?? `#${m.userId}` })).sort((a, b) => order[a.role] - order[b.role]);
+  return (await ctx.stores.accounts.members(orgId)).sort((a, b) => order[a.role] - order[b.role]);
 }
 
 /** The orgs a user belongs to, with their role there. */
-export function orgsOfUser(ctx: AppContext, userId: number): { org: AccountRow; membership: MembershipRow }[] {
-  return ctx.db.select().from(memberships).where(eq(memberships.userId, userId)).all()
-    .map((m) => ({ org: getAccount(ctx, m.accountId)!, membership: m }))
-    .filter((x) => x.org && x.org.kind === "org");
+export function orgsOfUser(ctx: AppContext, userId: number): Promise<{ org: AccountRow; membership: MembershipRow }[]> {
+  return ctx.stores.accounts.membershipsOf(userId);
 }
-
-const owners = (ctx: AppContext, orgId: number) =>
-  ctx.db.select({ n: sql<number>`count(*)` }).from(memberships).where(and(eq(memberships.accountId, orgId), eq(memberships.role, "owner"))).get()!.n;
 
 /**
  * Adds a member. `by` is the acting member's role (null: the admin socket, which may do anything): only
  * owners add owners.
  */
-export function addMember(ctx: AppContext, org: AccountRow, raw: MemberInput, actor: Actor, by: Role | null): MembershipRow {
+export async function addMember(ctx: AppContext, org: AccountRow, raw: MemberInput, actor: Actor, by: Role | null): Promise<MembershipRow> {
   const input = memberInput.parse(raw);
   if (input.role === "owner" && by !== null && by !== "owner") throw roleRefusal("Only an owner can add an owner.");
-  const user = getUserByName(ctx, input.user);
-  if (membershipOf(ctx, org.id, user.id)) throw new ApiError("conflict", `${user.name} is already a member of ${org.name}; change their role with an update`, "user");
-  ctx.db.$client.transaction(() => {
-    ctx.db.insert(memberships).values({
+  const user = await getUserByName(ctx, input.user);
+  let m: MembershipRow;
+  try {
+    m = await ctx.stores.accounts.addMember({
       accountId: org.id, userId: user.id, role: input.role, monthlySpend: input.monthlySpend, concurrency: input.concurrency, rpm: input.rpm, tpm: input.tpm,
-    }).run();
-    recordAudit(ctx, actor, "org.member.add", `org:${org.name}`, { user: user.name, role: input.role });
-  }).immediate();
-  authChanged(ctx);
-  return membershipOf(ctx, org.id, user.id)!;
+    }, { actor, action: "org.member.add", target: `org:${org.name}`, detail: { user: user.name, role: input.role } });
+  } catch (err) {
+    if (err instanceof StoreConflict && err.kind === "AlreadyMember") throw new ApiError("conflict", `${user.name} is already a member of ${org.name}; change their role with an update`, "user");
+    throw err;
+  }
+  await authChanged(ctx);
+  return m;
 }
 
 /** Changes a member's role or caps. Admins may not touch owners or make one; the last owner stays an owner. */
-export function updateMember(ctx: AppContext, org: AccountRow, userId: number, raw: UpdateMemberInput, actor: Actor, by: Role | null): MembershipRow {
+export async function updateMember(ctx: AppContext, org: AccountRow, userId: number, raw: UpdateMemberInput, actor: Actor, by: Role | null): Promise<MembershipRow> {
   const input = updateMemberInput.parse(raw);
-  const current = membershipOf(ctx, org.id, userId);
-  if (!current) throw new ApiError("not_found", `no such member of ${org.name}`, "user");
+  const current = await membershipOf(ctx, org.id, userId);
+  if (!current) throw noMember(org);
   if (by !== null && by !== "owner" && (current.role === "owner" || input.role === "owner")) throw roleRefusal("Only an owner can change an owner or make one.");
-  if (current.role === "owner" && input.role !== undefined && input.role !== "owner" && owners(ctx, org.id) <= 1) {
-    throw new ApiError("conflict", "This is the organization's last owner; make someone else an owner first.", "role");
+  let m: MembershipRow | undefined;
+  try {
+    m = await ctx.stores.accounts.updateMember(org.id, userId, input, { actor, action: "org.member.update", target: `org:${org.name}`, detail: { userId, changed: Object.keys(input), role: input.role } });
+  } catch (err) {
+    throw lastOwner(err, "role");
   }
-  ctx.db.$client.transaction(() => {
-    if (Object.keys(input).length > 0) ctx.db.update(memberships).set(input).where(and(eq(memberships.accountId, org.id), eq(memberships.userId, userId))).run();
-    recordAudit(ctx, actor, "org.member.update", `org:${org.name}`, { userId, changed: Object.keys(input), role: input.role });
-  }).immediate();
-  authChanged(ctx);
-  return membershipOf(ctx, org.id, userId)!;
+  if (!m) throw noMember(org);
+  await authChanged(ctx);
+  return m;
 }
 
 /** Removes a member: their member keys stop from the next request (and running ones end); service keys stay. */
-export function removeMember(ctx: AppContext, org: AccountRow, userId: number, actor: Actor, by: Role | null): void {
-  const current = membershipOf(ctx, org.id, userId);
-  if (!current) throw new ApiError("not_found", `no such member of ${org.name}`, "user");
+export async function removeMember(ctx: AppContext, org: AccountRow, userId: number, actor: Actor, by: Role | null): Promise<void> {
+  const current = await membershipOf(ctx, org.id, userId);
+  if (!current) throw noMember(org);
   if (by !== null && by !== "owner" && current.role === "owner") throw roleRefusal("Only an owner can remove an owner.");
-  if (current.role === "owner" && owners(ctx, org.id) <= 1) throw new ApiError("conflict", "This is the organization's last owner; make someone else an owner first.", "user");
-  ctx.db.$client.transaction(() => {
-    ctx.db.delete(memberships).where(and(eq(memberships.accountId, org.id), eq(memberships.userId, userId))).run();
-    recordAudit(ctx, actor, "org.member.remove", `org:${org.name}`, { userId, role: current.role });
-  }).immediate();
-  authChanged(ctx);
+  let removed: boolean;
+  try {
+    removed = await ctx.stores.accounts.removeMember(org.id, userId, { actor, action: "org.member.remove", target: `org:${org.name}`, detail: { userId, role: current.role } });
+  } catch (err) {
+    throw lastOwner(err, "user");
+  }
+  if (!removed) throw noMember(org);
+  await authChanged(ctx);
 }
 
-/** How many keys of each kind an org has (for listings). */
-export function orgKeyCount(ctx: AppContext, orgId: number): number {
-  return ctx.db.select({ n: sql<number>`count(*)` }).from(apiKeys).where(eq(apiKeys.accountId, orgId)).get()!.n;
+/** How many keys an org has (for listings). */
+export function orgKeyCount(ctx: AppContext, orgId: number): Promise<number> {
+  return ctx.stores.accounts.keyCount(orgId);
 }
 
 const roleRefusal = (message: string) => new ApiError("insufficient_scope", message);
+const noMember = (org: AccountRow) => new ApiError("not_found", `no such member of ${org.name}`, "user");
+
+function lastOwner(err: unknown, param: string): unknown {
+  if (err instanceof StoreConflict && err.kind === "LastOwner") return new ApiError("conflict", "This is the organization's last owner; make someone else an owner first.", param);
+  return err;
+}
+
+function orgNameTaken(err: unknown, name: string): unknown {
+  if (err instanceof StoreConflict && err.kind === "NameTaken") return new ApiError("conflict", `an organization named ${name} already exists`, "name");
+  return err;
+}
+

@@ -24,32 +24,32 @@ const iso = <T extends { at?: number; updatedAt?: number }>(r: T) => ({
 
 export const adminBillingRoutes = (ctx: AppContext) =>
   new Elysia({ name: "admin-billing" })
-    .get("/prices", () => ({ data: listPrices(ctx).map(iso) }))
-    .put("/prices/*", ({ params, body }) => iso(setPrice(ctx, decodeURIComponent((params as { "*": string })["*"]), body, ADMIN_ACTOR)))
-    .delete("/prices/*", ({ params }) => {
+    .get("/prices", async () => ({ data: (await listPrices(ctx)).map(iso) }))
+    .put("/prices/*", async ({ params, body }) => iso(await setPrice(ctx, decodeURIComponent((params as { "*": string })["*"]), body, ADMIN_ACTOR)))
+    .delete("/prices/*", async ({ params }) => {
       const model = decodeURIComponent((params as { "*": string })["*"]);
-      deletePrice(ctx, model, ADMIN_ACTOR);
+      await deletePrice(ctx, model, ADMIN_ACTOR);
       return { model, deleted: true };
     })
-    .post("/users/:name/credits", ({ params, body }) => {
+    .post("/users/:name/credits", async ({ params, body }) => {
       const input = grantBody.parse(body);
-      const user = getUserByName(ctx, params.name);
-      return iso(grantCredits(ctx, user.accountId, input.amount, { note: input.note, ref: input.ref, actor: ADMIN_ACTOR, target: `user:${user.name}` }));
+      const user = await getUserByName(ctx, params.name);
+      return iso(await grantCredits(ctx, user.accountId, input.amount, { note: input.note, ref: input.ref, actor: ADMIN_ACTOR, target: `user:${user.name}` }));
     })
-    .get("/users/:name/ledger", ({ params, query }) => {
-      const user = getUserByName(ctx, params.name);
+    .get("/users/:name/ledger", async ({ params, query }) => {
+      const user = await getUserByName(ctx, params.name);
       ctx.writer.flush();
-      return { data: listLedger(ctx, user.accountId, ledgerLimit(query.limit)).map(iso) };
+      return { data: (await listLedger(ctx, user.accountId, ledgerLimit(query.limit))).map(iso) };
     })
-    .post("/orgs/:name/credits", ({ params, body }) => {
+    .post("/orgs/:name/credits", async ({ params, body }) => {
       const input = grantBody.parse(body);
-      const org = orgByName(ctx, params.name);
-      return iso(grantCredits(ctx, org.id, input.amount, { note: input.note, ref: input.ref, actor: ADMIN_ACTOR, target: `org:${org.name}` }));
+      const org = await orgByName(ctx, params.name);
+      return iso(await grantCredits(ctx, org.id, input.amount, { note: input.note, ref: input.ref, actor: ADMIN_ACTOR, target: `org:${org.name}` }));
     })
-    .get("/orgs/:name/ledger", ({ params, query }) => {
-      const org = orgByName(ctx, params.name);
+    .get("/orgs/:name/ledger", async ({ params, query }) => {
+      const org = await orgByName(ctx, params.name);
       ctx.writer.flush();
-      return { data: listLedger(ctx, org.id, ledgerLimit(query.limit)).map(iso) };
+      return { data: (await listLedger(ctx, org.id, ledgerLimit(query.limit))).map(iso) };
     });
 
 const ledgerLimit = (raw: unknown) => Math.min(10_000, Math.max(1, Number(raw) || 50));

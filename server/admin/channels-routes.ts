@@ -13,13 +13,13 @@ const channelId = (raw: string) => {
 
 export const adminChannelRoutes = (ctx: AppContext) =>
   new Elysia({ name: "admin-channels" })
-    .get("/channels", () => ({ data: listChannels(ctx).map((c) => publicChannel(ctx, c)) }))
-    .get("/channels/:id", ({ params }) => publicChannel(ctx, getChannel(ctx, channelId(params.id))))
-    .post("/channels", ({ body }) => publicChannel(ctx, createChannel(ctx, body as never, ADMIN_ACTOR)))
-    .patch("/channels/:id", ({ params, body }) => publicChannel(ctx, updateChannel(ctx, channelId(params.id), body as never, ADMIN_ACTOR)))
-    .delete("/channels/:id", ({ params }) => {
-      deleteChannel(ctx, channelId(params.id), ADMIN_ACTOR);
+    .get("/channels", async () => ({ data: (await listChannels(ctx)).map((c) => publicChannel(ctx, c)) }))
+    .get("/channels/:id", async ({ params }) => publicChannel(ctx, await getChannel(ctx, channelId(params.id))))
+    .post("/channels", async ({ body }) => publicChannel(ctx, await createChannel(ctx, body as never, ADMIN_ACTOR)))
+    .patch("/channels/:id", async ({ params, body }) => publicChannel(ctx, await updateChannel(ctx, channelId(params.id), body as never, ADMIN_ACTOR)))
+    .delete("/channels/:id", async ({ params }) => {
+      await deleteChannel(ctx, channelId(params.id), ADMIN_ACTOR);
       return { id: channelId(params.id), deleted: true };
     })
     .post("/channels/:id/test", ({ params }) => testChannel(ctx, channelId(params.id)))
-    .post("/channels/:id/reveal", ({ params }) => ({ id: channelId(params.id), apiKey: revealChannelKey(ctx, channelId(params.id), ADMIN_ACTOR) }));
+    .post("/channels/:id/reveal", async ({ params }) => ({ id: channelId(params.id), apiKey: await revealChannelKey(ctx, channelId(params.id), ADMIN_ACTOR) }));

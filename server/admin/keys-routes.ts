@@ -24,14 +24,14 @@ const importBody = z.looseObject({ key: z.string().min(8).max(512).optional(), s
  * Whose key the admin socket makes: a user's personal key (`user`), or an org's service key (`org` +
  * `service`) or member key (`org` + `member`, who must be a member; the key is bounded by their role).
  */
-function ownerOf(ctx: AppContext, b: z.infer<typeof createBody>): KeyOwner {
-  if (b.user !== undefined && b.org === undefined) return { accountId: getUserByName(ctx, b.user).accountId, kind: "personal", userId: getUserByName(ctx, b.user).id };
+async function ownerOf(ctx: AppContext, b: z.infer<typeof createBody>): Promise<KeyOwner> {
+  if (b.user !== undefined && b.org === undefined) return { accountId: (await getUserByName(ctx, b.user)).accountId, kind: "personal", userId: (await getUserByName(ctx, b.user)).id };
   if (b.org === undefined) throw new ApiError("invalid_request", "Say whose key it is: user, or org with service or member.", "user");
-  const org = orgByName(ctx, b.org);
+  const org = await orgByName(ctx, b.org);
   if (b.service && b.member === undefined) return { accountId: org.id, kind: "service", userId: null };
   if (b.member !== undefined && !b.service) {
-    const user = getUserByName(ctx, b.member);
-    if (!membershipOf(ctx, org.id, user.id)) throw new ApiError("invalid_request", `${user.name} is not a member of ${org.name}; add them first (org member add)`, "member");
+    const user = await getUserByName(ctx, b.member);
+    if (!await membershipOf(ctx, org.id, user.id)) throw new ApiError("invalid_request", `${user.name} is not a member of ${org.name}; add them first (org member add)`, "member");
     return { accountId: org.id, kind: "member", userId: user.id };
   }
   throw new ApiError("invalid_request", "An org key is either a service key (service: true) or a member key (member: USER).", "service");
@@ -39,43 +39,43 @@ function ownerOf(ctx: AppContext, b: z.infer<typeof createBody>): KeyOwner {
 
 export const adminKeyRoutes = (ctx: AppContext) =>
   new Elysia({ name: "admin-keys" })
-    .get("/keys", ({ query }) => {
-      const userId = query.user ? getUserByName(ctx, String(query.user)).id : undefined;
-      const accountId = query.org ? orgByName(ctx, String(query.org)).id : undefined;
-      return { data: listKeys(ctx, accountId, userId).map((k) => publicKey(ctx, k)) };
+    .get("/keys", async ({ query }) => {
+      const userId = query.user ? (await getUserByName(ctx, String(query.user))).id : undefined;
+      const accountId = query.org ? (await orgByName(ctx, String(query.org))).id : undefined;
+      return { data: (await listKeys(ctx, accountId, userId)).map((k) => publicKey(ctx, k)) };
     })
-    .get("/keys/:id", ({ params }) => publicKey(ctx, getKey(ctx, keyId(params.id))))
-    .post("/keys", ({ body }) => {
+    .get("/keys/:id", async ({ params }) => publicKey(ctx, await getKey(ctx, keyId(params.id))))
+    .post("/keys", async ({ body }) => {
       const { user, org, service, member, ...fields } = createBody.parse(body);
-      const owner = ownerOf(ctx, { user, org, service, member });
-      const { row, key } = createKey(ctx, owner, boundedByRole(ctx, owner, fields), ADMIN_ACTOR);
+      const owner = await ownerOf(ctx, { user, org, service, member });
+      const { row, key } = await createKey(ctx, owner, await boundedByRole(ctx, owner, fields), ADMIN_ACTOR);
       return { ...publicKey(ctx, row), key };
     })
     // Keys brought over from another gateway, so its clients need no change: the plaintext, or only its SHA-256.
-    .post("/keys/import", ({ body }) => {
+    .post("/keys/import", async ({ body }) => {
       const { user, org, service, member, ...rest } = createBody.parse(body);
       const { key, sha256, ...fields } = importBody.parse(rest);
       if ((key === undefined) === (sha256 === undefined)) throw new ApiError("invalid_request", "Give exactly one of key (the plaintext) or sha256 (its hex digest).", "key");
-      const owner = ownerOf(ctx, { user, org, service, member });
-      const { row } = createKey(ctx, owner, boundedByRole(ctx, owner, fields), ADMIN_ACTOR, key !== undefined ? { key } : { sha256 });
+      const owner = await ownerOf(ctx, { user, org, service, member });
+      const { row } = await createKey(ctx, owner, await boundedByRole(ctx, owner, fields), ADMIN_ACTOR, key !== undefined ? { key } : { sha256 });
       return publicKey(ctx, row);
     })
-    .patch("/keys/:id", ({ params, body }) => publicKey(ctx, updateKey(ctx, keyId(params.id), body as never, ADMIN_ACTOR)))
-    .post("/keys/:id/reveal", ({ params }) => ({ id: keyId(params.id), key: revealKey(ctx, keyId(params.id), ADMIN_ACTOR) }))
-    .delete("/users/:name/keys", ({ params }) => {
-      const user = getUserByName(ctx, params.name);
-      const ids = deleteAllKeys(ctx, user.accountId, ADMIN_ACTOR);
+    .patch("/keys/:id", async ({ params, body }) => publicKey(ctx, await updateKey(ctx, keyId(params.id), body as never, ADMIN_ACTOR)))
+    .post("/keys/:id/reveal", async ({ params }) => ({ id: keyId(params.id), key: await revealKey(ctx, keyId(params.id), ADMIN_ACTOR) }))
+    .delete("/users/:name/keys", async ({ params }) => {
+      const user = await getUserByName(ctx, params.name);
+      const ids = await deleteAllKeys(ctx, user.accountId, ADMIN_ACTOR);
       return { user: user.name, deleted: ids.length, ids };
     })
-    .delete("/keys/:id", ({ params }) => {
-      deleteKey(ctx, keyId(params.id), ADMIN_ACTOR);
+    .delete("/keys/:id", async ({ params }) => {
+      await deleteKey(ctx, keyId(params.id), ADMIN_ACTOR);
       return { id: keyId(params.id), deleted: true };
     });
 
 /** A member key can never be granted more than its member's role holds: without scopes, the role's. */
-function boundedByRole(ctx: AppContext, owner: KeyOwner, fields: Record<string, unknown>): Record<string, unknown> {
+async function boundedByRole(ctx: AppContext, owner: KeyOwner, fields: Record<string, unknown>): Promise<Record<string, unknown>> {
   if (owner.kind !== "member" || owner.userId === null) return fields;
-  const role = membershipOf(ctx, owner.accountId, owner.userId)!.role;
+  const role = (await membershipOf(ctx, owner.accountId, owner.userId))!.role;
   const allowed = ROLE_SCOPES[role];
   const asked = fields.scopes === undefined ? null : expandScopes(ctx.scopes.canonical(fields.scopes as string[]));
   if (asked) {

@@ -16,7 +16,7 @@ export const adminSystemRoutes = (ctx: AppContext, info: () => Record<string, un
       settlementWriter: ctx.writer.where,
       ...info(),
     }))
-    .get("/audit", ({ query }) => ({
-      data: listAudit(ctx, { limit: query.limit ? Math.min(1000, Number(query.limit) || 100) : 100, before: query.before ? Number(query.before) : undefined }),
+    .get("/audit", async ({ query }) => ({
+      data: await listAudit(ctx, { limit: query.limit ? Math.min(1000, Number(query.limit) || 100) : 100, before: query.before ? Number(query.before) : undefined }),
     }))
-    .post("/master-key/rotate", () => rotateMasterKey(ctx, ADMIN_ACTOR));
+    .post("/master-key/rotate", async () => await rotateMasterKey(ctx, ADMIN_ACTOR));

@@ -9,17 +9,17 @@ const num = (v: unknown) => (v === undefined || v === "" ? undefined : Number.is
 
 export const adminUsageRoutes = (ctx: AppContext) =>
   new Elysia({ name: "admin-usage" })
-    .get("/usage", ({ query }) => ({
+    .get("/usage", async ({ query }) => ({
       data: listUsage(ctx, {
-        userId: query.user ? getUserByName(ctx, String(query.user)).id : undefined,
-        accountId: query.org ? orgByName(ctx, String(query.org)).id : undefined,
+        userId: query.user ? (await getUserByName(ctx, String(query.user))).id : undefined,
+        accountId: query.org ? (await orgByName(ctx, String(query.org))).id : undefined,
         keyId: num(query.key),
         before: num(query.before),
         limit: num(query.limit) ?? 100,
       }),
     }))
-    .get("/keys/:id/timeline", ({ params, query }) => {
-      const key = getKey(ctx, Number(params.id));
+    .get("/keys/:id/timeline", async ({ params, query }) => {
+      const key = await getKey(ctx, Number(params.id));
       return { data: keyTimeline(ctx, key.id, Math.min(24 * 31, Math.max(1, num(query.hours) ?? 72))) };
     })
     .get("/metrics", () => new Response(ctx.metrics.render(), { headers: { "content-type": "text/plain; version=0.0.4" } }));

@@ -4,14 +4,14 @@ import { createUser, getUserByName, listUsers, personalAccount, publicUser, upda
 import { describeAccount } from "../billing/account-view";
 import { ADMIN_ACTOR } from "./actor";
 
-const withAccount = (ctx: AppContext, u: Parameters<typeof publicUser>[0]) => {
-  const a = personalAccount(ctx, u);
+const withAccount = async (ctx: AppContext, u: Parameters<typeof publicUser>[0]) => {
+  const a = await personalAccount(ctx, u);
   return { ...publicUser(u, a), ...describeAccount(ctx, a) };
 };
 
 export const adminUserRoutes = (ctx: AppContext) =>
   new Elysia({ name: "admin-users" })
-    .get("/users", () => ({ data: listUsers(ctx).map((u) => withAccount(ctx, u)) }))
-    .get("/users/:name", ({ params }) => withAccount(ctx, getUserByName(ctx, params.name)))
-    .post("/users", ({ body }) => withAccount(ctx, createUser(ctx, body as never, ADMIN_ACTOR)))
-    .patch("/users/:name", async ({ params, body }) => withAccount(ctx, await updateUser(ctx, params.name, body as never, ADMIN_ACTOR)));
+    .get("/users", async () => ({ data: await Promise.all((await listUsers(ctx)).map((u) => withAccount(ctx, u))) }))
+    .get("/users/:name", async ({ params }) => await withAccount(ctx, await getUserByName(ctx, params.name)))
+    .post("/users", async ({ body }) => await withAccount(ctx, await createUser(ctx, body as never, ADMIN_ACTOR)))
+    .patch("/users/:name", async ({ params, body }) => await withAccount(ctx, await updateUser(ctx, params.name, body as never, ADMIN_ACTOR)));

@@ -1,5 +1,3 @@
-import { desc, lt } from "drizzle-orm";
-import { auditLog } from "../../db/schema";
 import type { AppContext } from "../context";
 
 /**
@@ -10,14 +8,15 @@ export type Actor = string | { name: string; ip: string };
 
 export const actorName = (a: Actor): string => (typeof a === "string" ? a : a.name);
 
-/** Records an admin write. `detail` must never carry a secret: callers pass ids and changed field names. */
-export function recordAudit(ctx: AppContext, actor: Actor, action: string, target: string, detail: Record<string, unknown> = {}): void {
-  const ip = typeof actor === "string" ? "" : actor.ip;
-  ctx.db.insert(auditLog).values({ at: Date.now(), actor: actorName(actor), action, target, detail, ip }).run();
+/**
+ * Records an action that writes nothing else (logins, reveals). Writes record theirs through their store,
+ * in their own transaction. `detail` must never carry a secret: callers pass ids and changed field names.
+ */
+export async function recordAudit(ctx: AppContext, actor: Actor, action: string, target: string, detail: Record<string, unknown> = {}): Promise<void> {
+  await ctx.stores.audit.record({ actor, action, target, detail });
 }
 
-export function listAudit(ctx: AppContext, opts: { limit?: number; before?: number } = {}) {
-  const q = ctx.db.select().from(auditLog);
-  const rows = (opts.before ? q.where(lt(auditLog.id, opts.before)) : q).orderBy(desc(auditLog.id)).limit(opts.limit ?? 100).all();
+export async function listAudit(ctx: AppContext, opts: { limit?: number; before?: number } = {}) {
+  const rows = await ctx.stores.audit.list(opts);
   return rows.map((r) => ({ ...r, at: new Date(r.at).toISOString() }));
 }

@@ -1,5 +1,4 @@
-import { and, eq } from "drizzle-orm";
-import { accounts, apiKeys, memberships, users, type AccountRow, type MembershipRow, type UserRow } from "../../db/schema";
+import type { AccountRow, MembershipRow, UserRow } from "../../db/schema";
 import { ApiError, type Caller } from "../errors";
 import type { AppContext } from "../context";
 import { digestHex, hashesEqual, keyPrefixOf } from "../keys/key-format";
@@ -71,25 +70,30 @@ export function authenticate(ctx: AppContext, authorization: string | null, ip: 
   return authenticateKey(ctx, token, ip);
 }
 
-/** The key with this digest and what it needs, from the cache or the database; null when there is none. */
-export function lookupKey(ctx: AppContext, digest: string): CachedKey | null {
+/**
+ * The key with this digest and what it needs, from the cache (at once) or the database (a promise, the
+ * cache filled); null when there is none.
+ */
+export function lookupKey(ctx: AppContext, digest: string): CachedKey | null | Promise<CachedKey | null> {
   const cached = ctx.keyCache.get(digest);
   if (cached !== undefined) return cached;
-  const key = ctx.db.select().from(apiKeys).where(eq(apiKeys.hash, digest)).get();
-  if (!key) return null;
-  const account = ctx.db.select().from(accounts).where(eq(accounts.id, key.accountId)).get();
-  if (!account) return null;
-  const user = key.userId === null ? null : ctx.db.select().from(users).where(eq(users.id, key.userId)).get() ?? null;
-  const membership = key.kind === "member" && key.userId !== null
-    ? ctx.db.select().from(memberships).where(and(eq(memberships.accountId, key.accountId), eq(memberships.userId, key.userId))).get() ?? null
-    : null;
-  return ctx.keyCache.set(digest, cachedKey(key, account, user, membership));
+  return ctx.stores.keys.credential(digest).then((c) => {
+    if (!c) return null;
+    // A member key's membership is its creator's in the key's org; other keys have none.
+    const membership = c.key.kind === "member" ? c.membership : null;
+    return ctx.keyCache.set(digest, cachedKey(c.key, c.account, c.user, membership));
+  });
 }
 
-export function authenticateKey(ctx: AppContext, token: string, ip: string): Principal {
+/** Synchronous when the key is cached (the hot path awaits nothing), a promise when it must be read. */
+export function authenticateKey(ctx: AppContext, token: string, ip: string): Principal | Promise<Principal> {
   if (!plausible(token)) throw INVALID();
   const digest = digestHex(token);
   const entry = lookupKey(ctx, digest);
+  return entry instanceof Promise ? entry.then((e) => principalOf(ctx, digest, e, ip)) : principalOf(ctx, digest, entry, ip);
+}
+
+function principalOf(ctx: AppContext, digest: string, entry: CachedKey | null, ip: string): Principal {
   const ok = hashesEqual(digest, entry ? entry.key.hash : DUMMY_DIGEST);
   if (!entry || !ok) throw INVALID();
   const refusal = keyRefusal(entry, ip, Date.now());

@@ -1,9 +1,12 @@
 import type { AppContext } from "../context";
+import { log } from "../log";
 import type { ErrorCode } from "../errors";
 import { getUserById } from "../users/service";
 import { getAccount } from "../accounts/store";
 import type { RunningRequest } from "../relay/running";
+import type { AccountRow, UserRow } from "../../db/schema";
 import { keyRefusal, lookupKey } from "./authenticate";
+import type { CachedKey } from "./key-cache";
 
 /**
  * What happens after any write that authentication or the limits read (a key or user changed, disabled,
@@ -11,36 +14,53 @@ import { keyRefusal, lookupKey } from "./authenticate";
  * running request is checked again, so the change reaches the requests already in flight too. A request
  * that may no longer run is cut at once (see RunningRequest.cut).
  */
-export function authChanged(ctx: AppContext): void {
+export async function authChanged(ctx: AppContext): Promise<void> {
   ctx.keyCache.clear();
-  if (ctx.running.size > 0) recheckRunning(ctx);
+  if (ctx.running.size > 0) await recheckRunning(ctx);
 }
 
 type Verdict = { code: ErrorCode; message: string } | null;
 
+/** What the running requests' keys, users and accounts are now, read once for the whole check. */
+type Now = { keys: Map<string, CachedKey | null>; users: Map<number, UserRow | undefined>; accounts: Map<number, AccountRow | undefined> };
+
+async function readNow(ctx: AppContext, running: RunningRequest[]): Promise<Now> {
+  const digests = [...new Set(running.map((r) => r.digest).filter((d): d is string => d !== null))];
+  const userIds = [...new Set(running.filter((r) => r.digest === null && r.userId !== null).map((r) => r.userId!))];
+  const accountIds = [...new Set(running.map((r) => r.accountId))];
+  const [keys, users, accounts] = await Promise.all([
+    Promise.all(digests.map(async (d) => [d, await lookupKey(ctx, d)] as const)),
+    Promise.all(userIds.map(async (id) => [id, await getUserById(ctx, id)] as const)),
+    Promise.all(accountIds.map(async (id) => [id, await getAccount(ctx, id)] as const)),
+  ]);
+  return { keys: new Map(keys), users: new Map(users), accounts: new Map(accounts) };
+}
+
 /** Checks every running request against the current keys, users and limits; cuts those that fail. */
-export function recheckRunning(ctx: AppContext, now = Date.now()): number {
+export async function recheckRunning(ctx: AppContext, now = Date.now()): Promise<number> {
+  const running = ctx.running.all();
+  const state = await readNow(ctx, running);
   let cut = 0;
   const survivors: RunningRequest[] = [];
-  for (const r of ctx.running.all()) {
-    const v = authorizationVerdict(ctx, r, now);
+  for (const r of running) {
+    const v = authorizationVerdict(state, r, now);
     if (v) {
       r.cut(v.code, v.message);
       cut++;
     } else survivors.push(r);
   }
-  return cut + cutOverLimits(ctx, survivors);
+  return cut + cutOverLimits(state, survivors);
 }
 
 /** Whether the key (or, for a session, the user) behind a running request may still make it. */
-function authorizationVerdict(ctx: AppContext, r: RunningRequest, now: number): Verdict {
+function authorizationVerdict(state: Now, r: RunningRequest, now: number): Verdict {
   const revoked = (message: string): Verdict => ({ code: "key_revoked", message });
   if (r.digest === null) {
-    const user = r.userId === null ? undefined : getUserById(ctx, r.userId);
+    const user = r.userId === null ? undefined : state.users.get(r.userId);
     if (!user) return revoked("This user was deleted while the request ran.");
     return user.enabled ? null : revoked("This user was disabled while the request ran.");
   }
-  const entry = lookupKey(ctx, r.digest);
+  const entry = state.keys.get(r.digest);
   if (!entry || entry.key.id !== r.keyId) return revoked("This API key was deleted while the request ran.");
   const refusal = keyRefusal(entry, r.ip, now);
   if (refusal) {
@@ -59,7 +79,7 @@ function authorizationVerdict(ctx: AppContext, r: RunningRequest, now: number): 
  * After a limit was lowered below what running requests hold, ends the newest of them until the rest fit:
  * the account's concurrency cap, a member's concurrency cap, the key's spend limit and the monthly quota.
  */
-function cutOverLimits(ctx: AppContext, running: RunningRequest[]): number {
+function cutOverLimits(state: Now, running: RunningRequest[]): number {
   let cut = 0;
   const gone = new Set<string>();
   const end = (r: RunningRequest, code: ErrorCode, message: string) => {
@@ -70,7 +90,7 @@ function cutOverLimits(ctx: AppContext, running: RunningRequest[]): number {
   };
   const newestFirst = [...running].reverse();
   for (const [accountId, list] of groupBy(newestFirst, (r) => r.accountId)) {
-    const account = getAccount(ctx, accountId);
+    const account = state.accounts.get(accountId);
     if (!account) continue;
     let over = list.length - account.concurrency;
     for (const r of list) if (over-- > 0) end(r, "concurrency_limit_exceeded", `The account's concurrency cap was lowered to ${account.concurrency} while this request ran.`);
@@ -85,7 +105,7 @@ function cutOverLimits(ctx: AppContext, running: RunningRequest[]): number {
     }
   }
   for (const list of groupBy(newestFirst.filter((r) => r.digest !== null), (r) => r.digest!).values()) {
-    const entry = lookupKey(ctx, list[0]!.digest!);
+    const entry = state.keys.get(list[0]!.digest!);
     const limit = entry?.key.spendLimit ?? null;
     const spend = list[0]!.hold.key;
     if (limit !== null && spend) {
@@ -100,7 +120,7 @@ function cutOverLimits(ctx: AppContext, running: RunningRequest[]): number {
   // A member's concurrency cap in an org, over all of their member keys.
   for (const list of groupBy(newestFirst.filter((r) => r.hold.member !== null), (r) => `${r.accountId}:${r.userId}`).values()) {
     const m = list[0]!.hold.member!;
-    const cap = lookupMembershipCap(ctx, list);
+    const cap = membershipCap(state, list);
     if (cap === null) continue;
     let over = list.filter((r) => !gone.has(r.requestId)).length - cap;
     for (const r of list) if (over > 0 && !gone.has(r.requestId)) (end(r, "concurrency_limit_exceeded", `Your concurrency cap in this organization was lowered to ${cap} while this request ran.`), over--);
@@ -110,9 +130,9 @@ function cutOverLimits(ctx: AppContext, running: RunningRequest[]): number {
 }
 
 /** The current concurrency cap of the member behind these requests (null: none). */
-function lookupMembershipCap(ctx: AppContext, list: RunningRequest[]): number | null {
+function membershipCap(state: Now, list: RunningRequest[]): number | null {
   const r = list.find((x) => x.digest !== null);
-  return r ? lookupKey(ctx, r.digest!)?.membership?.concurrency ?? null : null;
+  return r ? state.keys.get(r.digest!)?.membership?.concurrency ?? null : null;
 }
 
 /**
@@ -124,7 +144,7 @@ export function watchExternalAuthChanges(ctx: AppContext, intervalMs = 500): () 
   // Whoever notices first (a request's cache lookup, or this timer), the running requests are checked once,
   // after the current turn rather than inside someone's authentication.
   ctx.keyCache.onStale = () => {
-    if (ctx.running.size > 0) setImmediate(() => recheckRunning(ctx));
+    if (ctx.running.size > 0) setImmediate(() => void recheckRunning(ctx).catch((err) => log.error("re-checking running requests failed", { error: String(err) })));
   };
   const timer = setInterval(() => {
     if (ctx.running.size > 0) ctx.keyCache.poll();

@@ -1,7 +1,5 @@
-import { asc, eq } from "drizzle-orm";
 import { z } from "zod";
-import { prices, type PriceRow } from "../../db/schema";
-import { recordAudit } from "../audit/audit";
+import type { PriceRow } from "../../db/schema";
 import type { AppContext } from "../context";
 import { ApiError } from "../errors";
 import { strictObject } from "../http/strict-object";
@@ -33,11 +31,10 @@ const priceOf = (r: PriceRow): Price => ({
 /** Prices per model, cached in memory (reloaded on every write); a model without a price costs 0. */
 export class PriceBook {
   private byModel = new Map<string, Price>();
-  constructor(private readonly ctx: AppContext) {
-    this.reload();
-  }
-  reload(): void {
-    this.byModel = new Map(this.ctx.db.select().from(prices).all().map((r) => [r.model, priceOf(r)]));
+  constructor(private readonly ctx: AppContext) {}
+  /** Reads every price again (at start, and after every write). */
+  async reload(): Promise<void> {
+    this.byModel = new Map((await this.ctx.stores.prices.list()).map((r) => [r.model, priceOf(r)]));
   }
   get(model: string): Price {
     return this.byModel.get(model) ?? FREE;
@@ -88,29 +85,20 @@ export function affordableOutput(price: Price, promptTokens: number, budget: num
   return room < 0 ? -1 : Math.floor(room / price.outputPerMTok);
 }
 
-export function listPrices(ctx: AppContext): PriceRow[] {
-  return ctx.db.select().from(prices).orderBy(asc(prices.model)).all();
+export function listPrices(ctx: AppContext): Promise<PriceRow[]> {
+  return ctx.stores.prices.list();
 }
 
-export function setPrice(ctx: AppContext, model: string, raw: unknown, actor: string): PriceRow {
+export async function setPrice(ctx: AppContext, model: string, raw: unknown, actor: string): Promise<PriceRow> {
   const p = setPriceInput.parse(raw);
   if (!model || model.length > 200) throw new ApiError("invalid_request", "model must be 1-200 characters", "model");
-  const row = ctx.db.$client.transaction(() => {
-    const r = ctx.db.insert(prices).values({ model, ...p, updatedAt: Date.now() })
-      .onConflictDoUpdate({ target: prices.model, set: { ...p, updatedAt: Date.now() } }).returning().get();
-    recordAudit(ctx, actor, "price.set", `model:${model}`, { ...p });
-    return r;
-  }).immediate();
-  ctx.prices.reload();
+  const row = await ctx.stores.prices.set(model, p, { actor, action: "price.set", target: `model:${model}`, detail: { ...p } });
+  await ctx.prices.reload();
   return row;
 }
 
-export function deletePrice(ctx: AppContext, model: string, actor: string): void {
-  const existing = ctx.db.select().from(prices).where(eq(prices.model, model)).get();
-  if (!existing) throw new ApiError("not_found", `no price for model ${model}`, "model");
-  ctx.db.$client.transaction(() => {
-    ctx.db.delete(prices).where(eq(prices.model, model)).run();
-    recordAudit(ctx, actor, "price.delete", `model:${model}`);
-  }).immediate();
-  ctx.prices.reload();
+export async function deletePrice(ctx: AppContext, model: string, actor: string): Promise<void> {
+  const deleted = await ctx.stores.prices.delete(model, { actor, action: "price.delete", target: `model:${model}` });
+  if (!deleted) throw new ApiError("not_found", `no price for model ${model}`, "model");
+  await ctx.prices.reload();
 }

@@ -1,6 +1,6 @@
-import { channels, type ChannelRow } from "../../db/schema";
+import type { ChannelRow } from "../../db/schema";
 import type { AppContext } from "../context";
-import { channelAad } from "../keyring/rotate";
+import { channelAad } from "../keyring/aad";
 import { log } from "../log";
 import { Breaker } from "./breaker";
 
@@ -21,12 +21,11 @@ export class ChannelRegistry {
   private live: LiveChannel[] = [];
   private readonly breakers = new Map<number, Breaker>();
 
-  constructor(private readonly ctx: AppContext) {
-    this.reload();
-  }
+  constructor(private readonly ctx: AppContext) {}
 
-  reload(): void {
-    const rows = this.ctx.db.select().from(channels).all();
+  /** Rebuilds the list from the database (at start, and after every channel write). */
+  async reload(): Promise<void> {
+    const rows = await this.ctx.stores.channels.list();
     const next: LiveChannel[] = [];
     for (const row of rows) {
       let apiKey: string;

@@ -26,7 +26,7 @@ export const meRoutes = (ctx: AppContext) =>
       ip: p.ip,
       ...describeAccount(ctx, p.account),
       ...(p.kind === "session" && u
-        ? { memberships: orgsOfUser(ctx, u.id).map(({ org: o, membership: m }) => ({ orgId: o.id, name: o.name, role: m.role })) }
+        ? { memberships: (await orgsOfUser(ctx, u.id)).map(({ org: o, membership: m }) => ({ orgId: o.id, name: o.name, role: m.role })) }
         : {}),
     };
   });

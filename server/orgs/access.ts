@@ -19,9 +19,9 @@ const forbidden = () => new ApiError("org_forbidden", "You are not a member of t
  * The caller's access to org `rawId`: its own org key, or a member's session or personal key. Another
  * org's key, a non-member and an unknown org all get the same 403 `org_forbidden`, never the org's data.
  */
-export function orgAccess(ctx: AppContext, p: Principal, rawId: string | undefined): OrgAccess {
+export async function orgAccess(ctx: AppContext, p: Principal, rawId: string | undefined): Promise<OrgAccess> {
   const id = /^[1-9][0-9]{0,15}$/.test(rawId ?? "") ? Number(rawId) : NaN;
-  const org = Number.isSafeInteger(id) ? getAccount(ctx, id) : undefined;
+  const org = Number.isSafeInteger(id) ? await getAccount(ctx, id) : undefined;
   if (!org || org.kind !== "org") throw forbidden();
   if (p.account.kind === "org") {
     if (p.accountId !== org.id) throw forbidden();
@@ -31,7 +31,7 @@ export function orgAccess(ctx: AppContext, p: Principal, rawId: string | undefin
     return { org, role: m.role, scopes: p.scopes, userId: m.userId }; // a member key's scopes are already narrowed
   }
   if (p.userId === null) throw forbidden();
-  const m = membershipOf(ctx, org.id, p.userId);
+  const m = await membershipOf(ctx, org.id, p.userId);
   if (!m) throw forbidden();
   return { org, role: m.role, scopes: intersect(p.scopes, ROLE_SCOPES[m.role]), userId: p.userId };
 }

@@ -52,21 +52,21 @@ const keyIdParam = (raw: string | undefined) => {
 export const orgRoutes = (ctx: AppContext) => {
   const access = async (request: Request, server: Parameters<typeof authenticateRequest>[2], orgId: string | undefined) => {
     const p = await authenticateRequest(ctx, request, server);
-    return { p, a: orgAccess(ctx, p, orgId) };
+    return { p, a: await orgAccess(ctx, p, orgId) };
   };
   return new Elysia({ name: "orgs" })
     .post("/v1/orgs", async ({ request, server, set }) => {
       const p = await authenticateRequest(ctx, request, server);
       requireSession(p);
       const body = createOrgBody.parse(await readJson(ctx, request));
-      const org = createOrg(ctx, body, actorOf(p), p.user!);
+      const org = await createOrg(ctx, body, actorOf(p), p.user!);
       set.status = 201;
       return orgView(ctx, org, "owner");
     }, { parse: "none" })
     .get("/v1/orgs", async ({ request, server }) => {
       const p = await authenticateRequest(ctx, request, server);
       if (p.account.kind === "org") return { object: "list", data: [orgView(ctx, p.account, p.membership?.role ?? (p.entry?.key.kind === "service" ? "service" : null))] };
-      const mine = p.userId === null ? [] : orgsOfUser(ctx, p.userId);
+      const mine = p.userId === null ? [] : await orgsOfUser(ctx, p.userId);
       return { object: "list", data: mine.map(({ org, membership }) => orgView(ctx, org, membership.role)) };
     })
     .get("/v1/orgs/:orgId", async ({ request, server, params }) => {
@@ -77,45 +77,45 @@ export const orgRoutes = (ctx: AppContext) => {
       const { p, a } = await access(request, server, params.orgId);
       requireOrgRole(a, "billing-settings");
       const body = ownerSettingsBody.parse(await readJson(ctx, request));
-      return orgView(ctx, updateOrg(ctx, a.org, body, actorOf(p)), a.role);
+      return orgView(ctx, await updateOrg(ctx, a.org, body, actorOf(p)), a.role);
     }, { parse: "none" })
     .delete("/v1/orgs/:orgId", async ({ request, server, params }) => {
       const { p, a } = await access(request, server, params.orgId);
       requireOrgRole(a, "delete-org");
-      deleteOrg(ctx, getAccount(ctx, a.org.id)!, actorOf(p));
+      await deleteOrg(ctx, (await getAccount(ctx, a.org.id))!, actorOf(p));
       return { object: "organization", id: a.org.id, deleted: true };
     })
     .get("/v1/orgs/:orgId/members", async ({ request, server, params }) => {
       const { a } = await access(request, server, params.orgId);
       requireOrgScope(a, "members:read");
-      return { object: "list", data: listMembers(ctx, a.org.id).map(memberView) };
+      return { object: "list", data: (await listMembers(ctx, a.org.id)).map(memberView) };
     })
     .post("/v1/orgs/:orgId/members", async ({ request, server, params, set }) => {
       const { p, a } = await access(request, server, params.orgId);
       writeMembers(a);
-      const m = addMember(ctx, a.org, (await readJson(ctx, request)) as never, actorOf(p), actingRole(a));
+      const m = await addMember(ctx, a.org, (await readJson(ctx, request)) as never, actorOf(p), actingRole(a));
       set.status = 201;
-      return memberView(listMembers(ctx, a.org.id).find((x) => x.userId === m.userId)!);
+      return memberView((await listMembers(ctx, a.org.id)).find((x) => x.userId === m.userId)!);
     }, { parse: "none" })
     .patch("/v1/orgs/:orgId/members/:userId", async ({ request, server, params }) => {
       const { p, a } = await access(request, server, params.orgId);
       writeMembers(a);
-      const m = updateMember(ctx, a.org, userIdParam(params.userId), (await readJson(ctx, request)) as never, actorOf(p), actingRole(a));
-      return memberView(listMembers(ctx, a.org.id).find((x) => x.userId === m.userId)!);
+      const m = await updateMember(ctx, a.org, userIdParam(params.userId), (await readJson(ctx, request)) as never, actorOf(p), actingRole(a));
+      return memberView((await listMembers(ctx, a.org.id)).find((x) => x.userId === m.userId)!);
     }, { parse: "none" })
     .delete("/v1/orgs/:orgId/members/:userId", async ({ request, server, params }) => {
       const { p, a } = await access(request, server, params.orgId);
       const userId = userIdParam(params.userId);
       // Anyone may leave (but the last owner); removing someone else needs members:write and the role rules.
       if (userId !== a.userId) writeMembers(a);
-      removeMember(ctx, a.org, userId, actorOf(p), userId === a.userId ? "owner" : actingRole(a));
+      await removeMember(ctx, a.org, userId, actorOf(p), userId === a.userId ? "owner" : actingRole(a));
       return { object: "member", userId, deleted: true };
     })
     .get("/v1/orgs/:orgId/api-keys", async ({ request, server, params }) => {
       const { a } = await access(request, server, params.orgId);
       requireOrgScope(a, "keys:read");
       const all = a.role === "service" || a.role === "owner" || a.role === "admin";
-      return { object: "list", data: listKeys(ctx, a.org.id, all ? undefined : a.userId ?? -1).map((k) => orgKeyView(ctx, k)) };
+      return { object: "list", data: (await listKeys(ctx, a.org.id, all ? undefined : a.userId ?? -1)).map((k) => orgKeyView(ctx, k)) };
     })
     .post("/v1/orgs/:orgId/api-keys/create", async ({ request, server, params, set }) => {
       const { p, a } = await access(request, server, params.orgId);
@@ -130,7 +130,7 @@ export const orgRoutes = (ctx: AppContext) => {
       for (const s of asked) {
         if (!a.scopes.has(s)) throw new ApiError("insufficient_scope", `A key cannot be granted the '${s}' scope, which you do not hold in this organization.`, "scopes");
       }
-      const { row, key } = createKey(ctx, { accountId: a.org.id, kind: service ? "service" : "member", userId: service ? a.userId : a.userId }, { ...fields, label: name } as never, actorOf(p));
+      const { row, key } = await createKey(ctx, { accountId: a.org.id, kind: service ? "service" : "member", userId: service ? a.userId : a.userId }, { ...fields, label: name } as never, actorOf(p));
       set.status = 201;
       set.headers["cache-control"] = "no-store";
       return { ...orgKeyView(ctx, row), key };
@@ -138,10 +138,10 @@ export const orgRoutes = (ctx: AppContext) => {
     .delete("/v1/orgs/:orgId/api-keys/:id", async ({ request, server, params }) => {
       const { p, a } = await access(request, server, params.orgId);
       requireOrgScope(a, "keys:write");
-      const key = getKey(ctx, keyIdParam(params.id), a.org.id);
+      const key = await getKey(ctx, keyIdParam(params.id), a.org.id);
       // Members revoke their own member keys; owners, admins and service keys any of the org's.
       if (!(key.kind === "member" && key.userId === a.userId)) requireOrgRole(a, "all-keys");
-      deleteKey(ctx, key.id, actorOf(p), a.org.id);
+      await deleteKey(ctx, key.id, actorOf(p), a.org.id);
       return { id: key.id, object: "key", deleted: true };
     })
     .get("/v1/orgs/:orgId/usage", async ({ request, server, params, query }) => {
@@ -154,10 +154,10 @@ export const orgRoutes = (ctx: AppContext) => {
       requireOrgScope(a, "billing:read");
       ctx.writer.flush();
       const limit = Math.min(1000, Math.max(1, Number(query.limit) || 100));
-      const org = getAccount(ctx, a.org.id)!;
+      const org = (await getAccount(ctx, a.org.id))!;
       return {
         object: "list", balance: describeAccount(ctx, org).balance,
-        data: listLedger(ctx, a.org.id, limit).map((r) => ({ ...r, at: new Date(r.at).toISOString() })),
+        data: (await listLedger(ctx, a.org.id, limit)).map((r) => ({ ...r, at: new Date(r.at).toISOString() })),
       };
     });
 };

@@ -16,12 +16,12 @@ export const selfServiceKeyRoutes = (ctx: AppContext) =>
       const p = await authenticateRequest(ctx, request, server);
       const own = personalOf(p);
       requireScope(p, "keys:read");
-      return { object: "list", data: listKeys(ctx, own.accountId).map((k) => publicKey(ctx, k)) };
+      return { object: "list", data: (await listKeys(ctx, own.accountId)).map((k) => publicKey(ctx, k)) };
     })
     .get("/v1/keys/:id", async ({ request, server, params }) => {
       const p = await authenticateRequest(ctx, request, server);
       requireScope(p, "keys:read");
-      return publicKey(ctx, getKey(ctx, keyIdParam(params.id), personalOf(p).accountId));
+      return publicKey(ctx, await getKey(ctx, keyIdParam(params.id), personalOf(p).accountId));
     })
     .post("/v1/keys", async ({ request, server, set }) => {
       const p = await authenticateRequest(ctx, request, server);
@@ -29,7 +29,7 @@ export const selfServiceKeyRoutes = (ctx: AppContext) =>
       const body = await readJson(ctx, request);
       const own = personalOf(p);
       requireGrantable(ctx, p, createKeyInput.parse(body).scopes);
-      const { row, key } = createKey(ctx, { accountId: own.accountId, kind: "personal", userId: own.userId }, body as never, actorOf(p));
+      const { row, key } = await createKey(ctx, { accountId: own.accountId, kind: "personal", userId: own.userId }, body as never, actorOf(p));
       set.status = 201;
       set.headers["cache-control"] = "no-store";
       return { ...publicKey(ctx, row), key };
@@ -40,20 +40,20 @@ export const selfServiceKeyRoutes = (ctx: AppContext) =>
       const id = keyIdParam(params.id);
       const body = await readJson(ctx, request);
       requireGrantable(ctx, p, updateKeyInput.parse(body).scopes);
-      return publicKey(ctx, updateKey(ctx, id, body as never, actorOf(p), personalOf(p).accountId));
+      return publicKey(ctx, await updateKey(ctx, id, body as never, actorOf(p), personalOf(p).accountId));
     }, { parse: "none" })
     .delete("/v1/keys/:id", async ({ request, server, params }) => {
       const p = await authenticateRequest(ctx, request, server);
       requireScope(p, "keys:write");
       const id = keyIdParam(params.id);
-      deleteKey(ctx, id, actorOf(p), personalOf(p).accountId);
+      await deleteKey(ctx, id, actorOf(p), personalOf(p).accountId);
       return { id, object: "key", deleted: true };
     })
     // Static, so it wins over /v1/keys/:id/… Session only: a leaked key must not be able to wipe its siblings.
     .post("/v1/keys/revoke-all", async ({ request, server }) => {
       const p = await authenticateRequest(ctx, request, server);
       requireSession(p);
-      const ids = deleteAllKeys(ctx, personalOf(p).accountId, actorOf(p));
+      const ids = await deleteAllKeys(ctx, personalOf(p).accountId, actorOf(p));
       return { object: "list", deleted: ids.length, data: ids.map((id) => ({ id, object: "key", deleted: true })) };
     }, { parse: "none" })
     .post("/v1/keys/:id/reveal", async ({ request, server, params, set }) => {
@@ -61,5 +61,5 @@ export const selfServiceKeyRoutes = (ctx: AppContext) =>
       requireSession(p);
       const id = keyIdParam(params.id);
       set.headers["cache-control"] = "no-store";
-      return { id, key: revealKey(ctx, id, actorOf(p), personalOf(p).accountId) };
+      return { id, key: await revealKey(ctx, id, actorOf(p), personalOf(p).accountId) };
     }, { parse: "none" });

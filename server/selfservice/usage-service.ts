@@ -44,12 +44,12 @@ export type DayTotal = { day: string; requests: number; promptTokens: number; co
  * `limit`, default 100, max 1000) and totals per UTC day over the whole range, oldest day first. A key id
  * that is not the account's is a 404.
  */
-export function accountUsage(ctx: AppContext, accountId: number, raw: UsageQuery, now = Date.now()) {
+export async function accountUsage(ctx: AppContext, accountId: number, raw: UsageQuery, now = Date.now()) {
   const q = usageQuery.parse(raw);
   const to = q.to ?? null;
   const from = q.from ?? (to ?? now) - DEFAULT_USAGE_DAYS * DAY_MS;
   if (to !== null && from >= to) throw new ApiError("invalid_request", "from must be before to.", "from");
-  if (q.key_id !== undefined) getKey(ctx, q.key_id, accountId);
+  if (q.key_id !== undefined) await getKey(ctx, q.key_id, accountId);
   const limit = q.limit ?? 100;
   const conds: SQL[] = [eq(usageLog.accountId, accountId), gte(usageLog.at, from)];
   if (to !== null) conds.push(lt(usageLog.at, to));

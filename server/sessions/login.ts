@@ -43,7 +43,7 @@ export async function login(ctx: AppContext, raw: unknown, ip: string): Promise<
     throw err;
   }
   if (attempt.delayMs > 0) await Bun.sleep(attempt.delayMs);
-  const user = findUserByName(ctx, input.name);
+  const user = await findUserByName(ctx, input.name);
   const ok = await passwordMatches(input.password, user?.passwordHash ?? (await dummy()));
   if (!user || user.passwordHash === null || !ok) {
     log.info("login failed", { ip, userId: user?.id ?? null });
@@ -54,6 +54,6 @@ export async function login(ctx: AppContext, raw: unknown, ip: string): Promise<
   const ttl = ctx.config.RELAY_SESSION_TTL_SECONDS;
   const issued = await signSession(state.secret, user.id, passwordVersion(user.passwordHash), ttl);
   log.info("login", { userId: user.id, ip, jti: issued.jti });
-  recordAudit(ctx, { name: `user:${user.name}`, ip }, "session.login", `user:${user.name}`, { jti: issued.jti });
+  await recordAudit(ctx, { name: `user:${user.name}`, ip }, "session.login", `user:${user.name}`, { jti: issued.jti });
   return { token: issued.token, expiresAt: issued.expiresAt, expiresIn: ttl };
 }

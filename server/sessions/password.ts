@@ -21,7 +21,7 @@ export const changePasswordInput = strictObject({
  */
 export async function changeOwnPassword(ctx: AppContext, userId: number, raw: unknown, ip: string): Promise<LoginResult> {
   const input = changePasswordInput.parse(raw);
-  const user = getUserById(ctx, userId);
+  const user = await getUserById(ctx, userId);
   if (!user) throw new ApiError("invalid_session", "This session is no longer valid; log in again.");
   const attempt = ctx.sessions.limiter.begin(user.name, ip);
   if (attempt.delayMs > 0) await Bun.sleep(attempt.delayMs);
@@ -33,7 +33,7 @@ export async function changeOwnPassword(ctx: AppContext, userId: number, raw: un
   if (input.new === input.current) throw new ApiError("invalid_request", "The new password must differ from the current one.", "new");
   const actor = { name: `user:${user.name}`, ip };
   const updated = await updateUser(ctx, user.name, { password: input.new }, actor);
-  recordAudit(ctx, actor, "password.change", `user:${user.name}`, {});
+  await recordAudit(ctx, actor, "password.change", `user:${user.name}`, {});
   const ttl = ctx.config.RELAY_SESSION_TTL_SECONDS;
   const issued = await signSession(ctx.sessions.secret, user.id, passwordVersion(updated.passwordHash!), ttl);
   return { token: issued.token, expiresAt: issued.expiresAt, expiresIn: ttl };

@@ -13,11 +13,11 @@ import { passwordVersion, verifySession } from "./jwt";
  */
 export const authenticateSession: SessionVerifier = async (ctx, token, ip): Promise<Principal> => {
   const claims = await verifySession(ctx.sessions.secret, token);
-  const user = getUserById(ctx, claims.userId);
+  const user = await getUserById(ctx, claims.userId);
   if (!user || user.passwordHash === null || !hashesEqual(passwordVersion(user.passwordHash), claims.pwv)) {
     throw new ApiError("invalid_session", "This session is no longer valid; log in again.");
   }
   if (!user.enabled) throw new ApiError("key_disabled", "This user is disabled.");
-  const account = personalAccount(ctx, user);
+  const account = await personalAccount(ctx, user);
   return { kind: "session", accountId: account.id, account, userId: user.id, user, entry: null, membership: null, scopes: ALL_SCOPES, ip };
 };

@@ -1,13 +1,12 @@
-import { asc, eq } from "drizzle-orm";
-import { users, type AccountRow, type UserRow } from "../../db/schema";
+import type { AccountRow, UserRow } from "../../db/schema";
 import { ApiError } from "../errors";
-import { actorName, recordAudit, type Actor } from "../audit/audit";
+import { actorName, type Actor } from "../audit/audit";
 import { applyLedgerEntry } from "../billing/ledger";
 import type { AppContext } from "../context";
-import { getAccount, insertAccount, updateAccountRow } from "../accounts/store";
+import { getAccount } from "../accounts/store";
 import { authChanged } from "../auth/revocation";
+import { StoreConflict } from "../stores/types";
 import { createUserInput, updateUserInput, type CreateUserInput, type UpdateUserInput } from "./model";
-
 /** A user as admins see them: the login, and the limits and balance of their personal account. */
 export function publicUser(u: UserRow, a: AccountRow) {
   return {
@@ -27,63 +26,61 @@ export function publicUser(u: UserRow, a: AccountRow) {
 }
 export type PublicUser = ReturnType<typeof publicUser>;
 
-export function findUserByName(ctx: AppContext, name: string): UserRow | undefined {
-  return ctx.db.select().from(users).where(eq(users.name, name)).get();
+export function findUserByName(ctx: AppContext, name: string): Promise<UserRow | undefined> {
+  return ctx.stores.users.byName(name);
 }
 
-export function getUserByName(ctx: AppContext, name: string): UserRow {
-  const u = findUserByName(ctx, name);
+export async function getUserByName(ctx: AppContext, name: string): Promise<UserRow> {
+  const u = await findUserByName(ctx, name);
   if (!u) throw new ApiError("not_found", `no user named ${name}`, "name");
   return u;
 }
 
-export function getUserById(ctx: AppContext, id: number): UserRow | undefined {
-  return ctx.db.select().from(users).where(eq(users.id, id)).get();
+export function getUserById(ctx: AppContext, id: number): Promise<UserRow | undefined> {
+  return ctx.stores.users.byId(id);
 }
 
 /** A user's personal account (every user has one). */
-export function personalAccount(ctx: AppContext, u: UserRow): AccountRow {
-  const a = getAccount(ctx, u.accountId);
+export async function personalAccount(ctx: AppContext, u: UserRow): Promise<AccountRow> {
+  const a = await getAccount(ctx, u.accountId);
   if (!a) throw new Error(`user ${u.id} has no personal account ${u.accountId}`);
   return a;
 }
 
-export function listUsers(ctx: AppContext): UserRow[] {
-  return ctx.db.select().from(users).orderBy(asc(users.id)).all();
+export function listUsers(ctx: AppContext): Promise<UserRow[]> {
+  return ctx.stores.users.list();
 }
 
 /** Creates a user with their personal account (limits there), and the initial credits as a ledger grant. */
-export function createUser(ctx: AppContext, raw: CreateUserInput, actor: Actor): UserRow {
+export async function createUser(ctx: AppContext, raw: CreateUserInput, actor: Actor): Promise<UserRow> {
   const input = createUserInput.parse(raw);
-  if (findUserByName(ctx, input.name)) throw new ApiError("conflict", `a user named ${input.name} already exists`, "name");
-  const user = ctx.db.$client.transaction(() => {
-    const account = insertAccount(ctx, {
-      kind: "user", name: input.name, concurrency: input.concurrency, monthlyTokens: input.monthlyTokens, rpm: input.rpm, tpm: input.tpm,
-    });
-    const u = ctx.db.insert(users).values({ name: input.name, role: input.role, enabled: input.enabled, accountId: account.id }).returning().get();
-    recordAudit(ctx, actor, "user.create", `user:${u.name}`, { concurrency: account.concurrency, monthlyTokens: account.monthlyTokens, role: u.role });
-    return u;
-  }).immediate();
-  if (input.credits > 0) {
-    applyLedgerEntry(ctx, { accountId: user.accountId, userId: user.id, kind: "grant", amount: input.credits, ref: `grant:init:${user.id}`, actor: actorName(actor), note: "initial credits" });
+  let user: UserRow;
+  try {
+    user = await ctx.stores.users.create(
+      { name: input.name, role: input.role, enabled: input.enabled },
+      { concurrency: input.concurrency, monthlyTokens: input.monthlyTokens, rpm: input.rpm, tpm: input.tpm },
+      { actor, action: "user.create", target: `user:${input.name}`, detail: { concurrency: input.concurrency, monthlyTokens: input.monthlyTokens, role: input.role } },
+    );
+  } catch (err) {
+    if (err instanceof StoreConflict && err.kind === "NameTaken") throw new ApiError("conflict", `a user named ${input.name} already exists`, "name");
+    throw err;
   }
-  authChanged(ctx);
-  return getUserById(ctx, user.id)!;
+  if (input.credits > 0) {
+    await applyLedgerEntry(ctx, { accountId: user.accountId, userId: user.id, kind: "grant", amount: input.credits, ref: `grant:init:${user.id}`, actor: actorName(actor), note: "initial credits" });
+  }
+  await authChanged(ctx);
+  return (await getUserById(ctx, user.id))!;
 }
 
 export async function updateUser(ctx: AppContext, name: string, raw: UpdateUserInput, actor: Actor): Promise<UserRow> {
   const input = updateUserInput.parse(raw);
-  const user = getUserByName(ctx, name);
+  const user = await getUserByName(ctx, name);
   const { password, concurrency, monthlyTokens, rpm, tpm, ...fields } = input;
   const limits = Object.fromEntries(Object.entries({ concurrency, monthlyTokens, rpm, tpm }).filter(([, v]) => v !== undefined));
   const passwordHash = password === undefined ? undefined : await Bun.password.hash(password, { algorithm: "argon2id" });
-  ctx.db.$client.transaction(() => {
-    const userFields = { ...fields, ...(passwordHash ? { passwordHash } : {}) };
-    if (Object.keys(userFields).length > 0) ctx.db.update(users).set(userFields).where(eq(users.id, user.id)).run();
-    updateAccountRow(ctx, user.accountId, limits);
-    const changed = Object.keys(fields).concat(Object.keys(limits), password !== undefined ? ["password"] : []);
-    recordAudit(ctx, actor, "user.update", `user:${user.name}`, { changed, ...fields, ...limits });
-  }).immediate();
-  authChanged(ctx);
-  return getUserById(ctx, user.id)!;
+  const changed = Object.keys(fields).concat(Object.keys(limits), password !== undefined ? ["password"] : []);
+  const updated = await ctx.stores.users.update(user.id, { ...fields, ...(passwordHash ? { passwordHash } : {}) }, limits,
+    { actor, action: "user.update", target: `user:${user.name}`, detail: { changed, ...fields, ...limits } });
+  await authChanged(ctx);
+  return updated;
 }

@@ -14,7 +14,6 @@ import { recordRequest, type RequestRecord } from "../../server/usage/recorder";
 import { ledgerViolations, tempDataDir } from "../support/limits-helpers";
 import { addMember, createOrg } from "../../server/accounts/orgs";
 import type { FileJournal } from "../../server/usage/journal";
-import { updateAccountRow } from "../../server/accounts/store";
 
 /**
  * A seeded random walk over admit, settle, release, double settlement, grants, adjustments, flushes and
@@ -96,14 +95,14 @@ afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-function walk(seed: number, steps: number): Record<string, number> {
+async function walk(seed: number, steps: number): Promise<Record<string, number>> {
   setLogLevel("silent");
   const rng = prng(seed);
   const dir = tempDataDir();
   dirs.push(dir);
   // The flush timer never fires inside this synchronous walk: writes land only on explicit flushes.
   const config: Config = loadConfig({ RELAY_DATA_DIR: dir, RELAY_LOG_LEVEL: "silent", RELAY_FLUSH_INTERVAL_MS: "10000" });
-  let ctx: AppContext = createContext(config);
+  let ctx: AppContext = await createContext(config);
   let pending: { user: MUser; key: MKey | null; cost: number; tokens: number; shortfall: number }[] = [];
   const members: MMember[] = [];
   /** Credits of usage past a hold that could not be charged, as committed. */
@@ -122,38 +121,38 @@ function walk(seed: number, steps: number): Record<string, number> {
   });
   hookFlush(ctx);
 
-  for (const [model, price] of Object.entries(PRICES)) if (model !== "free") setPrice(ctx, model, price, "test");
+  for (const [model, price] of Object.entries(PRICES)) if (model !== "free") await setPrice(ctx, model, price, "test");
   const users: MUser[] = [];
   for (let i = 0; i < 3; i++) {
     const credits = rng.int(0, 3000);
-    const u = createUser(ctx, { name: `r${i}`, credits }, "test");
+    const u = await createUser(ctx, { name: `r${i}`, credits }, "test");
     const m: MUser = {
       id: u.accountId, userId: u.id, name: u.name, cap: i === 0 ? 1 : rng.int(1, 4), monthly: rng.chance(0.4) ? rng.int(1000, 60_000) : 0,
       balance: credits, durable: credits, monthTokens: 0, durableMonthTokens: 0, keys: [],
     };
     for (let k = 0; k < 2; k++) {
       const limit = rng.chance(0.5) ? rng.int(0, 2000) : null;
-      m.keys.push({ id: createKey(ctx, { accountId: u.accountId, kind: "personal", userId: u.id }, { label: `k${k}`, spendLimit: limit }, "test").row.id, limit, spent: 0, durableSpent: 0, member: null });
+      m.keys.push({ id: (await createKey(ctx, { accountId: u.accountId, kind: "personal", userId: u.id }, { label: `k${k}`, spendLimit: limit }, "test")).row.id, limit, spent: 0, durableSpent: 0, member: null });
     }
     users.push(m);
   }
   // An org: one shared balance; two members' keys, each bounded by the member's monthly spend cap, and a service key.
   {
     const credits = rng.int(0, 5000);
-    const org = createOrg(ctx, { name: "ro", credits, concurrency: rng.int(1, 5) }, "test");
+    const org = await createOrg(ctx, { name: "ro", credits, concurrency: rng.int(1, 5) }, "test");
     const m: MUser = {
       id: org.id, userId: -1, name: "ro", cap: org.concurrency, monthly: rng.chance(0.3) ? rng.int(1000, 60_000) : 0,
       balance: credits, durable: credits, monthTokens: 0, durableMonthTokens: 0, keys: [],
     };
-    if (m.monthly) updateAccountRow(ctx, org.id, { monthlyTokens: m.monthly });
+    if (m.monthly) await ctx.stores.accounts.update(org.id, { monthlyTokens: m.monthly }, { actor: "test", action: "org.update", target: "org:ro" });
     for (const who of ["r0", "r1"]) {
       const cap = rng.chance(0.6) ? rng.int(0, 1500) : null;
-      addMember(ctx, org, { user: who, role: "member", monthlySpend: cap }, "test", null);
+      await addMember(ctx, org, { user: who, role: "member", monthlySpend: cap }, "test", null);
       const member: MMember = { userId: users.find((u) => u.name === who)!.userId, cap, spent: 0, durableSpent: 0 };
       members.push(member);
-      m.keys.push({ id: createKey(ctx, { accountId: org.id, kind: "member", userId: member.userId }, { label: `m-${who}`, scopes: ["inference"] }, "test").row.id, limit: null, spent: 0, durableSpent: 0, member });
+      m.keys.push({ id: (await createKey(ctx, { accountId: org.id, kind: "member", userId: member.userId }, { label: `m-${who}`, scopes: ["inference"] }, "test")).row.id, limit: null, spent: 0, durableSpent: 0, member });
     }
-    m.keys.push({ id: createKey(ctx, { accountId: org.id, kind: "service", userId: null }, { label: "svc" }, "test").row.id, limit: null, spent: 0, durableSpent: 0, member: null });
+    m.keys.push({ id: (await createKey(ctx, { accountId: org.id, kind: "service", userId: null }, { label: "svc" }, "test")).row.id, limit: null, spent: 0, durableSpent: 0, member: null });
     users.push(m);
   }
 
@@ -239,7 +238,7 @@ function walk(seed: number, steps: number): Record<string, number> {
     if (closed.length > 20) closed.shift();
   }
 
-  function crash(flushFirst: boolean) {
+  async function crash(flushFirst: boolean) {
     // Either way the process dies with its open requests: the journal's replay records each as interrupted.
     interrupted += open.length;
     if (flushFirst) {
@@ -268,7 +267,7 @@ function walk(seed: number, steps: number): Record<string, number> {
     }
     ctx.writer.close(); // flushes what is left (nothing, after a simulated kill -9) and stops the writer's thread
     ctx.db.$client.close();
-    ctx = createContext(config);
+    ctx = await createContext(config);
     hookFlush(ctx);
     open = [];
     closed = [];
@@ -389,7 +388,7 @@ function walk(seed: number, steps: number): Record<string, number> {
         log.push(`grant ${u.name} ${amount} (available ${available})`);
         let applied = true;
         try {
-          grantCredits(ctx, u.id, amount, { actor: "test", ref: `walk-${seed}-${step}`, target: `user:${u.name}` });
+          await grantCredits(ctx, u.id, amount, { actor: "test", ref: `walk-${seed}-${step}`, target: `user:${u.name}` });
         } catch (e) {
           if (!(e instanceof ApiError)) throw e;
           applied = false;
@@ -418,7 +417,7 @@ function walk(seed: number, steps: number): Record<string, number> {
         const flushFirst = rng.chance(0.5);
         log.push(`crash ${flushFirst ? "after flushing" : "losing queued writes"} with ${open.length} open`);
         count("crash");
-        crash(flushFirst);
+        await crash(flushFirst);
       }
       invariants(flushed);
     }
@@ -450,8 +449,8 @@ describe("seeded random walk through holds, settlements, grants and crashes", ()
   const steps = Number(process.env.LIMITS_STEPS ?? 1500);
   const seeds = fixed !== null ? [fixed] : Array.from({ length: 4 }, () => Math.floor(Math.random() * 2 ** 31));
   for (const seed of seeds) {
-    test(`seed ${seed}: the invariants hold after every step`, () => {
-      const stats = walk(seed, steps); // throws with the seed in its message
+    test(`seed ${seed}: the invariants hold after every step`, async () => {
+      const stats = await walk(seed, steps); // throws with the seed in its message
       // The walk must really exercise each path, or passing proves little.
       for (const k of ["hold", "settle", "release", "crash", "concurrency_limit_exceeded", "past the hold, paid", "shortfall"]) expect(stats[k] ?? 0).toBeGreaterThan(0);
       expect((stats.quota_exceeded ?? 0) + (stats.key_spend_limit_exceeded ?? 0) + (stats.monthly_quota_exceeded ?? 0)).toBeGreaterThan(0);

@@ -23,10 +23,10 @@ afterAll(() => {
 });
 
 /** A context on a fresh data dir; the flush timer is long, so only explicit flushes (or hand-offs) commit. */
-function context(dbPath?: string): AppContext {
+async function context(dbPath?: string): Promise<AppContext> {
   const dir = tempDataDir();
   dirs.push(dir);
-  const ctx = createContext(loadConfig({ RELAY_DATA_DIR: dir, RELAY_LOG_LEVEL: "silent", RELAY_FLUSH_INTERVAL_MS: "10000" }), dbPath ? { dbPath } : {});
+  const ctx = await createContext(loadConfig({ RELAY_DATA_DIR: dir, RELAY_LOG_LEVEL: "silent", RELAY_FLUSH_INTERVAL_MS: "10000" }), dbPath ? { dbPath } : {});
   contexts.push(ctx);
   return ctx;
 }
@@ -53,11 +53,11 @@ describe("settlement writer", () => {
     expect(decodeSettlements(encodeSettlements([a, b]))).toEqual([a, b]);
   });
 
-  test("a database file is written by the writer's thread; flush returns once the rows are committed", () => {
-    const ctx = context();
+  test("a database file is written by the writer's thread; flush returns once the rows are committed", async () => {
+    const ctx = await context();
     expect(ctx.writer.where).toBe("thread");
-    const u = createUser(ctx, { name: "t1", credits: 1000 }, "test");
-    const { row: k } = createKey(ctx, { accountId: u.accountId, kind: "personal", userId: u.id }, { label: "k" }, "test");
+    const u = await createUser(ctx, { name: "t1", credits: 1000 }, "test");
+    const { row: k } = await createKey(ctx, { accountId: u.accountId, kind: "personal", userId: u.id }, { label: "k" }, "test");
     for (let i = 0; i < 5; i++) ctx.writer.enqueue(settlement(u.accountId, k.id, 10));
     expect(ctx.writer.pending).toBe(5);
     ctx.writer.flush();
@@ -69,10 +69,10 @@ describe("settlement writer", () => {
   });
 
   test("its commits keep the key cache warm; a change to a key from another connection still clears it", async () => {
-    const ctx = context();
-    const u = createUser(ctx, { name: "t2", credits: 1000 }, "test");
-    const { row: k, key } = createKey(ctx, { accountId: u.accountId, kind: "personal", userId: u.id }, { label: "k" }, "test");
-    authenticateKey(ctx, key!, "127.0.0.1"); // loads the key into the cache
+    const ctx = await context();
+    const u = await createUser(ctx, { name: "t2", credits: 1000 }, "test");
+    const { row: k, key } = await createKey(ctx, { accountId: u.accountId, kind: "personal", userId: u.id }, { label: "k" }, "test");
+    await authenticateKey(ctx, key!, "127.0.0.1"); // loads the key into the cache (a promise on a miss)
     expect(ctx.keyCache.get(k.hash)).toBeTruthy();
     ctx.writer.enqueue(settlement(u.accountId, k.id, 10)); // updates api_keys.spent and last_used_at, accounts.credits
     ctx.writer.flush();
@@ -87,8 +87,8 @@ describe("settlement writer", () => {
   });
 
   test("if the thread dies, the main thread takes over: nothing lost, nothing charged twice", async () => {
-    const ctx = context();
-    const u = createUser(ctx, { name: "t3", credits: 1000 }, "test");
+    const ctx = await context();
+    const u = await createUser(ctx, { name: "t3", credits: 1000 }, "test");
     const first = settlement(u.accountId, null, 10);
     ctx.writer.enqueue(first);
     ctx.writer.flush();
@@ -105,10 +105,10 @@ describe("settlement writer", () => {
     expect(ledgerViolations(ctx.db.$client)).toEqual([]);
   });
 
-  test("an in-memory database is written in the main thread", () => {
-    const ctx = context(":memory:");
+  test("an in-memory database is written in the main thread", async () => {
+    const ctx = await context(":memory:");
     expect(ctx.writer.where).toBe("main");
-    const u = createUser(ctx, { name: "t4", credits: 100 }, "test");
+    const u = await createUser(ctx, { name: "t4", credits: 100 }, "test");
     ctx.writer.enqueue(settlement(u.accountId, null, 30));
     ctx.writer.flush();
     expect(count(ctx, "SELECT credits AS n FROM accounts WHERE name = 't4'")).toBe(70);

@@ -1,0 +1,25 @@
+import type { Db } from "../../../db/client";
+import type { Stores } from "../types";
+import { sqliteAudit } from "./audit";
+import { sqliteAccounts } from "./accounts";
+import { sqliteUsers } from "./users";
+import { sqliteKeys } from "./keys";
+import { sqliteChannels } from "./channels";
+import { sqlitePrices } from "./prices";
+import { sqliteLedger } from "./ledger";
+import { sqliteSecrets, sqliteSettings } from "./settings";
+
+/** The embedded implementation of every store: one SQLite file, on the main thread's connection. */
+export function sqliteStores(db: Db, aads: Parameters<typeof sqliteSecrets>[1]): Stores {
+  return {
+    audit: sqliteAudit(db),
+    accounts: sqliteAccounts(db),
+    users: sqliteUsers(db),
+    keys: sqliteKeys(db),
+    channels: sqliteChannels(db),
+    prices: sqlitePrices(db),
+    ledger: sqliteLedger(db),
+    settings: sqliteSettings(db),
+    secrets: sqliteSecrets(db, aads),
+  };
+}

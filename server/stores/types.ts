@@ -1,0 +1,147 @@
+import type {
+  AccountRow, ApiKeyRow, AuditRow, ChannelRow, LedgerRow, MembershipRow, PriceRow, UserRow,
+} from "../../db/schema";
+import type { Actor } from "../audit/audit";
+
+/*
+ * The repositories: every durable read and write of the services goes through one of these, by area. Each
+ * write is one atomic operation (its own transaction), and takes the audit entry that describes it, written
+ * in the same transaction. The methods are async: the embedded implementation (sqlite/) answers at once,
+ * a PostgreSQL one waits for the server. The hot path never calls them: it reads the in-memory caches
+ * (key cache, channel registry, price book, live accounts), which these writes invalidate.
+ *
+ * Validation, permissions and messages stay in the services; the stores enforce only what must hold
+ * under concurrency (unique names, the last owner, an org's balance before it is deleted).
+ */
+
+export type AuditEntry = { actor: Actor; action: string; target: string; detail?: Record<string, unknown> };
+/** An audit entry, or one made from the row written (a new row's id is known only once inserted). */
+export type AuditOf<T> = AuditEntry | ((row: T) => AuditEntry);
+
+export interface AuditStore {
+  record(e: AuditEntry): Promise<void>;
+  list(opts: { limit?: number; before?: number }): Promise<AuditRow[]>;
+}
+
+export type NewAccount = Omit<typeof import("../../db/schema").accounts.$inferInsert, "id" | "credits" | "createdAt">;
+export type AccountFields = Partial<Omit<AccountRow, "id" | "credits" | "kind" | "createdAt">>;
+export type MemberFields = Partial<Pick<MembershipRow, "role" | "monthlySpend" | "concurrency" | "rpm" | "tpm">>;
+export type Member = MembershipRow & { name: string };
+
+export interface AccountStore {
+  get(id: number): Promise<AccountRow | undefined>;
+  find(kind: AccountRow["kind"], name: string): Promise<AccountRow | undefined>;
+  list(kind: AccountRow["kind"]): Promise<AccountRow[]>;
+  /** Limits and settings; never the balance, which only the ledger moves. */
+  update(id: number, fields: AccountFields, audit: AuditEntry): Promise<AccountRow>;
+  /** An org with a zero balance, and its first owner. Refuses a taken name with `NameTaken`. */
+  createOrg(fields: NewAccount, ownerId: number | null, audit: AuditEntry): Promise<AccountRow>;
+  /** Deletes an org with its memberships and keys, unless it holds credits (`HoldsCredits`). */
+  deleteOrg(id: number, audit: AuditEntry): Promise<void>;
+  membership(orgId: number, userId: number): Promise<MembershipRow | undefined>;
+  /** With the members' user names, in the order they joined. */
+  members(orgId: number): Promise<Member[]>;
+  membershipsOf(userId: number): Promise<{ org: AccountRow; membership: MembershipRow }[]>;
+  /** Refuses an existing member with `AlreadyMember`. */
+  addMember(row: Omit<MembershipRow, "createdAt">, audit: AuditEntry): Promise<MembershipRow>;
+  /** Refuses to demote the last owner (`LastOwner`); undefined when there is no such member. */
+  updateMember(orgId: number, userId: number, fields: MemberFields, audit: AuditEntry): Promise<MembershipRow | undefined>;
+  /** Refuses to remove the last owner (`LastOwner`); false when there is no such member. */
+  removeMember(orgId: number, userId: number, audit: AuditEntry): Promise<boolean>;
+  keyCount(orgId: number): Promise<number>;
+}
+
+export type UserFields = Partial<Pick<UserRow, "role" | "enabled" | "passwordHash">>;
+
+export interface UserStore {
+  byName(name: string): Promise<UserRow | undefined>;
+  byId(id: number): Promise<UserRow | undefined>;
+  list(): Promise<UserRow[]>;
+  /** The user and their personal account. Refuses a taken name with `NameTaken`. */
+  create(user: Pick<UserRow, "name" | "role" | "enabled">, account: Omit<NewAccount, "kind" | "name">, audit: AuditEntry): Promise<UserRow>;
+  update(id: number, user: UserFields, account: AccountFields, audit: AuditEntry): Promise<UserRow>;
+}
+
+export type NewKey = Omit<typeof import("../../db/schema").apiKeys.$inferInsert, "id" | "ciphertext" | "createdAt" | "spent" | "lastUsedAt">;
+export type KeyFields = Partial<Pick<ApiKeyRow, "label" | "enabled" | "group" | "allowIps" | "expiresAt" | "models" | "spendLimit" | "rpm" | "tpm" | "scopes">>;
+/** Everything authentication needs about a key, read together. */
+export type Credential = { key: ApiKeyRow; account: AccountRow; user: UserRow | null; membership: MembershipRow | null };
+
+export interface KeyStore {
+  /**
+   * Inserts a key; `seal(id)` gives its ciphertext (the AAD names the row id, known only once inserted), or
+   * null for a write-once key. A digest already in use is refused with `DuplicateKey`.
+   */
+  create(values: NewKey, seal: (id: number) => string | null, audit: AuditOf<ApiKeyRow>): Promise<ApiKeyRow>;
+  get(id: number, accountId?: number): Promise<ApiKeyRow | undefined>;
+  /** An account's keys, or only one user's there; every key when both are absent. */
+  list(filter: { accountId?: number; userId?: number }): Promise<ApiKeyRow[]>;
+  update(id: number, fields: KeyFields, audit: AuditEntry): Promise<void>;
+  delete(ids: number[], audit: AuditEntry): Promise<void>;
+  credential(digest: string): Promise<Credential | undefined>;
+}
+
+export type NewChannel = Omit<typeof import("../../db/schema").channels.$inferInsert, "id" | "apiKeyCiphertext" | "createdAt">;
+export type ChannelFields = Partial<Omit<ChannelRow, "id" | "createdAt">>;
+
+export interface ChannelStore {
+  list(): Promise<ChannelRow[]>;
+  get(id: number): Promise<ChannelRow | undefined>;
+  /** Refuses a taken name with `NameTaken`; `seal(id)` encrypts the upstream key for the new row. */
+  create(values: NewChannel, seal: (id: number) => string, audit: AuditOf<ChannelRow>): Promise<ChannelRow>;
+  update(id: number, fields: ChannelFields, audit: AuditEntry): Promise<void>;
+  delete(id: number, audit: AuditEntry): Promise<void>;
+}
+
+export type PriceFields = Omit<PriceRow, "model" | "updatedAt">;
+
+export interface PriceStore {
+  list(): Promise<PriceRow[]>;
+  set(model: string, price: PriceFields, audit: AuditEntry): Promise<PriceRow>;
+  /** False when the model had no price. */
+  delete(model: string, audit: AuditEntry): Promise<boolean>;
+}
+
+export type LedgerEntry = {
+  accountId: number; userId?: number | null; kind: LedgerRow["kind"]; amount: number; ref: string; keyId?: number | null; actor?: string; note?: string;
+};
+
+export interface LedgerStore {
+  /**
+   * Appends one row and moves the balance, idempotent by `ref` (a repeated ref returns the first row,
+   * `applied: false`). Refuses to take a balance below zero with `Overdraft`; an unknown account with `NoAccount`.
+   * The audit entry, when given, is written only if the row is.
+   */
+  apply(e: LedgerEntry, audit?: AuditEntry): Promise<{ row: LedgerRow; applied: boolean }>;
+  list(accountId: number, limit: number): Promise<LedgerRow[]>;
+}
+
+export interface SettingsStore {
+  get(key: string): Promise<string | undefined>;
+  /** Writes the value unless the key exists; returns the value stored either way. */
+  putIfAbsent(key: string, value: string): Promise<string>;
+}
+
+/** Re-encrypts every stored secret (keys, channels, settings) in one transaction: master-key rotation. */
+export interface SecretStore {
+  reencryptAll(reseal: (ciphertext: string, aad: string) => string, settingAads: Record<string, string>, keyringId: string, audit: (count: number) => AuditEntry): Promise<number>;
+}
+
+export type Stores = {
+  audit: AuditStore;
+  accounts: AccountStore;
+  users: UserStore;
+  keys: KeyStore;
+  channels: ChannelStore;
+  prices: PriceStore;
+  ledger: LedgerStore;
+  settings: SettingsStore;
+  secrets: SecretStore;
+};
+
+/** What a store refuses, for the service to turn into the caller's error. */
+export class StoreConflict extends Error {
+  constructor(readonly kind: "NameTaken" | "AlreadyMember" | "LastOwner" | "HoldsCredits" | "DuplicateKey" | "Overdraft" | "NoAccount", message: string = kind) {
+    super(message);
+  }
+}
