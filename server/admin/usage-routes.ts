@@ -10,7 +10,7 @@ const num = (v: unknown) => (v === undefined || v === "" ? undefined : Number.is
 export const adminUsageRoutes = (ctx: AppContext) =>
   new Elysia({ name: "admin-usage" })
     .get("/usage", async ({ query }) => ({
-      data: listUsage(ctx, {
+      data: await listUsage(ctx, {
         userId: query.user ? (await getUserByName(ctx, String(query.user))).id : undefined,
         accountId: query.org ? (await orgByName(ctx, String(query.org))).id : undefined,
         keyId: num(query.key),
@@ -20,6 +20,6 @@ export const adminUsageRoutes = (ctx: AppContext) =>
     }))
     .get("/keys/:id/timeline", async ({ params, query }) => {
       const key = await getKey(ctx, Number(params.id));
-      return { data: keyTimeline(ctx, key.id, Math.min(24 * 31, Math.max(1, num(query.hours) ?? 72))) };
+      return { data: await keyTimeline(ctx, key.id, Math.min(24 * 31, Math.max(1, num(query.hours) ?? 72))) };
     })
     .get("/metrics", () => new Response(ctx.metrics.render(), { headers: { "content-type": "text/plain; version=0.0.4" } }));

@@ -1,6 +1,5 @@
-import { and, desc, eq, gte, lt, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
-import { usageLog } from "../../db/schema";
+import type { UsageRow } from "../../db/schema";
 import type { AppContext } from "../context";
 import { ApiError } from "../errors";
 import { getKey } from "../keys/service";
@@ -27,7 +26,7 @@ export const usageQuery = strictObject({
 export type UsageQuery = z.input<typeof usageQuery>;
 
 /** A usage row as its owner sees it: no user id, channel, upstream model name or operator's error detail. */
-function publicUsage(r: typeof usageLog.$inferSelect) {
+function publicUsage(r: UsageRow) {
   return {
     id: r.id, requestId: r.requestId, at: new Date(r.at).toISOString(), userId: r.userId, keyId: r.keyId, keyLabel: r.keyLabel, keyPrefix: r.keyPrefix,
     sourceIp: r.sourceIp, endpoint: r.endpoint, model: r.model, status: r.status, errorCode: r.errorCode,
@@ -37,7 +36,7 @@ function publicUsage(r: typeof usageLog.$inferSelect) {
   };
 }
 
-export type DayTotal = { day: string; requests: number; promptTokens: number; completionTokens: number; cachedTokens: number; cacheWriteTokens: number; cost: number };
+export type { DayTotal } from "../stores/types";
 
 /**
  * An account's usage between two instants (a user's own, or an org's): the newest rows first (at most
@@ -51,22 +50,9 @@ export async function accountUsage(ctx: AppContext, accountId: number, raw: Usag
   if (to !== null && from >= to) throw new ApiError("invalid_request", "from must be before to.", "from");
   if (q.key_id !== undefined) await getKey(ctx, q.key_id, accountId);
   const limit = q.limit ?? 100;
-  const conds: SQL[] = [eq(usageLog.accountId, accountId), gte(usageLog.at, from)];
-  if (to !== null) conds.push(lt(usageLog.at, to));
-  if (q.key_id !== undefined) conds.push(eq(usageLog.keyId, q.key_id));
-  const where = and(...conds);
-
-  const rows = ctx.db.select().from(usageLog).where(where).orderBy(desc(usageLog.at), desc(usageLog.id)).limit(limit + 1).all();
-  const day = sql<string>`strftime('%Y-%m-%d', ${usageLog.at} / 1000, 'unixepoch')`;
-  const daily: DayTotal[] = ctx.db.select({
-    day,
-    requests: sql<number>`count(*)`,
-    promptTokens: sql<number>`coalesce(sum(${usageLog.promptTokens}), 0)`,
-    completionTokens: sql<number>`coalesce(sum(${usageLog.completionTokens}), 0)`,
-    cachedTokens: sql<number>`coalesce(sum(${usageLog.cachedTokens}), 0)`,
-    cacheWriteTokens: sql<number>`coalesce(sum(${usageLog.cacheWriteTokens}), 0)`,
-    cost: sql<number>`coalesce(sum(${usageLog.cost}), 0)`,
-  }).from(usageLog).where(where).groupBy(day).orderBy(day).all();
+  ctx.writer.flush(); // the caller's own latest requests
+  const f = { accountId, from, ...(to !== null ? { to } : {}), ...(q.key_id !== undefined ? { keyId: q.key_id } : {}) };
+  const [rows, daily] = await Promise.all([ctx.stores.usage.list(f, limit + 1), ctx.stores.usage.daily(f)]);
 
   const total = { requests: 0, promptTokens: 0, completionTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, cost: 0 };
   for (const d of daily) {

@@ -1,5 +1,5 @@
 import type {
-  AccountRow, ApiKeyRow, AuditRow, ChannelRow, LedgerRow, MembershipRow, PriceRow, UserRow,
+  AccountRow, ApiKeyRow, AuditRow, ChannelRow, LedgerRow, MembershipRow, PriceRow, UsageRow, UserRow,
 } from "../../db/schema";
 import type { Actor } from "../audit/audit";
 
@@ -116,6 +116,20 @@ export interface LedgerStore {
   list(accountId: number, limit: number): Promise<LedgerRow[]>;
 }
 
+/** Which usage rows: any combination; `before` pages by row id (newest first). */
+export type UsageFilter = { userId?: number; accountId?: number; keyId?: number; from?: number; to?: number; before?: number };
+export type DayTotal = { day: string; requests: number; promptTokens: number; completionTokens: number; cachedTokens: number; cacheWriteTokens: number; cost: number };
+
+/** Reads of the usage log (the settlement writer is what writes it). Readers flush the writer first to see their latest. */
+export interface UsageStore {
+  /** Newest first (by `at`, then id). */
+  list(f: UsageFilter, limit: number): Promise<UsageRow[]>;
+  /** Per UTC day (`YYYY-MM-DD`), oldest first. */
+  daily(f: UsageFilter): Promise<DayTotal[]>;
+  /** Requests and tokens per hour (`h` = hours since the epoch) of one key in [from, to). */
+  hourly(keyId: number, from: number, to: number): Promise<{ h: number; requests: number; tokens: number }[]>;
+}
+
 export interface SettingsStore {
   get(key: string): Promise<string | undefined>;
   /** Writes the value unless the key exists; returns the value stored either way. */
@@ -135,6 +149,7 @@ export type Stores = {
   channels: ChannelStore;
   prices: PriceStore;
   ledger: LedgerStore;
+  usage: UsageStore;
   settings: SettingsStore;
   secrets: SecretStore;
 };

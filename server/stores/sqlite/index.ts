@@ -7,6 +7,7 @@ import { sqliteKeys } from "./keys";
 import { sqliteChannels } from "./channels";
 import { sqlitePrices } from "./prices";
 import { sqliteLedger } from "./ledger";
+import { sqliteUsage } from "./usage";
 import { sqliteSecrets, sqliteSettings } from "./settings";
 
 /** The embedded implementation of every store: one SQLite file, on the main thread's connection. */
@@ -19,6 +20,7 @@ export function sqliteStores(db: Db, aads: Parameters<typeof sqliteSecrets>[1]):
     channels: sqliteChannels(db),
     prices: sqlitePrices(db),
     ledger: sqliteLedger(db),
+    usage: sqliteUsage(db),
     settings: sqliteSettings(db),
     secrets: sqliteSecrets(db, aads),
   };
