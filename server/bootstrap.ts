@@ -8,7 +8,7 @@ import { compileCidrs } from "./net/cidr";
 import { SettlementWriter } from "./usage/settlement-writer";
 import { RunningRequests } from "./relay/running";
 import { ScopeRegistry } from "./auth/scopes";
-import { Accounts } from "./limits/accounts";
+import { EmbeddedAdmission } from "./limits/embedded";
 import { Metrics } from "./metrics/registry";
 import { ChannelRegistry } from "./channels/registry";
 import { PriceBook } from "./billing/prices";
@@ -31,7 +31,7 @@ export async function createContext(config: Config, opts: { dbPath?: string } = 
   const db = openDb(dbPath);
   const keyring = loadKeyring(config, db);
   const writer = new SettlementWriter(db.$client, config.RELAY_FLUSH_INTERVAL_MS);
-  const base = {
+  const base: Omit<AppContext, "admission" | "metrics" | "channels" | "prices" | "sessions"> = {
     config,
     db,
     stores: sqliteStores(db, { key: keyAad, channel: channelAad }),
@@ -46,8 +46,8 @@ export async function createContext(config: Config, opts: { dbPath?: string } = 
     verifySession: authenticateSession,
   };
   // The stateful services read the database through the context they are part of: built on it, in place.
-  const ctx = base as AppContext;
-  ctx.accounts = new Accounts(ctx);
+  const ctx = base as AppContext; // completed just below
+  ctx.admission = new EmbeddedAdmission(ctx, writer);
   ctx.metrics = new Metrics(ctx);
   ctx.prices = new PriceBook(ctx);
   ctx.channels = new ChannelRegistry(ctx);

@@ -2,11 +2,11 @@ import type { Config } from "./config";
 import type { Db } from "../db/client";
 import type { Keyring } from "./keyring/keyring";
 import type { KeyCache } from "./auth/key-cache";
-import type { SettlementWriter } from "./usage/settlement-writer";
+import type { SettlementSink } from "./usage/sink";
 import type { Cidr } from "./net/cidr";
 import type { RunningRequests } from "./relay/running";
 import type { ScopeRegistry } from "./auth/scopes";
-import type { Accounts } from "./limits/accounts";
+import type { Admission } from "./limits/port";
 import type { Metrics } from "./metrics/registry";
 import type { ChannelRegistry } from "./channels/registry";
 import type { PriceBook } from "./billing/prices";
@@ -27,7 +27,7 @@ export type AppContext = {
   stores: Stores;
   keyring: Keyring;
   keyCache: KeyCache;
-  writer: SettlementWriter;
+  writer: SettlementSink;
   /** Admitted requests and their settlements, appended before the answer completes, so a kill -9 loses none. */
   journal: RequestJournal;
   /** Requests in flight, for revocations that must reach them (server/auth/revocation.ts). */
@@ -36,8 +36,8 @@ export type AppContext = {
   /** Scope names, with RELAY_SCOPE_ALIASES. */
   scopes: ScopeRegistry;
   startedAt: number;
-  /** Live balances, holds, slots, spend and rate-limit windows: what admission checks and settlement moves. */
-  accounts: Accounts;
+  /** Admission and settlement: live balances, holds, slots, spend and rate-limit windows (limits/port.ts). */
+  admission: Admission;
   metrics: Metrics;
   /** Enabled channels with their decrypted keys and breakers, reloaded on every channel write. */
   channels: ChannelRegistry;

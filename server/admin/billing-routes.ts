@@ -38,7 +38,7 @@ export const adminBillingRoutes = (ctx: AppContext) =>
     })
     .get("/users/:name/ledger", async ({ params, query }) => {
       const user = await getUserByName(ctx, params.name);
-      ctx.writer.flush();
+      await ctx.writer.flush();
       return { data: (await listLedger(ctx, user.accountId, ledgerLimit(query.limit))).map(iso) };
     })
     .post("/orgs/:name/credits", async ({ params, body }) => {
@@ -48,7 +48,7 @@ export const adminBillingRoutes = (ctx: AppContext) =>
     })
     .get("/orgs/:name/ledger", async ({ params, query }) => {
       const org = await orgByName(ctx, params.name);
-      ctx.writer.flush();
+      await ctx.writer.flush();
       return { data: (await listLedger(ctx, org.id, ledgerLimit(query.limit))).map(iso) };
     });
 

@@ -14,7 +14,7 @@ export type AccountView = {
 };
 
 export function describeAccount(ctx: AppContext, a: AccountRow): AccountView {
-  const live = ctx.accounts.account(a.id);
+  const live = ctx.admission.live(a.id);
   return {
     balance: live.balance, heldCredits: live.held, concurrency: a.concurrency, inFlight: live.inFlight,
     monthlyTokens: a.monthlyTokens, tokensThisMonth: live.monthTokens, rpm: a.rpm, tpm: a.tpm,

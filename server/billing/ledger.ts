@@ -20,7 +20,7 @@ export async function applyLedgerEntry(ctx: AppContext, e: LedgerEntry, audit?: 
     if (err instanceof StoreConflict && err.kind === "Overdraft") throw new ApiError("quota_exceeded", err.message, "amount");
     throw err;
   }
-  if (result.applied) ctx.accounts.credited(e.accountId, e.amount);
+  if (result.applied) ctx.admission.credited(e.accountId, e.amount);
   return result;
 }
 

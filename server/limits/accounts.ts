@@ -1,6 +1,7 @@
 import { and, eq } from "drizzle-orm";
 import { accounts, apiKeys, memberSpend, tokenUsage } from "../../db/schema";
 import type { AppContext } from "../context";
+import type { SettlementWriter } from "../usage/settlement-writer";
 import { utcMonth } from "./month";
 import { RateLimiter } from "./rate-limits";
 
@@ -34,7 +35,8 @@ export class Accounts {
   /** Per-minute rate limits of keys, accounts and members (in this process: embedded mode). */
   readonly rates = new RateLimiter();
 
-  constructor(private readonly ctx: AppContext) {}
+  /** The writer is embedded mode's own: a month's first request must block on the commit before it reloads. */
+  constructor(private readonly ctx: AppContext, private readonly writer: SettlementWriter) {}
 
   /** A committed balance change made outside settlement (an admin grant or adjustment): mirrored here. */
   credited(accountId: number, amount: number): void {
@@ -52,7 +54,7 @@ export class Accounts {
     } else if (a.month !== month) {
       // Settlements still queued may count in the new month; write them first, or this reload would miss
       // them and the new month's quota would start short of what was already used.
-      this.ctx.writer.flush();
+      this.writer.flushSync();
       a.month = month;
       a.monthTokens = this.loadMonthTokens(accountId, month);
     }
@@ -67,7 +69,7 @@ export class Accounts {
       m = { accountId, userId, held: 0, inFlight: 0, month, spent: this.loadMemberSpend(accountId, userId, month) };
       this.members.set(k, m);
     } else if (m.month !== month) {
-      this.ctx.writer.flush();
+      this.writer.flushSync();
       m.month = month;
       m.spent = this.loadMemberSpend(accountId, userId, month);
     }

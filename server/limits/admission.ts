@@ -2,7 +2,7 @@ import { ApiError } from "../errors";
 import type { AppContext } from "../context";
 import type { JournalMark } from "../usage/journal";
 import { affordableOutput, costOf, holdCostOf, isPriced, type Price, type PricedUsage } from "../billing/prices";
-import { type Account, type KeySpend, type MemberState } from "./accounts";
+import type { Account, Accounts, KeySpend, MemberState } from "./accounts";
 import { rateHeaders, type RateLimit, type RateState, type Taken } from "./rate-limits";
 
 /** The smallest answer worth sending; below this the request is refused instead of truncated to nothing. */
@@ -75,8 +75,7 @@ const retryAfter = { "retry-after": "1" };
  * Synchronous on purpose: check and reserve happen with no await in between, so concurrent requests
  * cannot both spend the same credits.
  */
-export function admit(ctx: AppContext, input: AdmitInput): Hold {
-  const accounts = ctx.accounts;
+export function admit(ctx: AppContext, accounts: Accounts, input: AdmitInput): Hold {
   const account = accounts.account(input.accountId);
   if (account.inFlight >= input.concurrency) {
     throw new ApiError("concurrency_limit_exceeded", `Too many requests in flight for this account (limit ${input.concurrency}).`, null, retryAfter);

@@ -64,7 +64,7 @@ export class Metrics {
     for (const [m, v] of this.shortfall) out.push(`relay_credits_shortfall_total{model="${esc(m)}"} ${v}`);
     out.push("# HELP relay_in_flight Requests in flight per account (a user's own, or an org).", "# TYPE relay_in_flight gauge");
     for (const a of this.accountNames()) {
-      out.push(`relay_in_flight{account="${esc(a.name)}",kind="${a.kind}"} ${this.ctx.accounts.peek(a.id)?.inFlight ?? 0}`);
+      out.push(`relay_in_flight{account="${esc(a.name)}",kind="${a.kind}"} ${this.ctx.admission.peek(a.id)?.inFlight ?? 0}`);
     }
     out.push("# HELP relay_upstream_latency_seconds Time to the upstream's response headers, per channel.", "# TYPE relay_upstream_latency_seconds histogram");
     for (const [ch, h] of this.latency) {

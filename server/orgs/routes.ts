@@ -152,7 +152,7 @@ export const orgRoutes = (ctx: AppContext) => {
     .get("/v1/orgs/:orgId/ledger", async ({ request, server, params, query }) => {
       const { a } = await access(request, server, params.orgId);
       requireOrgScope(a, "billing:read");
-      ctx.writer.flush();
+      await ctx.writer.flush();
       const limit = Math.min(1000, Math.max(1, Number(query.limit) || 100));
       const org = (await getAccount(ctx, a.org.id))!;
       return {

@@ -7,7 +7,7 @@ import { readBody } from "../http/body";
 import { requestIdOf } from "../http/errors-plugin";
 import { requireModelAllowed, requireScope, type Principal } from "../auth/authenticate";
 import type { LiveChannel } from "../channels/registry";
-import { admit } from "../limits/admission";
+import type { Hold } from "../limits/admission";
 import { markAccounted, refusedBy } from "../usage/refusals";
 import { endpointKind, producesOutput, shapeOfKind } from "./endpoint";
 import { parseRelayBody, type RelayBody } from "./parse";
@@ -58,7 +58,8 @@ export async function relay(ctx: AppContext, request: Request, server: Server<un
       throw err;
     }
     model = body.model;
-    job = admitted(ctx, request, requestId, started, principal, path, url.search, kind, body, bytes.byteLength);
+    const j = admitted(ctx, request, requestId, started, principal, path, url.search, kind, body, bytes.byteLength);
+    job = j instanceof Promise ? await j : j;
   } catch (err) {
     // Refusals (400, 403, 404, 402, 429) are logged by the public app's error handler under this caller.
     if (err instanceof ApiError) refusedBy(err, callerOfPrincipal(ctx, principal), model);
@@ -75,7 +76,7 @@ export async function relay(ctx: AppContext, request: Request, server: Server<un
 
 /** The checks that need the body, then admission: a running job, or the refusal thrown. */
 function admitted(ctx: AppContext, request: Request, requestId: string, started: number, principal: Principal, path: string, search: string,
-  kind: ReturnType<typeof endpointKind>, body: RelayBody, bodyBytes: number): Job {
+  kind: ReturnType<typeof endpointKind>, body: RelayBody, bodyBytes: number): Job | Promise<Job> {
   requireModelAllowed(principal, body.model);
   const group = principal.entry?.key.group ?? "either";
   const serving = ctx.channels.serving(body.model, group);
@@ -97,7 +98,7 @@ function admitted(ctx: AppContext, request: Request, requestId: string, started:
       ...(m ? [{ scope: "member" as const, id: `${m.accountId}:${m.userId}`, rpm: m.rpm, tpm: m.tpm }] : []),
     ]
     : undefined;
-  const hold = admit(ctx, {
+  const held = ctx.admission.admit({
     rates,
     requestId, accountId: principal.accountId, concurrency: principal.account.concurrency, monthlyTokens: principal.account.monthlyTokens,
     member: m ? { userId: m.userId, monthlySpend: m.monthlySpend, concurrency: m.concurrency } : null,
@@ -109,15 +110,19 @@ function admitted(ctx: AppContext, request: Request, requestId: string, started:
     clientMaxOutput: body.clientMaxOutput, choices: body.choices,
     producesOutput: producesOutput(kind),
   });
-  // Journaled before anything is forwarded: if the process dies from here on, the next start records it.
-  hold.journal = ctx.journal.admitted({
-    requestId, accountId: principal.accountId, orgId: a.kind === "org" ? a.id : null, userId: principal.userId, keyId: key?.id ?? null,
-    keyLabel: key?.label ?? "", keyPrefix: key ? keyPrefixOf(ctx, key) : "session", sourceIp: principal.ip, endpoint: path, model: body.model, stream: body.stream,
-  });
-  return startJob({
-    ctx, request, requestId, started, principal, path, search, kind, shape, body, hold, candidates,
-    abort: null, cutWith: null, endStream: null,
-  });
+  const start = (hold: Hold): Job => {
+    // Journaled before anything is forwarded: if the process dies from here on, the next start records it.
+    hold.journal = ctx.journal.admitted({
+      requestId, accountId: principal.accountId, orgId: a.kind === "org" ? a.id : null, userId: principal.userId, keyId: key?.id ?? null,
+      keyLabel: key?.label ?? "", keyPrefix: key ? keyPrefixOf(ctx, key) : "session", sourceIp: principal.ip, endpoint: path, model: body.model, stream: body.stream,
+    });
+    return startJob({
+      ctx, request, requestId, started, principal, path, search, kind, shape, body, hold, candidates,
+      abort: null, cutWith: null, endStream: null,
+    });
+  };
+  // Embedded admission answers at once (no await on the hot path); another may answer with a promise.
+  return held instanceof Promise ? held.then(start) : start(held);
 }
 
 /** The channels a request can reach; the list itself when they all can (the usual case: no copy). */

@@ -50,7 +50,7 @@ export async function accountUsage(ctx: AppContext, accountId: number, raw: Usag
   if (to !== null && from >= to) throw new ApiError("invalid_request", "from must be before to.", "from");
   if (q.key_id !== undefined) await getKey(ctx, q.key_id, accountId);
   const limit = q.limit ?? 100;
-  ctx.writer.flush(); // the caller's own latest requests
+  await ctx.writer.flush(); // the caller's own latest requests
   const f = { accountId, from, ...(to !== null ? { to } : {}), ...(q.key_id !== undefined ? { keyId: q.key_id } : {}) };
   const [rows, daily] = await Promise.all([ctx.stores.usage.list(f, limit + 1), ctx.stores.usage.daily(f)]);
 

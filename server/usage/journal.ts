@@ -4,7 +4,7 @@ import type { Database } from "bun:sqlite";
 import { log } from "../log";
 import { commitOrSplit, type Settlement } from "./settlement";
 import { admittedLine, outcomeLine, parseLine, type Admitted, type AdmittedLine, type Parsed } from "./journal-lines";
-import type { SettlementWriter } from "./settlement-writer";
+import type { SettlementSink } from "./sink";
 
 /*
  * The request journal: what makes a kill -9 lose nothing. The settlement writer commits every few
@@ -73,7 +73,7 @@ export class FileJournal implements RequestJournal {
   private readonly timer: ReturnType<typeof setInterval>;
   private closed = false;
 
-  constructor(private readonly dir: string, private readonly writer: SettlementWriter, firstSegment: number, private readonly unlock: () => void = () => {}) {
+  constructor(private readonly dir: string, private readonly writer: SettlementSink, firstSegment: number, private readonly unlock: () => void = () => {}) {
     this.nextNumber = firstSegment;
     this.current = this.open();
     writer.onFlush(() => this.collect());

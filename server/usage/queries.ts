@@ -10,14 +10,14 @@ export type UsageView = ReturnType<typeof adminView>;
 
 /** Usage rows, newest first. Flushes pending writes first so callers see their own latest requests. */
 export async function listUsage(ctx: AppContext, f: UsageFilter & { limit?: number }): Promise<UsageView[]> {
-  ctx.writer.flush();
+  await ctx.writer.flush();
   const limit = Math.min(Math.max(f.limit ?? 100, 1), 10_000);
   return (await ctx.stores.usage.list(f, limit)).map(adminView);
 }
 
 /** Requests and tokens per hour for one key over the last `hours`, every hour present (zeros included). */
 export async function keyTimeline(ctx: AppContext, keyId: number, hours: number) {
-  ctx.writer.flush();
+  await ctx.writer.flush();
   const hourMs = 3_600_000;
   const end = Math.floor(Date.now() / hourMs) * hourMs + hourMs;
   const start = end - hours * hourMs;

@@ -18,7 +18,7 @@ export function recordRequest(ctx: AppContext, hold: Hold | null, r: RequestReco
   // must not supersede the real one at a replay.
   const first = hold !== null && !hold.released;
   // A per-request price is due only for an answer the client got (2xx): not a refusal, failure or cut.
-  const { cost, tokens, shortfall } = hold ? settle(hold, usage, r.status < 300 && r.errorCode === null) : { cost: 0, tokens: 0, shortfall: 0 };
+  const { cost, tokens, shortfall } = hold ? ctx.admission.settle(hold, usage, r.status < 300 && r.errorCode === null) : { cost: 0, tokens: 0, shortfall: 0 };
   const at = Date.now();
   ctx.metrics.observeRequest(r, cost, shortfall);
   if (shortfall > 0) log.warn("usage past the hold not charged in full", { id: r.requestId, model: r.model, channel: r.channelId, cost, shortfall });

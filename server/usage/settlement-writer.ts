@@ -2,6 +2,7 @@ import type { Database } from "bun:sqlite";
 import { log } from "../log";
 import { commitOrSplit, encodeSettlements, type CommitReport, type Settlement } from "./settlement";
 import type { ThreadBatch, ThreadInit } from "./settlement-thread";
+import type { SettlementSink } from "./sink";
 
 /**
  * Collects settled requests and commits them together every few milliseconds, so the request path never
@@ -12,7 +13,7 @@ import type { ThreadBatch, ThreadInit } from "./settlement-thread";
  * blocks on a shared cell meanwhile). Readers that must see the latest requests call it first; so does
  * shutdown, so nothing queued is lost.
  */
-export class SettlementWriter {
+export class SettlementWriter implements SettlementSink {
   /** Enqueued, not yet handed to a committer. (Named so: tests empty it to simulate a kill -9.) */
   private queue: Settlement[] = [];
   private timer: ReturnType<typeof setTimeout> | null = null;
@@ -58,8 +59,14 @@ export class SettlementWriter {
     return this.queue.length + (this.thread?.uncommitted ?? 0);
   }
 
-  /** Commits everything enqueued so far and returns when it is durable. */
-  flush(): void {
+  /** Commits everything enqueued so far; resolves when it is durable (it is, already, when this returns). */
+  flush(): Promise<void> {
+    this.flushSync();
+    return Promise.resolve();
+  }
+
+  /** Commits everything enqueued so far and returns when it is durable. Blocks the event loop meanwhile. */
+  flushSync(): void {
     this.handOff();
     if (!this.thread) return;
     const confirmed = this.thread.waitForAll();
@@ -69,7 +76,7 @@ export class SettlementWriter {
 
   /** Flushes, then stops the thread. The writer commits in this thread if used again. */
   close(): void {
-    this.flush();
+    this.flushSync();
     this.thread?.stop();
     this.thread = null;
   }

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { admit, settle } from "../../server/limits/admission";
+import { settle } from "../../server/limits/admission";
+import type { EmbeddedAdmission } from "../../server/limits/embedded";
 import { recordRequest, type RequestRecord } from "../../server/usage/recorder";
 import { countText } from "../../server/relay/tokens";
 import { userWithKey } from "../support/harness";
@@ -65,7 +66,7 @@ describe("charging", () => {
   test("the same request settled twice is charged once", () => withRig(async (rig) => {
     const { user } = await userWithKey(rig.h, "twice", { credits: 100 });
     const ctx = rig.h.ctx;
-    const hold = admit(ctx, {
+    const hold = (ctx.admission as EmbeddedAdmission).admit({
       requestId: "req_twice", accountId: user.accountId, concurrency: 3, monthlyTokens: 0, keyId: null, spendLimit: null,
       model: MODEL, promptTokens: 0, clientMaxOutput: 10, producesOutput: true,
     });
@@ -78,7 +79,7 @@ describe("charging", () => {
     expect(recordRequest(ctx, hold, record)).toBe(7);
     expect(recordRequest(ctx, hold, record)).toBe(0);
     expect(settle(hold, { input: 3, cacheRead: 0, cacheWrite: 0, output: 7 })).toEqual({ cost: 0, tokens: 0, shortfall: 0 });
-    expect(ctx.accounts.account(user.accountId)).toMatchObject({ balance: 93, held: 0, inFlight: 0, monthTokens: 10 });
+    expect(ctx.admission.live(user.accountId)).toMatchObject({ balance: 93, held: 0, inFlight: 0, monthTokens: 10 });
     const db = openFlushedDb(rig.h);
     try {
       expect(db.query("SELECT kind, amount, balance_after FROM ledger WHERE ref = 'req_twice'").all()).toEqual([{ kind: "charge", amount: -7, balance_after: 93 }]);

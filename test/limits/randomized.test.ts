@@ -5,7 +5,7 @@ import { loadConfig, type Config } from "../../server/config";
 import type { AppContext } from "../../server/context";
 import { ApiError } from "../../server/errors";
 import { setLogLevel } from "../../server/log";
-import { admit, DEFAULT_MAX_OUTPUT_TOKENS, MIN_OUTPUT_TOKENS, type Hold } from "../../server/limits/admission";
+import { DEFAULT_MAX_OUTPUT_TOKENS, MIN_OUTPUT_TOKENS, type Hold } from "../../server/limits/admission";
 import { grantCredits } from "../../server/billing/credits";
 import { setPrice, type Price } from "../../server/billing/prices";
 import { createUser } from "../../server/users/service";
@@ -14,6 +14,10 @@ import { recordRequest, type RequestRecord } from "../../server/usage/recorder";
 import { ledgerViolations, tempDataDir } from "../support/limits-helpers";
 import { addMember, createOrg } from "../../server/accounts/orgs";
 import type { FileJournal } from "../../server/usage/journal";
+import type { EmbeddedAdmission } from "../../server/limits/embedded";
+
+/** The walk checks the embedded implementation's live state against its model. */
+const embedded = (ctx: AppContext) => ctx.admission as EmbeddedAdmission;
 
 /**
  * A seeded random walk over admit, settle, release, double settlement, grants, adjustments, flushes and
@@ -286,7 +290,7 @@ async function walk(seed: number, steps: number): Promise<Record<string, number>
       check(r.credits === r.s, `${u.name}: DB credits ${r.credits} != SUM(ledger) ${r.s}`);
       check(r.credits === u.durable, `${u.name}: DB credits ${r.credits} != model ${u.durable}`);
       check(r.credits >= 0, `${u.name}: negative balance ${r.credits}`);
-      const a = ctx.accounts.peek(u.id);
+      const a = embedded(ctx).accounts.peek(u.id);
       const held = sumOpen(u, (o) => o.hold.credits);
       const inFlight = open.filter((o) => o.user === u).length;
       if (a) {
@@ -302,7 +306,7 @@ async function walk(seed: number, steps: number): Promise<Record<string, number>
         check(u.balance === u.durable && inFlight === 0, `${u.name}: not loaded but has unflushed state`);
       }
       for (const k of u.keys) {
-        const ks = ctx.accounts.keySpend(k.id);
+        const ks = embedded(ctx).accounts.keySpend(k.id);
         check(ks.spent === k.spent, `key ${k.id}: spent ${ks.spent} != model ${k.spent}`);
         check(ks.held === sumOpen(u, (o) => (o.key === k ? o.hold.credits : 0)), `key ${k.id}: held ${ks.held}`);
         const dbSpent = db.query<{ spent: number }, [number]>("SELECT spent FROM api_keys WHERE id = ?").get(k.id)!.spent;
@@ -311,7 +315,7 @@ async function walk(seed: number, steps: number): Promise<Record<string, number>
     }
     const org = users.find((u) => u.userId === -1)!;
     for (const m of members) {
-      const live = ctx.accounts.peekMember(org.id, m.userId);
+      const live = embedded(ctx).accounts.peekMember(org.id, m.userId);
       const held = sumOpen(org, (o) => (o.key?.member === m ? o.hold.credits : 0));
       if (live) {
         check(live.spent === m.spent, `member ${m.userId}: spent ${live.spent} != model ${m.spent}`);
@@ -343,7 +347,7 @@ async function walk(seed: number, steps: number): Promise<Record<string, number>
         let code: string | null = null;
         try {
           const memberCaps = key?.member ? { userId: key.member.userId, monthlySpend: key.member.cap, concurrency: null } : null;
-          hold = admit(ctx, { member: memberCaps, requestId, accountId: u.id, concurrency: u.cap, monthlyTokens: u.monthly, keyId: key?.id ?? null, spendLimit: key?.limit ?? null, model, promptTokens: prompt, clientMaxOutput: clientMax, choices, producesOutput });
+          hold = embedded(ctx).admit({ member: memberCaps, requestId, accountId: u.id, concurrency: u.cap, monthlyTokens: u.monthly, keyId: key?.id ?? null, spendLimit: key?.limit ?? null, model, promptTokens: prompt, clientMaxOutput: clientMax, choices, producesOutput });
         } catch (e) {
           if (!(e instanceof ApiError)) throw e;
           code = e.errorCode;
@@ -427,7 +431,7 @@ async function walk(seed: number, steps: number): Promise<Record<string, number>
     ctx.writer.flush();
     invariants(true);
     for (const u of users) {
-      const a = ctx.accounts.account(u.id);
+      const a = embedded(ctx).accounts.account(u.id);
       check(a.held === 0 && a.inFlight === 0 && a.heldTokens === 0, `${u.name}: a hold leaked after everything settled`);
     }
     const violations = ledgerViolations(ctx.db.$client);

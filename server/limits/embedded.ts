@@ -1,0 +1,39 @@
+import type { AppContext } from "../context";
+import type { PricedUsage } from "../billing/prices";
+import { Accounts } from "./accounts";
+import type { SettlementWriter } from "../usage/settlement-writer";
+import { admit, settle, type AdmitInput, type Hold } from "./admission";
+import type { Admission, LiveAccount, Settled } from "./port";
+
+/**
+ * Embedded mode's admission: every balance, hold, slot and rate window in this process's memory, over
+ * one SQLite file that only this process writes (see Accounts). Checking and reserving happen in one
+ * synchronous step, which is atomic on Bun's single-threaded event loop.
+ */
+export class EmbeddedAdmission implements Admission {
+  readonly accounts: Accounts;
+
+  constructor(private readonly ctx: AppContext, writer: SettlementWriter) {
+    this.accounts = new Accounts(ctx, writer);
+  }
+
+  admit(input: AdmitInput): Hold {
+    return admit(this.ctx, this.accounts, input);
+  }
+
+  settle(hold: Hold, usage: PricedUsage, succeeded: boolean): Settled {
+    return settle(hold, usage, succeeded);
+  }
+
+  live(accountId: number): LiveAccount {
+    return this.accounts.account(accountId);
+  }
+
+  peek(accountId: number): LiveAccount | undefined {
+    return this.accounts.peek(accountId);
+  }
+
+  credited(accountId: number, amount: number): void {
+    this.accounts.credited(accountId, amount);
+  }
+}
