@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import { openDb } from "../db/client";
 import type { Config } from "./config";
 import type { AppContext } from "./context";
-import { KeyCache } from "./auth/key-cache";
+import { KeyCache, SqliteAuthEpoch } from "./auth/key-cache";
 import { loadKeyring } from "./keyring/setup";
 import { compileCidrs } from "./net/cidr";
 import { SettlementWriter } from "./usage/settlement-writer";
@@ -36,7 +36,7 @@ export async function createContext(config: Config, opts: { dbPath?: string } = 
     db,
     stores: sqliteStores(db, { key: keyAad, channel: channelAad }),
     keyring,
-    keyCache: new KeyCache(db.$client),
+    keyCache: new KeyCache(new SqliteAuthEpoch(db.$client)),
     writer,
     journal: dbPath === ":memory:" ? noJournal : openJournal(join(config.RELAY_DATA_DIR, "journal"), db.$client, writer),
     running: new RunningRequests(),

@@ -30,25 +30,51 @@ export function cachedKey(key: ApiKeyRow, account: AccountRow, user: UserRow | n
 }
 
 /**
- * Keys by the hex SHA-256 of the whole key, with their account, user and membership, so authentication costs
- * no query when warm, whatever the key's format. Every write through our services clears it. Writes by
- * another connection (another process, or a person with sqlite3) are caught in two steps: SQLite's
- * `PRAGMA data_version` changes whenever another connection commits, and then the `auth_epoch` counter,
- * which triggers bump on every change to a key, user, account or membership that authentication reads,
- * tells whether the cache is stale. The second step is what keeps the cache warm while the settlement
- * writer's thread commits on its own connection every few milliseconds.
+ * Whether anything authentication reads (a key, user, account or membership) changed since last asked,
+ * by a writer other than this process's services (which clear the cache themselves). The port of auth
+ * invalidation: embedded mode asks SQLite (SqliteAuthEpoch below); a cluster listens for other instances.
  */
-export class KeyCache {
-  private readonly entries = new Map<string, CachedKey>();
+export interface AuthEpoch {
+  changed(): boolean;
+}
+
+/**
+ * Embedded mode's: SQLite's `PRAGMA data_version` changes whenever another connection commits, and then
+ * the `auth_epoch` counter, which triggers bump on every change that authentication reads, tells whether
+ * that commit matters. The second step is what keeps the cache warm while the settlement writer's thread
+ * commits on its own connection every few milliseconds.
+ */
+export class SqliteAuthEpoch implements AuthEpoch {
   private readonly versionStmt;
   private readonly epochStmt;
   private version = -1;
   private epoch = -1;
 
-  constructor(private readonly sqlite: Database, private readonly max = 50_000) {
+  constructor(sqlite: Database) {
     this.versionStmt = sqlite.query<{ data_version: number }, []>("PRAGMA data_version");
     this.epochStmt = sqlite.query<{ n: number }, []>("SELECT n FROM auth_epoch WHERE id = 1");
   }
+
+  changed(): boolean {
+    const v = this.versionStmt.get()!.data_version;
+    if (v === this.version) return false;
+    this.version = v;
+    const e = this.epochStmt.get()?.n ?? -1;
+    if (e === this.epoch) return false;
+    this.epoch = e;
+    return true;
+  }
+}
+
+/**
+ * Keys by the hex SHA-256 of the whole key, with their account, user and membership, so authentication costs
+ * no query when warm, whatever the key's format. Every write through our services clears it; writes by
+ * anyone else are caught through the AuthEpoch.
+ */
+export class KeyCache {
+  private readonly entries = new Map<string, CachedKey>();
+
+  constructor(private readonly epoch: AuthEpoch, private readonly max = 50_000) {}
 
   private checkedThisTurn = false;
 
@@ -62,14 +88,9 @@ export class KeyCache {
     this.poll();
   }
 
-  /** Asks SQLite whether another connection changed a key or user; clears the cache and says so if one did. */
+  /** Asks whether someone else changed a key or user; clears the cache and says so if one did. */
   poll(): boolean {
-    const v = this.versionStmt.get()!.data_version;
-    if (v === this.version) return false;
-    this.version = v;
-    const e = this.epochStmt.get()?.n ?? -1;
-    if (e === this.epoch) return false;
-    this.epoch = e;
+    if (!this.epoch.changed()) return false;
     this.entries.clear();
     this.onStale?.();
     return true;
