@@ -1,4 +1,4 @@
-import { desc, eq } from "drizzle-orm";
+import { desc, eq, sql } from "drizzle-orm";
 import { accounts, ledger } from "../../../db/pg/schema";
 import type { PgDb } from "../../../db/pg/client";
 import { StoreConflict, type LedgerStore } from "../types";
@@ -35,8 +35,9 @@ export function pgLedger(db: PgDb): LedgerStore {
           keyId: e.keyId ?? null, actor: e.actor ?? "", note: e.note ?? "",
         }).onConflictDoNothing({ target: ledger.ref }).returning();
         if (!row) return { row: (await byRef(tx, e.ref))!, applied: false };
-        // The row is locked since it was read: its balance is still `account.credits`.
-        await tx.update(accounts).set({ credits: balanceAfter }).where(eq(accounts.id, e.accountId));
+        // Relative, though the row is locked since it was read (so this makes it exactly balanceAfter): a writer
+        // that does not lock first still cannot have its change overwritten.
+        await tx.update(accounts).set({ credits: sql`${accounts.credits} + ${e.amount}` }).where(eq(accounts.id, e.accountId));
         if (audit) await writeAudit(tx, audit);
         return { row, applied: true };
       });
