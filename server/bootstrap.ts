@@ -9,13 +9,15 @@ import { SettlementWriter } from "./usage/settlement-writer";
 import { RunningRequests } from "./relay/running";
 import { ScopeRegistry } from "./auth/scopes";
 import { EmbeddedAdmission } from "./limits/embedded";
+import { sqliteLiveSource } from "./limits/accounts";
 import { Metrics } from "./metrics/registry";
 import { ChannelRegistry } from "./channels/registry";
 import { PriceBook } from "./billing/prices";
 import { LoginLimiter } from "./sessions/limiter";
 import { loadSessionSecret } from "./sessions/secret";
 import { authenticateSession } from "./sessions/verifier";
-import { FileJournal, lockJournal, noJournal, recoverJournal, type RequestJournal } from "./usage/journal";
+import { FileJournal, lockJournal, noJournal, recoverJournal, sqliteRecoveryTarget, type RecoveryTarget, type RequestJournal } from "./usage/journal";
+import type { SettlementSink } from "./usage/sink";
 import { join } from "node:path";
 import { sqliteStores } from "./stores/sqlite";
 import { channelAad, keyAad } from "./keyring/aad";
@@ -38,7 +40,7 @@ export async function createContext(config: Config, opts: { dbPath?: string } = 
     keyring,
     keyCache: new KeyCache(new SqliteAuthEpoch(db.$client)),
     writer,
-    journal: dbPath === ":memory:" ? noJournal : openJournal(join(config.RELAY_DATA_DIR, "journal"), db.$client, writer),
+    journal: dbPath === ":memory:" ? noJournal : await openJournal(join(config.RELAY_DATA_DIR, "journal"), sqliteRecoveryTarget(db.$client), writer),
     running: new RunningRequests(),
     trustedProxies: compileCidrs(config.RELAY_TRUSTED_PROXIES),
     scopes: new ScopeRegistry(config.RELAY_SCOPE_ALIASES),
@@ -47,7 +49,7 @@ export async function createContext(config: Config, opts: { dbPath?: string } = 
   };
   // The stateful services read the database through the context they are part of: built on it, in place.
   const ctx = base as AppContext; // completed just below
-  ctx.admission = new EmbeddedAdmission(ctx, writer);
+  ctx.admission = new EmbeddedAdmission(ctx, sqliteLiveSource(db, () => writer.flushSync()));
   ctx.metrics = new Metrics(ctx);
   ctx.prices = new PriceBook(ctx);
   ctx.channels = new ChannelRegistry(ctx);
@@ -60,8 +62,13 @@ export async function createContext(config: Config, opts: { dbPath?: string } = 
  * Replays what a killed predecessor journaled and did not commit (before anything reads a balance), then
  * starts this process's journal. Refuses a data dir another live relay is using.
  */
-function openJournal(dir: string, sqlite: Parameters<typeof recoverJournal>[1], writer: SettlementWriter): RequestJournal {
+async function openJournal(dir: string, target: RecoveryTarget, writer: SettlementSink): Promise<RequestJournal> {
   const unlock = lockJournal(dir);
-  const { nextSegment } = recoverJournal(dir, sqlite);
-  return new FileJournal(dir, writer, nextSegment, unlock);
+  try {
+    const { nextSegment } = await recoverJournal(dir, target);
+    return new FileJournal(dir, writer, nextSegment, unlock);
+  } catch (err) {
+    unlock();
+    throw err;
+  }
 }

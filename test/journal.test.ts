@@ -3,7 +3,7 @@ import { Database } from "bun:sqlite";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { openDb } from "../db/client";
-import { recoverJournal } from "../server/usage/journal";
+import { recoverJournal, sqliteRecoveryTarget } from "../server/usage/journal";
 import type { Settlement } from "../server/usage/settlement";
 import { admittedLine, outcomeLine } from "../server/usage/journal-lines";
 import { removeDir, setupTenant, startRelayProcess, tempDir, type RelayProcess } from "./bench/processes";
@@ -186,7 +186,7 @@ describe("the journal on disk", () => {
     expect(existsSync(join(dataDir, "journal", "LOCK"))).toBe(false);
   });
 
-  test("recovery: S supersedes P, P stands when there is no S, A alone is interrupted, a torn line is skipped, a committed request is not charged again", () => {
+  test("recovery: S supersedes P, P stands when there is no S, A alone is interrupted, a torn line is skipped, a committed request is not charged again", async () => {
     const dir = tempDir("relay-journal-unit-");
     dirs.push(dir);
     const db = openDb(join(dir, "relay.db"));
@@ -212,7 +212,7 @@ describe("the journal on disk", () => {
     writeFileSync(join(jdir, "0000000001.log"), admitted("r-done") + line("S", done) + admitted("r-ps") + line("P", settlement("r-ps", 3)) + admitted("r-p") + admitted("r-a"));
     // The second segment ends in a line a kill cut short, then the zeros of a mapped segment's unwritten rest.
     writeFileSync(join(jdir, "0000000002.log"), line("P", settlement("r-p", 4)) + line("S", settlement("r-ps", 5)) + admitted("r-torn").slice(0, 40) + "\0".repeat(64));
-    const r = recoverJournal(jdir, db.$client);
+    const r = await recoverJournal(jdir, sqliteRecoveryTarget(db.$client));
     expect(r).toEqual({ settled: 2, interrupted: 1, segments: 2, nextSegment: 3 });
     const rows = new Map(db.$client.query<Row, []>("SELECT request_id, status, error_code, cost, prompt_tokens, completion_tokens FROM usage_log").all().map((x) => [x.request_id, x]));
     expect([...rows.keys()].sort()).toEqual(["r-a", "r-done", "r-p", "r-ps"]);
@@ -225,7 +225,7 @@ describe("the journal on disk", () => {
     expect(db.$client.query<{ n: number }, []>("SELECT count(*) AS n FROM ledger WHERE ref = 'r-done'").get()!.n).toBe(1);
     expect(readdirSync(jdir).filter((f) => f.endsWith(".log"))).toEqual([]);
     // Idempotent: nothing left to do.
-    expect(recoverJournal(jdir, db.$client)).toEqual({ settled: 0, interrupted: 0, segments: 0, nextSegment: 1 });
+    expect(await recoverJournal(jdir, sqliteRecoveryTarget(db.$client))).toEqual({ settled: 0, interrupted: 0, segments: 0, nextSegment: 1 });
     db.$client.close();
   });
 });

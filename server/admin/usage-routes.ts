@@ -22,4 +22,4 @@ export const adminUsageRoutes = (ctx: AppContext) =>
       const key = await getKey(ctx, Number(params.id));
       return { data: await keyTimeline(ctx, key.id, Math.min(24 * 31, Math.max(1, num(query.hours) ?? 72))) };
     })
-    .get("/metrics", () => new Response(ctx.metrics.render(), { headers: { "content-type": "text/plain; version=0.0.4" } }));
+    .get("/metrics", async () => new Response(await ctx.metrics.render(), { headers: { "content-type": "text/plain; version=0.0.4" } }));

@@ -1,7 +1,6 @@
 import { and, eq } from "drizzle-orm";
 import { accounts, apiKeys, memberSpend, tokenUsage } from "../../db/schema";
-import type { AppContext } from "../context";
-import type { SettlementWriter } from "../usage/settlement-writer";
+import type { Db } from "../../db/client";
 import { utcMonth } from "./month";
 import { RateLimiter } from "./rate-limits";
 
@@ -28,6 +27,28 @@ export type MemberState = { accountId: number; userId: number; held: number; inF
 
 export type KeySpend = { keyId: number; spent: number; held: number };
 
+/** Where live state starts from: what is committed. Read when an account, key or member is first used (and at a new month). */
+export interface LiveSource {
+  credits(accountId: number): number;
+  monthTokens(accountId: number, month: string): number;
+  keySpent(keyId: number): number;
+  memberSpent(accountId: number, userId: number, month: string): number;
+  /** Makes everything committed so far readable (a month's first request must see the last month's settlements). */
+  settle(): void;
+}
+
+/** Embedded mode's: the SQLite file, read directly; `settle` blocks on the writer's flush. */
+export function sqliteLiveSource(db: Db, flushSync: () => void): LiveSource {
+  return {
+    credits: (id) => db.select({ credits: accounts.credits }).from(accounts).where(eq(accounts.id, id)).get()?.credits ?? 0,
+    monthTokens: (id, month) => db.select({ t: tokenUsage.tokens }).from(tokenUsage).where(and(eq(tokenUsage.accountId, id), eq(tokenUsage.month, month))).get()?.t ?? 0,
+    keySpent: (id) => db.select({ spent: apiKeys.spent }).from(apiKeys).where(eq(apiKeys.id, id)).get()?.spent ?? 0,
+    memberSpent: (accountId, userId, month) => db.select({ c: memberSpend.credits }).from(memberSpend)
+      .where(and(eq(memberSpend.accountId, accountId), eq(memberSpend.userId, userId), eq(memberSpend.month, month))).get()?.c ?? 0,
+    settle: flushSync,
+  };
+}
+
 export class Accounts {
   private readonly accounts = new Map<number, Account>();
   private readonly members = new Map<string, MemberState>();
@@ -35,8 +56,7 @@ export class Accounts {
   /** Per-minute rate limits of keys, accounts and members (in this process: embedded mode). */
   readonly rates = new RateLimiter();
 
-  /** The writer is embedded mode's own: a month's first request must block on the commit before it reloads. */
-  constructor(private readonly ctx: AppContext, private readonly writer: SettlementWriter) {}
+  constructor(private readonly source: LiveSource) {}
 
   /** A committed balance change made outside settlement (an admin grant or adjustment): mirrored here. */
   credited(accountId: number, amount: number): void {
@@ -48,15 +68,14 @@ export class Accounts {
     let a = this.accounts.get(accountId);
     const month = utcMonth();
     if (!a) {
-      const row = this.ctx.db.select({ credits: accounts.credits }).from(accounts).where(eq(accounts.id, accountId)).get();
-      a = { accountId, balance: row?.credits ?? 0, held: 0, inFlight: 0, month, monthTokens: this.loadMonthTokens(accountId, month), heldTokens: 0 };
+      a = { accountId, balance: this.source.credits(accountId), held: 0, inFlight: 0, month, monthTokens: this.source.monthTokens(accountId, month), heldTokens: 0 };
       this.accounts.set(accountId, a);
     } else if (a.month !== month) {
       // Settlements still queued may count in the new month; write them first, or this reload would miss
       // them and the new month's quota would start short of what was already used.
-      this.writer.flushSync();
+      this.source.settle();
       a.month = month;
-      a.monthTokens = this.loadMonthTokens(accountId, month);
+      a.monthTokens = this.source.monthTokens(accountId, month);
     }
     return a;
   }
@@ -66,12 +85,12 @@ export class Accounts {
     let m = this.members.get(k);
     const month = utcMonth();
     if (!m) {
-      m = { accountId, userId, held: 0, inFlight: 0, month, spent: this.loadMemberSpend(accountId, userId, month) };
+      m = { accountId, userId, held: 0, inFlight: 0, month, spent: this.source.memberSpent(accountId, userId, month) };
       this.members.set(k, m);
     } else if (m.month !== month) {
-      this.writer.flushSync();
+      this.source.settle();
       m.month = month;
-      m.spent = this.loadMemberSpend(accountId, userId, month);
+      m.spent = this.source.memberSpent(accountId, userId, month);
     }
     return m;
   }
@@ -79,8 +98,7 @@ export class Accounts {
   keySpend(keyId: number): KeySpend {
     let k = this.keys.get(keyId);
     if (!k) {
-      const row = this.ctx.db.select({ spent: apiKeys.spent }).from(apiKeys).where(eq(apiKeys.id, keyId)).get();
-      k = { keyId, spent: row?.spent ?? 0, held: 0 };
+      k = { keyId, spent: this.source.keySpent(keyId), held: 0 };
       this.keys.set(keyId, k);
     }
     return k;
@@ -94,17 +112,4 @@ export class Accounts {
   peekMember(accountId: number, userId: number): MemberState | undefined {
     return this.members.get(`${accountId}:${userId}`);
   }
-
-  private loadMonthTokens(accountId: number, month: string): number {
-    const r = this.ctx.db.select({ t: tokenUsage.tokens }).from(tokenUsage)
-      .where(and(eq(tokenUsage.accountId, accountId), eq(tokenUsage.month, month))).get();
-    return r?.t ?? 0;
-  }
-
-  private loadMemberSpend(accountId: number, userId: number, month: string): number {
-    const r = this.ctx.db.select({ c: memberSpend.credits }).from(memberSpend)
-      .where(and(eq(memberSpend.accountId, accountId), eq(memberSpend.userId, userId), eq(memberSpend.month, month))).get();
-    return r?.c ?? 0;
-  }
 }
-

@@ -1,7 +1,6 @@
 import type { AppContext } from "../context";
 import type { PricedUsage } from "../billing/prices";
-import { Accounts } from "./accounts";
-import type { SettlementWriter } from "../usage/settlement-writer";
+import { Accounts, type LiveSource } from "./accounts";
 import { admit, settle, type AdmitInput, type Hold } from "./admission";
 import type { Admission, LiveAccount, Settled } from "./port";
 
@@ -13,8 +12,8 @@ import type { Admission, LiveAccount, Settled } from "./port";
 export class EmbeddedAdmission implements Admission {
   readonly accounts: Accounts;
 
-  constructor(private readonly ctx: AppContext, writer: SettlementWriter) {
-    this.accounts = new Accounts(ctx, writer);
+  constructor(private readonly ctx: AppContext, source: LiveSource) {
+    this.accounts = new Accounts(source);
   }
 
   admit(input: AdmitInput): Hold {

@@ -47,7 +47,7 @@ export class Metrics {
     h.count++;
   }
 
-  render(): string {
+  async render(): Promise<string> {
     const out: string[] = [];
     out.push("# HELP relay_requests_total Relayed requests by status, model and channel.", "# TYPE relay_requests_total counter");
     for (const byChannel of this.requests.values()) {
@@ -63,7 +63,8 @@ export class Metrics {
     );
     for (const [m, v] of this.shortfall) out.push(`relay_credits_shortfall_total{model="${esc(m)}"} ${v}`);
     out.push("# HELP relay_in_flight Requests in flight per account (a user's own, or an org).", "# TYPE relay_in_flight gauge");
-    for (const a of this.accountNames()) {
+    const accounts = [...await this.ctx.stores.accounts.list("user"), ...await this.ctx.stores.accounts.list("org")].sort((x, y) => x.id - y.id);
+    for (const a of accounts) {
       out.push(`relay_in_flight{account="${esc(a.name)}",kind="${a.kind}"} ${this.ctx.admission.peek(a.id)?.inFlight ?? 0}`);
     }
     out.push("# HELP relay_upstream_latency_seconds Time to the upstream's response headers, per channel.", "# TYPE relay_upstream_latency_seconds histogram");
@@ -73,10 +74,6 @@ export class Metrics {
       out.push(`relay_upstream_latency_seconds_sum{channel="${ch}"} ${h.sum}`, `relay_upstream_latency_seconds_count{channel="${ch}"} ${h.count}`);
     }
     return out.join("\n") + "\n";
-  }
-
-  private accountNames(): { id: number; name: string; kind: string }[] {
-    return this.ctx.db.$client.query<{ id: number; name: string; kind: string }, []>("SELECT id, name, kind FROM accounts").all();
   }
 }
 

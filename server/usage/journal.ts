@@ -217,7 +217,32 @@ export type Recovery = { settled: number; interrupted: number; segments: number;
  * settlement already in the usage log is skipped (the request id is unique), so a recovery that is itself
  * killed is simply done again. Runs on the main connection before anything is served.
  */
-export function recoverJournal(dir: string, sqlite: Database): Recovery {
+/** Where recovered requests go: the database's (which of these ids it has already, and a commit). */
+export type RecoveryTarget = {
+  known(ids: string[]): Promise<Set<string>>;
+  commit(batch: Settlement[]): Promise<{ requestId: string; error: string }[]>;
+};
+
+/** Embedded mode's: the SQLite file, on the main connection. */
+export function sqliteRecoveryTarget(sqlite: Database): RecoveryTarget {
+  const lookup = sqlite.query<{ request_id: string }, string[]>(`SELECT request_id FROM usage_log WHERE request_id IN (${Array(200).fill("?").join(",")})`);
+  return {
+    async known(ids) {
+      const out = new Set<string>();
+      for (let i = 0; i < ids.length; i += 200) {
+        const chunk = ids.slice(i, i + 200);
+        while (chunk.length < 200) chunk.push("");
+        for (const r of lookup.all(...chunk)) out.add(r.request_id);
+      }
+      return out;
+    },
+    async commit(batch) {
+      return commitOrSplit(sqlite, batch).dropped;
+    },
+  };
+}
+
+export async function recoverJournal(dir: string, target: RecoveryTarget): Promise<Recovery> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const files = readdirSync(dir).filter((f) => SEGMENT.test(f)).sort();
   const last = files.length ? Number(SEGMENT.exec(files[files.length - 1]!)![1]) : 0;
@@ -244,13 +269,7 @@ export function recoverJournal(dir: string, sqlite: Database): Recovery {
     }
   }
   const ids = [...new Set([...admitted.keys(), ...outcome.keys()])];
-  const known = new Set<string>();
-  const lookup = sqlite.query<{ request_id: string }, string[]>(`SELECT request_id FROM usage_log WHERE request_id IN (${Array(200).fill("?").join(",")})`);
-  for (let i = 0; i < ids.length; i += 200) {
-    const chunk = ids.slice(i, i + 200);
-    while (chunk.length < 200) chunk.push("");
-    for (const r of lookup.all(...chunk)) known.add(r.request_id);
-  }
+  const known = await target.known(ids);
   const toCommit: Settlement[] = [];
   let interrupted = 0;
   for (const id of ids) {
@@ -271,8 +290,7 @@ export function recoverJournal(dir: string, sqlite: Database): Recovery {
     toCommit.push(interruptedSettlement(a));
   }
   if (toCommit.length) {
-    const report = commitOrSplit(sqlite, toCommit);
-    for (const d of report.dropped) log.error("journal replay could not write a request", { requestId: d.requestId, error: d.error });
+    for (const d of await target.commit(toCommit)) log.error("journal replay could not write a request", { requestId: d.requestId, error: d.error });
   }
   for (const f of files) unlinkSync(join(dir, f));
   const settled = toCommit.length - interrupted;
