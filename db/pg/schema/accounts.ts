@@ -31,8 +31,19 @@ export const accounts = pgTable(
     /** Whether the account's keys can be revealed later: null = RELAY_KEY_REVEAL. */
     keyReveal: text("key_reveal", { enum: ["always", "never"] }),
     createdAt: createdAt(),
+    /**
+     * PostgreSQL only (cluster mode): the credits and monthly tokens that running requests hold, across every
+     * instance; the sum of the account's rows in \`holds\`. Admission reserves here with a conditional update,
+     * so balance minus held can never go negative (the CHECK below says so too).
+     */
+    held: int64("held").notNull().default(0),
+    heldTokens: int64("held_tokens").notNull().default(0),
   },
-  (t) => [uniqueIndex("accounts_kind_name_unique").on(t.kind, t.name), check("accounts_credits_non_negative", sql`${t.credits} >= 0`)],
+  (t) => [
+    uniqueIndex("accounts_kind_name_unique").on(t.kind, t.name),
+    check("accounts_credits_non_negative", sql`${t.credits} >= 0`),
+    check("accounts_held_within_balance", sql`${t.held} >= 0 AND ${t.heldTokens} >= 0 AND ${t.credits} - ${t.held} >= 0`),
+  ],
 );
 
 export type AccountRow = typeof accounts.$inferSelect;

@@ -38,6 +38,8 @@ export const apiKeys = pgTable(
     scopes: jsonb("scopes").$type<string[]>().notNull().default(["full"]),
     createdAt: createdAt(),
     lastUsedAt: int64("last_used_at"),
+    /** PostgreSQL only: credits the key's running requests hold (against spendLimit), across instances. */
+    held: int64("held").notNull().default(0),
   },
   (t) => [index("api_keys_user_idx").on(t.userId), index("api_keys_account_idx").on(t.accountId)],
 );

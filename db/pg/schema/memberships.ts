@@ -20,6 +20,8 @@ export const memberships = pgTable(
     rpm: int64("rpm"),
     tpm: int64("tpm"),
     createdAt: createdAt(),
+    /** PostgreSQL only: credits the member's running requests hold in the org (against monthlySpend). */
+    held: int64("held").notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.accountId, t.userId] })],
 );

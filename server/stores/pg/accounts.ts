@@ -1,3 +1,4 @@
+import { accountCols, membershipCols } from "./columns";
 import { and, asc, count, eq, or } from "drizzle-orm";
 import { accounts, apiKeys, memberships, users } from "../../../db/pg/schema";
 import type { PgDb } from "../../../db/pg/client";
@@ -7,10 +8,10 @@ import { isInt4, mapUnique } from "./errors";
 
 const NAME_TAKEN = { accounts_kind_name_unique: "NameTaken" } as const;
 
-const getAccount = async (q: Q, id: number) => (isInt4(id) ? (await q.select().from(accounts).where(eq(accounts.id, id)))[0] : undefined);
+const getAccount = async (q: Q, id: number) => (isInt4(id) ? (await q.select(accountCols).from(accounts).where(eq(accounts.id, id)))[0] : undefined);
 const membershipOf = async (q: Q, orgId: number, userId: number) =>
   isInt4(orgId) && isInt4(userId)
-    ? (await q.select().from(memberships).where(and(eq(memberships.accountId, orgId), eq(memberships.userId, userId))))[0]
+    ? (await q.select(membershipCols).from(memberships).where(and(eq(memberships.accountId, orgId), eq(memberships.userId, userId))))[0]
     : undefined;
 
 /**
@@ -33,10 +34,10 @@ export function pgAccounts(db: PgDb): AccountStore {
       return getAccount(db, id);
     },
     async find(kind, name) {
-      return (await db.select().from(accounts).where(and(eq(accounts.kind, kind), eq(accounts.name, name))))[0];
+      return (await db.select(accountCols).from(accounts).where(and(eq(accounts.kind, kind), eq(accounts.name, name))))[0];
     },
     async list(kind) {
-      return db.select().from(accounts).where(eq(accounts.kind, kind)).orderBy(asc(accounts.id));
+      return db.select(accountCols).from(accounts).where(eq(accounts.kind, kind)).orderBy(asc(accounts.id));
     },
     async update(id, fields, audit) {
       return mapUnique(() => atomically(db, audit, async (tx) => {
@@ -48,7 +49,7 @@ export function pgAccounts(db: PgDb): AccountStore {
         }
         if (Object.keys(fields).length === 0) return current;
         // Gone meanwhile (a concurrent deleteOrg): nothing written, nothing audited.
-        return (await tx.update(accounts).set(fields).where(eq(accounts.id, id)).returning())[0] as never;
+        return (await tx.update(accounts).set(fields).where(eq(accounts.id, id)).returning(accountCols))[0] as never;
       }), NAME_TAKEN);
     },
     async createOrg(fields, ownerId, audit) {
@@ -56,7 +57,7 @@ export function pgAccounts(db: PgDb): AccountStore {
       return mapUnique(() => atomically(db, audit, async (tx) => {
         const [taken] = await tx.select({ id: accounts.id }).from(accounts).where(and(eq(accounts.kind, "org"), eq(accounts.name, fields.name)));
         if (taken) throw new StoreConflict("NameTaken");
-        const [org] = await tx.insert(accounts).values({ ...fields, kind: "org", credits: 0 }).returning();
+        const [org] = await tx.insert(accounts).values({ ...fields, kind: "org", credits: 0 }).returning(accountCols);
         if (ownerId !== null) await tx.insert(memberships).values({ accountId: org!.id, userId: ownerId, role: "owner" });
         return org!;
       }), NAME_TAKEN);
@@ -77,20 +78,20 @@ export function pgAccounts(db: PgDb): AccountStore {
     },
     async members(orgId) {
       if (!isInt4(orgId)) return [];
-      const rows = await db.select({ m: memberships, name: users.name }).from(memberships).innerJoin(users, eq(users.id, memberships.userId))
+      const rows = await db.select({ m: membershipCols, name: users.name }).from(memberships).innerJoin(users, eq(users.id, memberships.userId))
         .where(eq(memberships.accountId, orgId)).orderBy(asc(memberships.createdAt), asc(memberships.userId));
       return rows.map((r) => ({ ...r.m, name: r.name }));
     },
     async membershipsOf(userId) {
       if (!isInt4(userId)) return [];
-      const rows = await db.select({ m: memberships, org: accounts }).from(memberships).innerJoin(accounts, eq(accounts.id, memberships.accountId))
+      const rows = await db.select({ m: membershipCols, org: accountCols }).from(memberships).innerJoin(accounts, eq(accounts.id, memberships.accountId))
         .where(and(eq(memberships.userId, userId), eq(accounts.kind, "org"))).orderBy(asc(accounts.id));
       return rows.map((r) => ({ org: r.org, membership: r.m }));
     },
     async addMember(row, audit) {
       return atomically(db, audit, async (tx) => {
         // ON CONFLICT DO NOTHING waits for a concurrent insert of the same member and then yields no row.
-        const [inserted] = await tx.insert(memberships).values(row).onConflictDoNothing({ target: [memberships.accountId, memberships.userId] }).returning();
+        const [inserted] = await tx.insert(memberships).values(row).onConflictDoNothing({ target: [memberships.accountId, memberships.userId] }).returning(membershipCols);
         if (!inserted) throw new StoreConflict("AlreadyMember");
         return inserted;
       });
@@ -102,7 +103,7 @@ export function pgAccounts(db: PgDb): AccountStore {
         if (!current) return undefined;
         if (current.role === "owner" && fields.role !== undefined && fields.role !== "owner" && owners <= 1) throw new StoreConflict("LastOwner");
         const where = and(eq(memberships.accountId, orgId), eq(memberships.userId, userId));
-        if (Object.keys(fields).length > 0) return (await tx.update(memberships).set(fields).where(where).returning())[0];
+        if (Object.keys(fields).length > 0) return (await tx.update(memberships).set(fields).where(where).returning(membershipCols))[0];
         return membershipOf(tx, orgId, userId);
       });
     },

@@ -1,3 +1,4 @@
+import { accountCols, apiKeyCols, membershipCols } from "./columns";
 import { and, asc, eq, inArray } from "drizzle-orm";
 import { accounts, apiKeys, memberships, users } from "../../../db/pg/schema";
 import type { PgDb } from "../../../db/pg/client";
@@ -9,7 +10,7 @@ export function pgKeys(db: PgDb): KeyStore {
   return {
     async create(values, seal, audit) {
       return mapUnique(() => atomically(db, audit, async (tx) => {
-        const [inserted] = await tx.insert(apiKeys).values({ ...values, ciphertext: null }).returning();
+        const [inserted] = await tx.insert(apiKeys).values({ ...values, ciphertext: null }).returning(apiKeyCols);
         // The AAD names the row id: insert first, then encrypt inside the same transaction.
         const ciphertext = seal(inserted!.id);
         if (ciphertext !== null) await tx.update(apiKeys).set({ ciphertext }).where(eq(apiKeys.id, inserted!.id));
@@ -19,12 +20,12 @@ export function pgKeys(db: PgDb): KeyStore {
     async get(id, accountId) {
       if (!isInt4(id) || (accountId !== undefined && !isInt4(accountId))) return undefined;
       const where = accountId === undefined ? eq(apiKeys.id, id) : and(eq(apiKeys.id, id), eq(apiKeys.accountId, accountId));
-      return (await db.select().from(apiKeys).where(where))[0];
+      return (await db.select(apiKeyCols).from(apiKeys).where(where))[0];
     },
     async list({ accountId, userId }) {
       if ((accountId !== undefined && !isInt4(accountId)) || (userId !== undefined && !isInt4(userId))) return [];
       const conds = [accountId !== undefined ? eq(apiKeys.accountId, accountId) : undefined, userId !== undefined ? eq(apiKeys.userId, userId) : undefined].filter((c) => c !== undefined);
-      const q = db.select().from(apiKeys);
+      const q = db.select(apiKeyCols).from(apiKeys);
       return (conds.length ? q.where(and(...conds)) : q).orderBy(asc(apiKeys.id));
     },
     async update(id, fields, audit) {
@@ -42,7 +43,7 @@ export function pgKeys(db: PgDb): KeyStore {
     },
     async credential(digest) {
       // One statement, so one snapshot: the key, its account, user and membership as of the same moment.
-      const [r] = await db.select({ key: apiKeys, account: accounts, user: users, membership: memberships }).from(apiKeys)
+      const [r] = await db.select({ key: apiKeyCols, account: accountCols, user: users, membership: membershipCols }).from(apiKeys)
         .innerJoin(accounts, eq(accounts.id, apiKeys.accountId))
         .leftJoin(users, eq(users.id, apiKeys.userId))
         .leftJoin(memberships, and(eq(accounts.kind, "org"), eq(memberships.accountId, apiKeys.accountId), eq(memberships.userId, apiKeys.userId)))

@@ -22,7 +22,7 @@ export function pgLedger(db: PgDb): LedgerStore {
         const existing = await byRef(tx, e.ref);
         if (existing) return { row: existing, applied: false };
         const [account] = isInt4(e.accountId)
-          ? await tx.select({ credits: accounts.credits }).from(accounts).where(eq(accounts.id, e.accountId)).for("no key update")
+          ? await tx.select({ credits: accounts.credits, held: accounts.held }).from(accounts).where(eq(accounts.id, e.accountId)).for("no key update")
           : [];
         if (!account) throw new StoreConflict("NoAccount");
         // Committed by a concurrent apply of the same ref while this one waited for the lock.
@@ -30,6 +30,10 @@ export function pgLedger(db: PgDb): LedgerStore {
         if (raced) return { row: raced, applied: false };
         const balanceAfter = account.credits + e.amount;
         if (balanceAfter < 0) throw new StoreConflict("Overdraft", `balance ${account.credits} cannot cover ${-e.amount}`);
+        // What running requests hold (cluster mode, on any instance) is not the admin's to take back.
+        if (e.amount < 0 && balanceAfter - account.held < 0) {
+          throw new StoreConflict("Overdraft", `available balance ${account.credits - account.held} (balance minus what running requests hold) cannot cover ${-e.amount}`);
+        }
         const [row] = await tx.insert(ledger).values({
           at: Date.now(), accountId: e.accountId, userId: e.userId ?? null, kind: e.kind, amount: e.amount, balanceAfter, ref: e.ref,
           keyId: e.keyId ?? null, actor: e.actor ?? "", note: e.note ?? "",

@@ -1,3 +1,4 @@
+import { accountCols } from "./columns";
 import { and, asc, eq } from "drizzle-orm";
 import { accounts, users } from "../../../db/pg/schema";
 import type { PgDb } from "../../../db/pg/client";
@@ -24,7 +25,7 @@ export function pgUsers(db: PgDb): UserStore {
         if ((await tx.select({ id: users.id }).from(users).where(eq(users.name, user.name)))[0]) throw new StoreConflict("NameTaken");
         // A user's personal account carries the user's name (unique among personal accounts).
         if ((await tx.select({ id: accounts.id }).from(accounts).where(and(eq(accounts.kind, "user"), eq(accounts.name, user.name))))[0]) throw new StoreConflict("NameTaken");
-        const [a] = await tx.insert(accounts).values({ ...account, kind: "user", name: user.name, credits: 0 }).returning();
+        const [a] = await tx.insert(accounts).values({ ...account, kind: "user", name: user.name, credits: 0 }).returning(accountCols);
         return (await tx.insert(users).values({ ...user, accountId: a!.id }).returning())[0]!;
       }), { users_name_unique: "NameTaken", accounts_kind_name_unique: "NameTaken" });
     },
