@@ -7,8 +7,9 @@ import { systemCommands } from "./commands/system";
 import { channelCommands } from "./commands/channels";
 import { billingCommands } from "./commands/billing";
 import { orgCommands } from "./commands/orgs";
+import { databaseCommands } from "./commands/database";
 
-export const commands: Command[] = [...userCommands, ...orgCommands, ...keyCommands, ...channelCommands, ...billingCommands, ...systemCommands];
+export const commands: Command[] = [...userCommands, ...orgCommands, ...keyCommands, ...channelCommands, ...billingCommands, ...systemCommands, ...databaseCommands];
 
 const JSON_FLAG: FlagSpec = { name: "json", type: "bool", help: "print exactly one JSON value on stdout" };
 const HELP_FLAG: FlagSpec = { name: "help", type: "bool", help: "show this help" };
@@ -122,8 +123,8 @@ export async function runAdmin(argv: string[], socketPath: string, out = (s: str
   try {
     const result = await cmd.run(client, parsed);
     const failed = Number(process.exitCode ?? 0) !== 0;
-    if (parsed.flags.json) out(JSON.stringify(result ?? null));
-    else out(cmd.format ? cmd.format(result) : JSON.stringify(result, null, 2));
+    const text = parsed.flags.json ? JSON.stringify(result ?? null) : cmd.format ? cmd.format(result) : JSON.stringify(result, null, 2);
+    if (text !== undefined) out(text);
     return failed ? 1 : 0;
   } catch (e) {
     if (e instanceof UsageError) {

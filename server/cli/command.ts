@@ -9,7 +9,9 @@ export type Command = {
   /** Positional arguments, in order; optional ones last. */
   args?: { name: string; help: string; optional?: boolean }[];
   flags?: FlagSpec[];
+  /** Works on the configured database itself, not over the socket (migrate, export, import): needs no running server. */
+  local?: boolean;
   run: (client: AdminClient, a: Parsed) => Promise<unknown>;
-  /** Human rendering of the result; --json prints the result itself. */
-  format?: (result: any) => string;
+  /** Human rendering of the result; --json prints the result itself. `undefined`: print nothing (a dump already went to stdout). */
+  format?: (result: any) => string | undefined;
 };
