@@ -34,6 +34,7 @@ export const errorCodes = {
   internal_error: [500, "server_error"],
   upstream_error: [502, "upstream_error"],
   no_channel_available: [503, "server_error"],
+  service_unavailable: [503, "server_error"],
   upstream_timeout: [504, "upstream_error"],
 } as const satisfies Record<string, readonly [number, string]>;
 
