@@ -29,13 +29,17 @@ import { channelAad, keyAad } from "./keyring/aad";
  */
 export async function createContext(config: Config, opts: { dbPath?: string } = {}): Promise<AppContext> {
   mkdirSync(config.RELAY_DATA_DIR, { recursive: true, mode: 0o700 });
+  // Loaded only when used: embedded mode never pulls in the PostgreSQL and Redis code.
+  if (config.mode !== "embedded") return (await import("./cluster/bootstrap")).createPgContext(config);
   const dbPath = opts.dbPath ?? config.dbPath;
   const db = openDb(dbPath);
   const keyring = loadKeyring(config, db);
   const writer = new SettlementWriter(db.$client, config.RELAY_FLUSH_INTERVAL_MS);
-  const base: Omit<AppContext, "admission" | "metrics" | "channels" | "prices" | "sessions"> = {
+  const base: Omit<AppContext, "admission" | "metrics" | "channels" | "prices" | "sessions" | "close"> = {
     config,
+    mode: "embedded",
     db,
+    cluster: null,
     stores: sqliteStores(db, { key: keyAad, channel: channelAad }),
     keyring,
     keyCache: new KeyCache(new SqliteAuthEpoch(db.$client)),
@@ -55,6 +59,11 @@ export async function createContext(config: Config, opts: { dbPath?: string } = 
   ctx.channels = new ChannelRegistry(ctx);
   await Promise.all([ctx.prices.reload(), ctx.channels.reload()]);
   ctx.sessions = { secret: await loadSessionSecret(ctx), limiter: new LoginLimiter() };
+  ctx.close = async () => {
+    ctx.writer.close(); // flushes first
+    ctx.journal.close(); // whatever settled is committed now: its segments go
+    db.$client.close();
+  };
   return ctx;
 }
 
@@ -62,7 +71,7 @@ export async function createContext(config: Config, opts: { dbPath?: string } = 
  * Replays what a killed predecessor journaled and did not commit (before anything reads a balance), then
  * starts this process's journal. Refuses a data dir another live relay is using.
  */
-async function openJournal(dir: string, target: RecoveryTarget, writer: SettlementSink): Promise<RequestJournal> {
+export async function openJournal(dir: string, target: RecoveryTarget, writer: SettlementSink): Promise<RequestJournal> {
   const unlock = lockJournal(dir);
   try {
     const { nextSegment } = await recoverJournal(dir, target);

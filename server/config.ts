@@ -75,11 +75,25 @@ export const envSchema = z.object({
   RELAY_SESSION_TTL_SECONDS: int(900, 10, 86_400),
   /** Usage/ledger batch interval. @default 5 */
   RELAY_FLUSH_INTERVAL_MS: int(5, 1, 10_000),
+  /** postgres://…: PostgreSQL holds everything durable (with RELAY_REDIS_URL: cluster mode). @default SQLite in the data dir */
+  RELAY_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL").optional(),
+  /** redis://…: concurrency leases and rate windows shared by every instance; needs RELAY_DATABASE_URL. */
+  RELAY_REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL").optional(),
+  /** Prefix of every Redis key relay writes, so several clusters can share one Redis. @default relay: */
+  RELAY_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_.-]{1,64}$/, "letters, digits and : _ . - only").default("relay:"),
+  /** PostgreSQL connections per instance. @default 10 */
+  RELAY_DATABASE_POOL: int(10, 1, 1000),
+  /** How long a dead instance's slots and holds outlive it. @default 30000 */
+  RELAY_LEASE_TTL_MS: int(30_000, 200, 3_600_000),
+  /** With Redis unreachable: `open` admits on per-instance shares of each limit, `closed` answers 503. @default open */
+  RELAY_REDIS_FAILURE: z.enum(["open", "closed"]).default("open"),
 });
+
+export type Mode = "embedded" | "postgres" | "cluster";
 
 export type Env = z.infer<typeof envSchema>;
 export type Config = Readonly<
-  Omit<Env, "RELAY_ADMIN_SOCKET"> & { RELAY_ADMIN_SOCKET: string; dbPath: string; masterKeyPath: string; keyFormat: KeyFormat }
+  Omit<Env, "RELAY_ADMIN_SOCKET"> & { RELAY_ADMIN_SOCKET: string; dbPath: string; masterKeyPath: string; keyFormat: KeyFormat; mode: Mode }
 >;
 
 export class ConfigError extends Error {}
@@ -95,7 +109,14 @@ export function loadConfig(env: Record<string, string | undefined> = Bun.env): C
   const dataDir = resolve(parsed.data.RELAY_DATA_DIR);
   const keyFormat = parseKeyFormat(parsed.data.RELAY_KEY_FORMAT ?? `${parsed.data.RELAY_KEY_PREFIX}{id:8}_{base62:48}`);
   if (typeof keyFormat === "string") throw new ConfigError(`invalid configuration:\n  RELAY_KEY_FORMAT: ${keyFormat}`);
+  const { RELAY_DATABASE_URL: pg, RELAY_REDIS_URL: redis, RELAY_MASTER_KEY: masterKey } = parsed.data;
+  if (redis && !pg) throw new ConfigError("invalid configuration:\n  RELAY_REDIS_URL: cluster mode needs RELAY_DATABASE_URL (postgres://…) as well; Redis holds only what can be lost");
+  const mode: Mode = pg ? (redis ? "cluster" : "postgres") : "embedded";
+  if (mode === "cluster" && !masterKey) {
+    throw new ConfigError("invalid configuration:\n  RELAY_MASTER_KEY: cluster mode needs it, the same on every instance (base64 of 32 bytes, e.g. `openssl rand -base64 32`)");
+  }
   return Object.freeze({
+    mode,
     keyFormat,
     ...parsed.data,
     RELAY_DATA_DIR: dataDir,

@@ -1,4 +1,4 @@
-import type { Config } from "./config";
+import type { Config, Mode } from "./config";
 import type { Db } from "../db/client";
 import type { Keyring } from "./keyring/keyring";
 import type { KeyCache } from "./auth/key-cache";
@@ -14,6 +14,7 @@ import type { SessionState } from "./sessions/state";
 import type { SessionVerifier } from "./auth/authenticate";
 import type { RequestJournal } from "./usage/journal";
 import type { Stores } from "./stores/types";
+import type { ClusterServices } from "./cluster/services";
 
 /**
  * Every long-lived service, typed, built once in one place (`createContext`, server/bootstrap.ts) and passed
@@ -22,8 +23,14 @@ import type { Stores } from "./stores/types";
  */
 export type AppContext = {
   config: Config;
-  /** The embedded database; the stores are how services read and write it (cluster mode brings other stores). */
-  db: Db;
+  /** embedded (SQLite), postgres (one instance on PostgreSQL) or cluster (PostgreSQL and Redis). */
+  mode: Mode;
+  /** The embedded database (null on PostgreSQL); services read and write through the stores, whatever the mode. */
+  db: Db | null;
+  /** PostgreSQL and cluster modes: instances, the change watcher, the hold sweeper, the slot limiter. */
+  cluster: ClusterServices | null;
+  /** After the servers stopped: flushes settlements, closes the journal and the database connections. */
+  close(): Promise<void>;
   stores: Stores;
   keyring: Keyring;
   keyCache: KeyCache;

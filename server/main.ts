@@ -38,7 +38,8 @@ async function serve(): Promise<void> {
     log.error("failed to start", { error: message });
     // A refusal to start must be seen even with the log silenced.
     if (!log.enabled("error")) console.error(`relay: failed to start: ${message}`);
-    process.exit(1);
+    // A master key that cannot decrypt the data is a configuration error, like a bad variable: exit 2.
+    process.exit((e as Error)?.name === "KeyringError" ? 2 : 1);
   }
   const shutdown = async (signal: string) => {
     log.info("shutting down", { signal });

@@ -52,9 +52,7 @@ export async function startServer(config: Config, opts: { dbPath?: string } = {}
       reusePort: false,
     });
   } catch (err) {
-    ctx.writer.close();
-    ctx.journal.close();
-    ctx.db.$client.close();
+    await ctx.close();
     throw listenError(err, config.RELAY_HOST, config.RELAY_PORT);
   }
   const http = publicApp.server!;
@@ -84,9 +82,7 @@ export async function startServer(config: Config, opts: { dbPath?: string } = {}
       }
       await admin.stop(true);
       stopWatching();
-      ctx.writer.close(); // flushes first
-      ctx.journal.close(); // whatever settled is committed now: its segments go
-      ctx.db.$client.close();
+      await ctx.close();
       if (existsSync(config.RELAY_ADMIN_SOCKET)) unlinkSync(config.RELAY_ADMIN_SOCKET);
     })());
 

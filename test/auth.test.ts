@@ -125,7 +125,7 @@ describe("authentication", () => {
     const k = await userWithKey(h, "plaintext");
     expect((await h.admin.keys.reveal(k.keyId)).key).toBe(k.key);
     h.ctx.writer.flush();
-    h.ctx.db.$client.run("PRAGMA wal_checkpoint(FULL)");
+    h.ctx.db!.$client.run("PRAGMA wal_checkpoint(FULL)");
     const secret = k.key.split("_")[1]!;
     for (const f of readdirSync(h.dataDir).filter((f) => f.startsWith("relay.db"))) {
       const bytes = readFileSync(join(h.dataDir, f));

@@ -77,10 +77,10 @@ describe("write-once keys", () => {
       const err = await r.h.admin.keys.reveal(k.id).catch((e) => e);
       expect(err).toMatchObject({ status: 403, code: "reveal_disabled" });
       r.h.ctx.writer.flush();
-      r.h.ctx.db.$client.run("PRAGMA wal_checkpoint(TRUNCATE)");
+      r.h.ctx.db!.$client.run("PRAGMA wal_checkpoint(TRUNCATE)");
       const file = readFileSync(join(r.h.dataDir, "relay.db"));
       expect(file.includes(Buffer.from(k.key))).toBe(false);
-      expect(r.h.ctx.db.$client.query("SELECT count(*) AS n FROM api_keys WHERE ciphertext IS NOT NULL").get()).toEqual({ n: 0 });
+      expect(r.h.ctx.db!.$client.query("SELECT count(*) AS n FROM api_keys WHERE ciphertext IS NOT NULL").get()).toEqual({ n: 0 });
     } finally {
       await r.close();
     }

@@ -25,7 +25,7 @@ beforeAll(async () => {
   aliceKey2 = (await h.admin.keys.create({ user: "u-alice", label: "second" })).id;
   bob = await userWithKey(h, "u-bob");
   const a = alice.user as { id: number; accountId: number };
-  h.ctx.db.insert(usageLog).values([
+  h.ctx.db!.insert(usageLog).values([
     row(a, alice.keyId, "2025-03-01T08:00:00Z", 10, 5, 100),
     row(a, alice.keyId, "2025-03-01T23:59:59Z", 20, 10, 200),
     row(a, aliceKey2, "2025-03-02T00:00:00Z", 1, 1, 7),

@@ -106,7 +106,7 @@ describe("signing secret", () => {
       await userWithKey(t, "persist");
       await t.admin.users.update("persist", { password: "correct horse battery" });
       const token = await loginAs(t.url, "persist", "correct horse battery");
-      const row = () => t.ctx.db.select().from(settings).where(eq(settings.key, SESSION_SECRET_SETTING)).get()!.value;
+      const row = () => t.ctx.db!.select().from(settings).where(eq(settings.key, SESSION_SECRET_SETTING)).get()!.value;
       expect(row()).not.toContain(Buffer.from(t.ctx.sessions.secret).toString("base64"));
       expect(Keyring.keyIdOf(row())).toBe(t.ctx.keyring.currentId());
 

@@ -1,3 +1,4 @@
+import { viewOf } from "../cluster/view";
 import { Elysia } from "elysia";
 import type { AppContext } from "../context";
 import { ApiError } from "../errors";
@@ -13,7 +14,7 @@ const channelId = (raw: string) => {
 
 export const adminChannelRoutes = (ctx: AppContext) =>
   new Elysia({ name: "admin-channels" })
-    .get("/channels", async () => ({ data: (await listChannels(ctx)).map((c) => publicChannel(ctx, c)) }))
+    .get("/channels", async () => ({ data: (await listChannels(ctx)).map((c) => publicChannel(ctx, c)), view: viewOf(ctx) }))
     .get("/channels/:id", async ({ params }) => publicChannel(ctx, await getChannel(ctx, channelId(params.id))))
     .post("/channels", async ({ body }) => publicChannel(ctx, await createChannel(ctx, body as never, ADMIN_ACTOR)))
     .patch("/channels/:id", async ({ params, body }) => publicChannel(ctx, await updateChannel(ctx, channelId(params.id), body as never, ADMIN_ACTOR)))

@@ -12,7 +12,7 @@ import { ADMIN_ACTOR } from "./actor";
 export async function adminOrgView(ctx: AppContext, org: AccountRow) {
   return {
     id: org.id, name: org.name, suspended: org.suspended, models: org.models, keyReveal: org.keyReveal, credits: org.credits,
-    createdAt: new Date(org.createdAt).toISOString(), ...describeAccount(ctx, org),
+    createdAt: new Date(org.createdAt).toISOString(), ...(await describeAccount(ctx, org)),
     members: (await listMembers(ctx, org.id)).map((m) => ({ userId: m.userId, name: m.name, role: m.role, monthlySpend: m.monthlySpend, concurrency: m.concurrency, rpm: m.rpm, tpm: m.tpm })),
     keys: await orgKeyCount(ctx, org.id),
   };

@@ -6,7 +6,7 @@ import { ADMIN_ACTOR } from "./actor";
 
 const withAccount = async (ctx: AppContext, u: Parameters<typeof publicUser>[0]) => {
   const a = await personalAccount(ctx, u);
-  return { ...publicUser(u, a), ...describeAccount(ctx, a) };
+  return { ...publicUser(u, a), ...(await describeAccount(ctx, a)) };
 };
 
 export const adminUserRoutes = (ctx: AppContext) =>

@@ -13,8 +13,8 @@ export type AccountView = {
   tpm: number | null;
 };
 
-export function describeAccount(ctx: AppContext, a: AccountRow): AccountView {
-  const live = ctx.admission.live(a.id);
+export async function describeAccount(ctx: AppContext, a: AccountRow): Promise<AccountView> {
+  const live = await ctx.admission.live(a.id);
   return {
     balance: live.balance, heldCredits: live.held, concurrency: a.concurrency, inFlight: live.inFlight,
     monthlyTokens: a.monthlyTokens, tokensThisMonth: live.monthTokens, rpm: a.rpm, tpm: a.tpm,

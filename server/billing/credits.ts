@@ -8,7 +8,7 @@ import { applyLedgerEntry } from "./ledger";
  * not take the balance below what running requests hold, so the ledger can never go negative.
  */
 export async function grantCredits(ctx: AppContext, accountId: number, amount: number, opts: { note?: string; ref?: string; actor: string; target: string }) {
-  const account = ctx.admission.live(accountId);
+  const account = await ctx.admission.live(accountId);
   if (amount < 0 && account.balance - account.held + amount < 0) {
     throw new ApiError("invalid_request", `cannot remove ${-amount}: available balance is ${account.balance - account.held}`, "amount");
   }

@@ -5,7 +5,9 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:
  * made with a fresh 96-bit nonce and additional authenticated data that binds it to its row, so a value copied
  * to another row, a flipped bit or a truncation fails to decrypt instead of yielding garbage.
  */
-export class KeyringError extends Error {}
+export class KeyringError extends Error {
+  override name = "KeyringError";
+}
 
 const VERSION = "v1";
 const NONCE = 12;

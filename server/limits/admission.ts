@@ -1,6 +1,7 @@
 import { ApiError } from "../errors";
 import type { AppContext } from "../context";
 import type { JournalMark } from "../usage/journal";
+import type { Admitted } from "../usage/journal-lines";
 import { affordableOutput, costOf, holdCostOf, isPriced, type Price, type PricedUsage } from "../billing/prices";
 import type { Account, Accounts, KeySpend, MemberState } from "./accounts";
 import { rateHeaders, type RateLimit, type RateState, type Taken } from "./rate-limits";
@@ -39,6 +40,8 @@ export type AdmitInput = {
   producesOutput: boolean;
   /** Per-minute limits that apply (the key's, the account's, the member's); each null when not set. */
   rates?: { scope: RateLimit["scope"]; id: number | string; rpm: number | null; tpm: number | null }[];
+  /** The request as the journal records it at admission; a cluster hold keeps it, so another instance can log the request if this one dies. */
+  admitted?: Admitted;
 };
 
 /** What a request holds while it runs: one concurrency slot, credits, tokens and key spend. Released exactly once. */
@@ -68,7 +71,7 @@ export type Hold = {
   released: boolean;
 };
 
-const retryAfter = { "retry-after": "1" };
+export const retryAfter = { "retry-after": "1" };
 
 /**
  * Takes a concurrency slot and holds the request's worst-case cost, or refuses with the matching error.
@@ -127,13 +130,13 @@ export function admit(ctx: AppContext, accounts: Accounts, input: AdmitInput): H
   };
 }
 
-type Room = { balance: number; key: number; member: number; tokens: number };
+export type Room = { balance: number; key: number; member: number; tokens: number };
 
 /**
  * The hold for a prompt bound, or the error that refuses it. Pure: nothing is reserved here.
  * The prompt counts once; the output cap counts once per answer (`choices`).
  */
-function plan(input: AdmitInput, price: Price, room: Room, promptTokens: number, tokenLimited = false): { credits: number; tokens: number; inject: number | null; tokenBound: number } | ApiError {
+export function plan(input: AdmitInput, price: Price, room: Room, promptTokens: number, tokenLimited = false): { credits: number; tokens: number; inject: number | null; tokenBound: number } | ApiError {
   // A token rate limit needs a bound on the output as much as a price does.
   const billed = isPriced(price) || input.monthlyTokens > 0 || tokenLimited;
   const choices = input.choices ?? 1;
@@ -168,7 +171,7 @@ function plan(input: AdmitInput, price: Price, room: Room, promptTokens: number,
 }
 
 /** The per-minute limits a request takes: one request against each rpm, its token bound against each tpm. */
-function rateLimitsOf(input: AdmitInput, tokenBound: number): RateLimit[] {
+export function rateLimitsOf(input: AdmitInput, tokenBound: number): RateLimit[] {
   const out: RateLimit[] = [];
   for (const r of input.rates ?? []) {
     if (r.rpm !== null) out.push({ id: `${r.scope}:${r.id}:rpm`, kind: "requests", limit: r.rpm, cost: 1, scope: r.scope });
@@ -179,7 +182,7 @@ function rateLimitsOf(input: AdmitInput, tokenBound: number): RateLimit[] {
 
 const whose: Record<RateLimit["scope"], string> = { key: "this key's", account: "the account's", member: "your membership's" };
 
-function rateRefusal(l: RateLimit, retryAfterMs: number, states: RateState[]): ApiError {
+export function rateRefusal(l: RateLimit, retryAfterMs: number, states: RateState[]): ApiError {
   const unit = l.kind === "requests" ? "requests" : "tokens";
   const headers = rateHeaders(states);
   if (!Number.isFinite(retryAfterMs)) {

@@ -19,7 +19,7 @@ export interface Admission {
   /** Releases the hold and charges the usage, exactly once per hold (a second call charges nothing). */
   settle(hold: Hold, usage: PricedUsage, succeeded: boolean): Settled;
   /** The account as it stands now (loaded when first asked). */
-  live(accountId: number): LiveAccount;
+  live(accountId: number): LiveAccount | Promise<LiveAccount>;
   /** The account if this process has seen it since it started; nothing is held or in flight otherwise. */
   peek(accountId: number): LiveAccount | undefined;
   /** A committed balance change made outside settlement (an admin grant or adjustment). */

@@ -24,7 +24,7 @@ export const meRoutes = (ctx: AppContext) =>
       accountId: p.accountId,
       scopes: ctx.scopes.shown([...p.scopes]),
       ip: p.ip,
-      ...describeAccount(ctx, p.account),
+      ...(await describeAccount(ctx, p.account)),
       ...(p.kind === "session" && u
         ? { memberships: (await orgsOfUser(ctx, u.id)).map(({ org: o, membership: m }) => ({ orgId: o.id, name: o.name, role: m.role })) }
         : {}),

@@ -73,6 +73,18 @@ export class Metrics {
       out.push(`relay_upstream_latency_seconds_bucket{channel="${ch}",le="+Inf"} ${h.count}`);
       out.push(`relay_upstream_latency_seconds_sum{channel="${ch}"} ${h.sum}`, `relay_upstream_latency_seconds_count{channel="${ch}"} ${h.count}`);
     }
+    const c = this.ctx.cluster;
+    out.push("# HELP relay_mode The storage mode (embedded, postgres or cluster).", "# TYPE relay_mode gauge", `relay_mode{mode="${this.ctx.mode}"} 1`);
+    if (c) {
+      const redisDown = "degraded" in c.limiter && c.limiter.degraded === true;
+      const pgDown = "unreachableSince" in this.ctx.writer && (this.ctx.writer as { unreachableSince: number | null }).unreachableSince !== null;
+      out.push(
+        "# HELP relay_cluster_degraded 1 while Redis (per-instance shares) or PostgreSQL (metered requests refused) is unreachable.", "# TYPE relay_cluster_degraded gauge",
+        `relay_cluster_degraded{cause="redis"} ${redisDown ? 1 : 0}`, `relay_cluster_degraded{cause="postgres"} ${pgDown ? 1 : 0}`,
+        "# HELP relay_instances_alive Instances with a fresh heartbeat, as this one last counted.", "# TYPE relay_instances_alive gauge", `relay_instances_alive ${c.instances.liveCount}`,
+        "# HELP relay_holds_swept_total Holds of dead instances this instance released.", "# TYPE relay_holds_swept_total counter", `relay_holds_swept_total ${c.sweeper.swept}`,
+      );
+    }
     return out.join("\n") + "\n";
   }
 }

@@ -27,9 +27,9 @@ const ownerSettingsBody = strictObject({ name: orgName.optional(), keyReveal: z.
 const { label: _label, ...orgKeyFields } = keyFields;
 const createOrgKeyBody = strictObject({ ...orgKeyFields, name: z.string().max(200).default(""), service: z.boolean().default(false) });
 
-const orgView = (ctx: AppContext, org: AccountRow, role: string | null) => ({
+const orgView = async (ctx: AppContext, org: AccountRow, role: string | null) => ({
   object: "organization", id: org.id, name: org.name, role, suspended: org.suspended, models: org.models,
-  ...describeAccount(ctx, org),
+  ...(await describeAccount(ctx, org)),
 });
 const memberView = (m: MembershipRow & { name: string }) => ({
   userId: m.userId, name: m.name, role: m.role, monthlySpend: m.monthlySpend, concurrency: m.concurrency, rpm: m.rpm, tpm: m.tpm,
@@ -65,9 +65,9 @@ export const orgRoutes = (ctx: AppContext) => {
     }, { parse: "none" })
     .get("/v1/orgs", async ({ request, server }) => {
       const p = await authenticateRequest(ctx, request, server);
-      if (p.account.kind === "org") return { object: "list", data: [orgView(ctx, p.account, p.membership?.role ?? (p.entry?.key.kind === "service" ? "service" : null))] };
+      if (p.account.kind === "org") return { object: "list", data: [await orgView(ctx, p.account, p.membership?.role ?? (p.entry?.key.kind === "service" ? "service" : null))] };
       const mine = p.userId === null ? [] : await orgsOfUser(ctx, p.userId);
-      return { object: "list", data: mine.map(({ org, membership }) => orgView(ctx, org, membership.role)) };
+      return { object: "list", data: await Promise.all(mine.map(({ org, membership }) => orgView(ctx, org, membership.role))) };
     })
     .get("/v1/orgs/:orgId", async ({ request, server, params }) => {
       const { a } = await access(request, server, params.orgId);
@@ -156,7 +156,7 @@ export const orgRoutes = (ctx: AppContext) => {
       const limit = Math.min(1000, Math.max(1, Number(query.limit) || 100));
       const org = (await getAccount(ctx, a.org.id))!;
       return {
-        object: "list", balance: describeAccount(ctx, org).balance,
+        object: "list", balance: (await describeAccount(ctx, org)).balance,
         data: (await listLedger(ctx, a.org.id, limit)).map((r) => ({ ...r, at: new Date(r.at).toISOString() })),
       };
     });

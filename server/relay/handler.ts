@@ -1,3 +1,4 @@
+import type { Admitted } from "../usage/journal-lines";
 import type { Server } from "bun";
 import { ApiError, errorCodes, errorResponse } from "../errors";
 import type { Usage } from "../translate/usage";
@@ -98,8 +99,12 @@ function admitted(ctx: AppContext, request: Request, requestId: string, started:
       ...(m ? [{ scope: "member" as const, id: `${m.accountId}:${m.userId}`, rpm: m.rpm, tpm: m.tpm }] : []),
     ]
     : undefined;
+  const admitted: Admitted = {
+    requestId, accountId: principal.accountId, orgId: a.kind === "org" ? a.id : null, userId: principal.userId, keyId: key?.id ?? null,
+    keyLabel: key?.label ?? "", keyPrefix: key ? keyPrefixOf(ctx, key) : "session", sourceIp: principal.ip, endpoint: path, model: body.model, stream: body.stream,
+  };
   const held = ctx.admission.admit({
-    rates,
+    rates, admitted,
     requestId, accountId: principal.accountId, concurrency: principal.account.concurrency, monthlyTokens: principal.account.monthlyTokens,
     member: m ? { userId: m.userId, monthlySpend: m.monthlySpend, concurrency: m.concurrency } : null,
     keyId: key?.id ?? null, spendLimit: key?.spendLimit ?? null, model: body.model,
@@ -112,10 +117,7 @@ function admitted(ctx: AppContext, request: Request, requestId: string, started:
   });
   const start = (hold: Hold): Job => {
     // Journaled before anything is forwarded: if the process dies from here on, the next start records it.
-    hold.journal = ctx.journal.admitted({
-      requestId, accountId: principal.accountId, orgId: a.kind === "org" ? a.id : null, userId: principal.userId, keyId: key?.id ?? null,
-      keyLabel: key?.label ?? "", keyPrefix: key ? keyPrefixOf(ctx, key) : "session", sourceIp: principal.ip, endpoint: path, model: body.model, stream: body.stream,
-    });
+    hold.journal = ctx.journal.admitted(admitted);
     return startJob({
       ctx, request, requestId, started, principal, path, search, kind, shape, body, hold, candidates,
       abort: null, cutWith: null, endStream: null,

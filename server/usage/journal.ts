@@ -299,7 +299,7 @@ export async function recoverJournal(dir: string, target: RecoveryTarget): Promi
 }
 
 /** The usage row of a request the process died in the middle of: nothing delivered in full, nothing charged. */
-function interruptedSettlement(a: AdmittedLine): Settlement {
+export function interruptedSettlement(a: AdmittedLine): Settlement {
   const { requestId, accountId, orgId, userId, keyId, keyLabel, keyPrefix, sourceIp, endpoint, model, stream, at } = a;
   return {
     record: {

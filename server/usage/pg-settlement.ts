@@ -27,10 +27,40 @@ function usageJson(batch: readonly Settlement[]): string {
   })));
 }
 
+/**
+ * Deletes the batch's holds (those that exist: embedded-style requests and replays have none) and takes
+ * them off the held columns of their accounts, keys and members, in one statement.
+ */
+const RELEASE_HOLDS = `
+  WITH d AS (
+    DELETE FROM holds WHERE request_id IN (SELECT jsonb_array_elements_text($1::text::jsonb))
+    RETURNING account_id, key_id, member_user_id, credits, tokens
+  ), a AS (
+    UPDATE accounts x SET held = x.held - s.c, held_tokens = x.held_tokens - s.t
+    FROM (SELECT account_id, sum(credits) AS c, sum(tokens) AS t FROM d GROUP BY account_id) s WHERE x.id = s.account_id RETURNING 1
+  ), k AS (
+    UPDATE api_keys x SET held = x.held - s.c
+    FROM (SELECT key_id, sum(credits) AS c FROM d WHERE key_id IS NOT NULL GROUP BY key_id) s WHERE x.id = s.key_id RETURNING 1
+  ), m AS (
+    UPDATE memberships x SET held = x.held - s.c
+    FROM (SELECT account_id, member_user_id, sum(credits) AS c FROM d WHERE member_user_id IS NOT NULL GROUP BY 1, 2) s
+    WHERE x.account_id = s.account_id AND x.user_id = s.member_user_id RETURNING 1
+  )
+  SELECT (SELECT count(*) FROM d) AS released`;
+
 /** Commits a batch in one transaction; throws (everything rolled back) when any statement fails. */
 export async function commitPgSettlements(sql: SQL, batch: readonly Settlement[]): Promise<void> {
   if (batch.length === 0) return;
   await sql.begin(async (tx) => {
+    // The holds first (cluster mode): released before the charges, so credits - held never dips below zero
+    // in between. Deleting a hold returns it once, whoever deletes it, so each is released exactly once.
+    // But every account of the batch is locked before that, in id order, as relay_reserve locks an account
+    // before its key and membership: RELEASE_HOLDS alone locks keys before accounts (PostgreSQL runs the
+    // unreferenced data-modifying CTEs last first) and several accounts in hash order, and so deadlocked
+    // with reservations and other batches under load (found by test/cluster/cluster.test.ts).
+    await tx.unsafe(`SELECT 1 FROM accounts WHERE id IN (SELECT jsonb_array_elements_text($1::text::jsonb)::int) ORDER BY id FOR UPDATE`,
+      [JSON.stringify([...new Set(batch.map((s) => s.record.accountId))])]);
+    await tx.unsafe(RELEASE_HOLDS, [JSON.stringify(batch.map((s) => s.record.requestId))]);
     const inserted = await tx.unsafe(
       `INSERT INTO usage_log (${USAGE_COLUMNS.replace(/ (text|bigint|int|boolean)/g, "")})
        SELECT * FROM jsonb_to_recordset($1::text::jsonb) AS x(${USAGE_COLUMNS})
@@ -130,18 +160,24 @@ export async function commitPgOrSplit(sql: SQL, batch: readonly Settlement[]): P
     await commitPgSettlements(sql, batch);
     return { dropped: [] };
   } catch (err) {
-    if (isConnectionError(err)) throw err; // the server is away: the whole batch waits for it
+    if (isConnectionError(err) || isTransient(err)) throw err; // the server is away, or a retry will pass: the whole batch waits
     const dropped: { requestId: string; error: string }[] = [];
     for (const s of batch) {
       try {
         await commitPgSettlements(sql, [s]);
       } catch (e) {
-        if (isConnectionError(e)) throw e;
+        if (isConnectionError(e) || isTransient(e)) throw e;
         dropped.push({ requestId: s.record.requestId, error: String(e) });
       }
     }
     return { dropped };
   }
+}
+
+/** A deadlock, a serialization failure or a lock timeout: nothing wrong with the data, so the batch is retried, never dropped. */
+function isTransient(err: unknown): boolean {
+  const state = String((err as { errno?: unknown } | null)?.errno ?? "");
+  return state === "40P01" || state === "40001" || state === "55P03";
 }
 
 /** Bun.sql's errors for a server that is not there (refused, closed, timed out), as opposed to one that refused the data. */

@@ -12,11 +12,20 @@
  *   log after the restart, charged (the request journal replays what the writer had not committed yet);
  * - nothing admitted is lost: every request whose response had started (the client saw its request id) is
  *   in the usage log, charged if it was answered in full, else marked `interrupted` and charged nothing.
- * Short mode (default, CI): 3 kills, about 20 s. --long: 15 kills.
+ * Short mode (default, CI): 3 kills, about 20 s per mode. --long: 15 kills.
+ * Modes: embedded (SQLite) and cluster (one instance on PostgreSQL and Redis, killed and restarted on its
+ * data dir, whose journal it replays into PostgreSQL), both by default; `--mode embedded|postgres|cluster`
+ * runs one.
  */
 import { startMockUpstream } from "../support/mock-upstream";
 import { removeDir, setupTenant, startRelayProcess, tempDir, type RelayProcess } from "../bench/processes";
-import { Checks, accountingChecks, liveMatchesDb, openDb, readStream, rng, waitSettled } from "./support";
+import { Checks, liveMatchesDb, readStream, rng, waitSettled } from "./support";
+import { pgDrillDb, sqliteDrillDb, type DrillDb } from "./drill-db";
+import { modeEnv } from "../support/harness";
+
+type Mode = "embedded" | "postgres" | "cluster";
+const modeArg = process.argv.indexOf("--mode");
+const MODES: Mode[] = modeArg > 0 ? [process.argv[modeArg + 1] as Mode] : ["embedded", "cluster"];
 
 const LONG = process.argv.includes("--long");
 const seedArg = process.argv.indexOf("--seed");
@@ -41,17 +50,20 @@ const STREAM = JSON.stringify({ behavior: "drip", delayMs: 20, chunks: 10 });
  * The writer commits every 250 ms here (5 ms by default), so every kill lands with many answered requests
  * not yet committed: only the request journal can bring them back, and the checks below see it if it doesn't.
  */
-const RELAY_ENV = { RELAY_FLUSH_INTERVAL_MS: "250" };
+const BASE_ENV = { RELAY_FLUSH_INTERVAL_MS: "250" };
 
 /** A request the relay started answering: its id, and whether the client got the whole answer. */
 type Answered = { id: string; complete: boolean };
 
-async function main(): Promise<number> {
-  console.log(`crash drill (${LONG ? "long" : "short"}): ${KILLS} kills, seed ${SEED}`);
+async function drill(mode: Mode): Promise<number> {
+  console.log(`crash drill, ${mode} mode (${LONG ? "long" : "short"}): ${KILLS} kills, seed ${SEED}`);
   const random = rng(SEED);
   const checks = new Checks();
   const mock = await startMockUpstream("crash-up");
   const dataDir = tempDir("relay-drill-crash-");
+  const storage = await modeEnv(mode);
+  const RELAY_ENV = { ...BASE_ENV, ...storage.env };
+  const store: DrillDb = mode === "embedded" ? sqliteDrillDb(dataDir) : pgDrillDb(storage.env.RELAY_DATABASE_URL!);
   let relay: RelayProcess | null = null;
   let answeredTotal = 0;
   let startedTotal = 0;
@@ -104,10 +116,7 @@ async function main(): Promise<number> {
       await Bun.sleep(800 + Math.floor(random() * 1200));
 
       // What is committed now must survive the kill.
-      const before = new Map<string, number>();
-      const snap = openDb(dataDir);
-      for (const r of snap.query<{ ref: string; amount: number }, []>("SELECT ref, amount FROM ledger").all()) before.set(r.ref, r.amount);
-      snap.close();
+      const before = await store.ledger();
 
       await relay.kill9();
       stop = true;
@@ -139,14 +148,12 @@ async function main(): Promise<number> {
       checks.add("slots and holds released after the restart checks", settled.ok, settled.state);
       await liveMatchesDb(relay.admin, ACCOUNTS, checks);
 
-      const db = openDb(dataDir);
-      try {
-        const after = new Map(db.query<{ ref: string; amount: number }, []>("SELECT ref, amount FROM ledger").all().map((r) => [r.ref, r.amount] as const));
+      {
+        const after = await store.ledger();
         const lost = [...before].filter(([ref, amount]) => after.get(ref) !== amount);
         checks.add("no committed ledger row lost or changed by a kill -9", lost.length === 0, `${label}: ${lost.length} rows (${lost.slice(0, 3).map(([r]) => r).join(", ")})`);
-        accountingChecks(db, checks);
-        const rows = new Map(db.query<{ request_id: string; status: number; error_code: string | null; cost: number }, []>(
-          "SELECT request_id, status, error_code, cost FROM usage_log").all().map((r) => [r.request_id, r] as const));
+        await store.check(checks);
+        const rows = await store.usage();
         const whole = answered.filter((a) => a.complete);
         const lostAnswers = whole.filter((a) => !rows.has(a.id));
         const unchargedAnswers = whole.filter((a) => rows.has(a.id) && !(rows.get(a.id)!.status === 200 && rows.get(a.id)!.cost > 0));
@@ -162,28 +169,25 @@ async function main(): Promise<number> {
         startedTotal += answered.length;
         interruptedTotal += interrupted.length;
         console.log(`${whole.length} answered, ${answered.length - whole.length} cut by the kill (${interrupted.length} recorded as interrupted)`);
-      } finally {
-        db.close();
       }
     }
 
     await relay.stop();
-    const db = openDb(dataDir);
-    try {
-      accountingChecks(db, checks, "after a graceful stop");
-    } finally {
-      db.close();
-    }
+    await store.check(checks, "after a graceful stop");
   } catch (e) {
     checks.add("drill ran to the end", false, String((e as Error)?.stack ?? e));
   } finally {
     if (checks.failed.length && relay) console.log(`\nrelay log (last lines):\n${relay.logTail(30)}`);
     await relay?.stop();
     await mock.stop();
+    await store.close();
+    await storage.drop().catch(() => {});
     removeDir(dataDir);
   }
   console.log(`\n${answeredTotal} answered and ${startedTotal - answeredTotal} cut requests across the kills; ${interruptedTotal} recorded as interrupted.`);
-  return checks.report(`crash drill summary (seed ${SEED}; repeat with --seed ${SEED}):`);
+  return checks.report(`crash drill summary, ${mode} mode (seed ${SEED}; repeat with --mode ${mode} --seed ${SEED}):`);
 }
 
-process.exit(await main());
+let failed = 0;
+for (const mode of MODES) failed += (await drill(mode)) === 0 ? 0 : 1;
+process.exit(failed === 0 ? 0 : 1);

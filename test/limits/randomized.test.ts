@@ -270,7 +270,7 @@ async function walk(seed: number, steps: number): Promise<Record<string, number>
       for (const m of members) m.spent = m.durableSpent;
     }
     ctx.writer.close(); // flushes what is left (nothing, after a simulated kill -9) and stops the writer's thread
-    ctx.db.$client.close();
+    ctx.db!.$client.close();
     ctx = await createContext(config);
     hookFlush(ctx);
     open = [];
@@ -278,7 +278,7 @@ async function walk(seed: number, steps: number): Promise<Record<string, number>
   }
 
   function invariants(afterFlush: boolean) {
-    const db = ctx.db.$client;
+    const db = ctx.db!.$client;
     const shortfall = db.query<{ s: number }, []>("SELECT coalesce(sum(shortfall), 0) AS s FROM usage_log").get()!.s;
     check(shortfall === durableShortfall, `DB shortfall ${shortfall} != model ${durableShortfall}`);
     const cut = db.query<{ n: number; c: number }, []>("SELECT count(*) AS n, coalesce(sum(cost), 0) AS c FROM usage_log WHERE error_code = 'interrupted'").get()!;
@@ -434,7 +434,7 @@ async function walk(seed: number, steps: number): Promise<Record<string, number>
       const a = embedded(ctx).accounts.account(u.id);
       check(a.held === 0 && a.inFlight === 0 && a.heldTokens === 0, `${u.name}: a hold leaked after everything settled`);
     }
-    const violations = ledgerViolations(ctx.db.$client);
+    const violations = ledgerViolations(ctx.db!.$client);
     check(violations.length === 0, violations.join("; "));
     if (process.env.LIMITS_DEBUG) console.log(seed, stats);
     return stats;
@@ -444,7 +444,7 @@ async function walk(seed: number, steps: number): Promise<Record<string, number>
   } finally {
     ctx.writer.close();
     ctx.journal.close();
-    ctx.db.$client.close();
+    ctx.db!.$client.close();
   }
 }
 

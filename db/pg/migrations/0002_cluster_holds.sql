@@ -11,8 +11,7 @@ CREATE TABLE "holds" (
 	"credits" bigint NOT NULL,
 	"tokens" bigint NOT NULL,
 	"instance_id" text NOT NULL,
-	"model" text NOT NULL,
-	"endpoint" text NOT NULL,
+	"admitted" jsonb NOT NULL,
 	"created_at" bigint NOT NULL
 );
 --> statement-breakpoint

@@ -4,10 +4,12 @@ import m0 from "./0000_foundation.sql" with { type: "text" };
 import m1 from "./0001_auth_epoch_triggers.sql" with { type: "text" };
 import m2 from "./0002_cluster_holds.sql" with { type: "text" };
 import m3 from "./0003_config_epoch_triggers.sql" with { type: "text" };
+import m4 from "./0004_reserve_function.sql" with { type: "text" };
 
 export const migrations: { tag: string; sql: string }[] = [
   { tag: "0000_foundation", sql: m0 },
   { tag: "0001_auth_epoch_triggers", sql: m1 },
   { tag: "0002_cluster_holds", sql: m2 },
   { tag: "0003_config_epoch_triggers", sql: m3 },
+  { tag: "0004_reserve_function", sql: m4 },
 ];

@@ -1,5 +1,6 @@
 import { index, integer, pgTable, text } from "drizzle-orm/pg-core";
-import { int64 } from "./columns";
+import { int64, jsonb } from "./columns";
+import type { Admitted } from "../../../server/usage/journal-lines";
 
 /*
  * PostgreSQL only: the state that lets several instances share one set of accounts. Embedded mode keeps
@@ -24,9 +25,8 @@ export const holds = pgTable(
     tokens: int64("tokens").notNull(),
     /** The instance running the request (instances.id). */
     instanceId: text("instance_id").notNull(),
-    /** The request's first journal fields, so whoever settles a dead instance's hold can log the request. */
-    model: text("model").notNull(),
-    endpoint: text("endpoint").notNull(),
+    /** The request as journaled at admission (usage/journal-lines.ts Admitted), so whoever settles a dead instance's hold can log it. */
+    admitted: jsonb("admitted").$type<Admitted>().notNull(),
     createdAt: int64("created_at").notNull(),
   },
   (t) => [index("holds_instance_idx").on(t.instanceId), index("holds_account_idx").on(t.accountId)],

@@ -51,8 +51,11 @@ export const channelCommands: Command[] = [
   },
   {
     group: "channel", verb: "list", summary: "List channels with their health (closed = healthy, open = cooling down)",
-    run: (c) => c.channels.list().then((r) => r.data),
-    format: (rows) => table(rows.map(row), ["id", "name", "type", "group", "baseUrl", "models", "priority", "weight", "enabled", "health", "failures", "lastError"]),
+    // --json prints the rows as before; the human view also says whose breakers it shows.
+    run: (c) => c.channels.list().then((r) => Object.defineProperty(r.data, "view", { value: (r as { view?: string }).view, enumerable: false })),
+    // The health columns are one instance's breakers: say whose, so a cluster operator is not misled.
+    format: (rows) => `health as seen by ${(rows as { view?: string }).view ?? "this relay"}\n` +
+      table(rows.map(row), ["id", "name", "type", "group", "baseUrl", "models", "priority", "weight", "enabled", "health", "failures", "lastError"]),
   },
   {
     group: "channel", verb: "show", summary: "Show one channel", args: idArg,

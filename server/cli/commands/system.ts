@@ -5,7 +5,11 @@ export const systemCommands: Command[] = [
   {
     group: "health", verb: "", summary: "Show the server's health",
     run: (c) => c.health(),
-    format: (h) => fields(h),
+    // A cluster's instances as a table under the fields.
+    format: (h) => {
+      const { instances, ...rest } = h as Record<string, unknown> & { instances?: Record<string, unknown>[] };
+      return instances ? `${fields(rest)}\n\ninstances\n${table(instances, ["id", "self", "state", "heartbeat", "listen", "host", "pid", "version", "redis"])}` : fields(rest);
+    },
   },
   {
     group: "audit", verb: "", summary: "Show the audit log, newest first",

@@ -1,0 +1,47 @@
+import type { SQL } from "bun";
+import { log } from "../log";
+import { interruptedSettlement } from "../usage/journal";
+import type { Admitted } from "../usage/journal-lines";
+import { commitPgSettlements } from "../usage/pg-settlement";
+import { DB_NOW_MS } from "./clock";
+
+/**
+ * Settles the holds of instances that died (no heartbeat for a lease TTL, or gone from `instances`): each
+ * such request is logged `interrupted` and charged nothing, and its hold is released. That is the policy:
+ * what a dead instance answered but had not yet committed (a few milliseconds of settlements) is charged
+ * only if that instance comes back on the same data dir before its lease runs out and replays its
+ * journal; a request is never charged twice, whoever settles it, because the hold's deletion and the usage
+ * row are each taken once (usage/pg-settlement.ts). Every instance sweeps; they may race harmlessly.
+ */
+export class HoldSweeper {
+  private timer: ReturnType<typeof setInterval> | null = null;
+  /** Holds this instance settled for dead ones, since start. */
+  swept = 0;
+
+  constructor(private readonly sql: SQL, private readonly ttlMs: number) {}
+
+  start(intervalMs = Math.max(100, Math.floor(this.ttlMs / 2))): void {
+    this.timer = setInterval(() => void this.sweep().catch((err) => log.warn("sweeping dead instances' holds failed", { error: String(err) })), intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /** One pass: up to 500 orphaned holds, settled in one transaction. Returns how many. */
+  async sweep(): Promise<number> {
+    const rows = await this.sql.unsafe(
+      `SELECT h.admitted::text AS admitted, h.created_at FROM holds h LEFT JOIN instances i ON i.id = h.instance_id
+       WHERE i.id IS NULL OR i.stopped_at IS NOT NULL OR i.heartbeat_at < ${DB_NOW_MS} - $1
+       ORDER BY h.created_at LIMIT 500`,
+      [this.ttlMs],
+    ) as { admitted: string; created_at: string }[];
+    if (rows.length === 0) return 0;
+    const batch = rows.map((r) => interruptedSettlement({ ...(JSON.parse(r.admitted) as Admitted), at: Number(r.created_at) }));
+    await commitPgSettlements(this.sql, batch);
+    this.swept += rows.length;
+    log.warn("released the holds of requests whose instance stopped heart-beating", { holds: rows.length });
+    return rows.length;
+  }
+}
