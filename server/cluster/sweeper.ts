@@ -17,11 +17,23 @@ export class HoldSweeper {
   private timer: ReturnType<typeof setInterval> | null = null;
   /** Holds this instance settled for dead ones, since start. */
   swept = 0;
+  /**
+   * No sweeping before this (ms): set two TTLs past a sweep that failed. While PostgreSQL is away no instance
+   * can heart-beat, so right after it comes back every live instance looks dead, and sweeping then would log
+   * as interrupted (free) requests they answered meanwhile, whose settlements wait in their writers. The
+   * others beat again within a TTL/3 of its return. An outage makes a heartbeat (every TTL/3) look stale
+   * only when longer than TTL/3, so a sweep every TTL/4 fails in any such outage and starts the quiet
+   * period. (Found by test/drills/cluster.ts, PostgreSQL stop.)
+   */
+  private quietUntil = 0;
 
   constructor(private readonly sql: SQL, private readonly ttlMs: number) {}
 
-  start(intervalMs = Math.max(100, Math.floor(this.ttlMs / 2))): void {
-    this.timer = setInterval(() => void this.sweep().catch((err) => log.warn("sweeping dead instances' holds failed", { error: String(err) })), intervalMs);
+  start(intervalMs = Math.max(50, Math.floor(this.ttlMs / 4))): void {
+    this.timer = setInterval(() => void this.sweep().catch((err) => {
+      this.quietUntil = Date.now() + 2 * this.ttlMs;
+      log.warn("sweeping dead instances' holds failed", { error: String(err) });
+    }), intervalMs);
     this.timer.unref();
   }
 
@@ -31,6 +43,7 @@ export class HoldSweeper {
 
   /** One pass: up to 500 orphaned holds, settled in one transaction. Returns how many. */
   async sweep(): Promise<number> {
+    if (Date.now() < this.quietUntil) return 0;
     const rows = await this.sql.unsafe(
       `SELECT h.admitted::text AS admitted, h.created_at FROM holds h LEFT JOIN instances i ON i.id = h.instance_id
        WHERE i.id IS NULL OR i.stopped_at IS NOT NULL OR i.heartbeat_at < ${DB_NOW_MS} - $1
@@ -38,7 +51,8 @@ export class HoldSweeper {
       [this.ttlMs],
     ) as { admitted: string; created_at: string }[];
     if (rows.length === 0) return 0;
-    const batch = rows.map((r) => interruptedSettlement({ ...(JSON.parse(r.admitted) as Admitted), at: Number(r.created_at) }));
+    const detail = "the instance running this request stopped heart-beating; another instance released its hold, not charged";
+    const batch = rows.map((r) => interruptedSettlement({ ...(JSON.parse(r.admitted) as Admitted), at: Number(r.created_at) }, detail));
     await commitPgSettlements(this.sql, batch);
     this.swept += rows.length;
     log.warn("released the holds of requests whose instance stopped heart-beating", { holds: rows.length });

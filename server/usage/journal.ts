@@ -299,14 +299,14 @@ export async function recoverJournal(dir: string, target: RecoveryTarget): Promi
 }
 
 /** The usage row of a request the process died in the middle of: nothing delivered in full, nothing charged. */
-export function interruptedSettlement(a: AdmittedLine): Settlement {
+export function interruptedSettlement(a: AdmittedLine, detail = "relay stopped before this request finished; recorded from its journal at the next start, not charged"): Settlement {
   const { requestId, accountId, orgId, userId, keyId, keyLabel, keyPrefix, sourceIp, endpoint, model, stream, at } = a;
   return {
     record: {
       requestId, accountId, orgId, userId, keyId, keyLabel, keyPrefix, sourceIp, endpoint, model, upstreamModel: "", channelId: null,
       status: 0, errorCode: "interrupted", stream, promptTokens: 0, completionTokens: 0, cachedTokens: 0, cacheWriteTokens: 0,
       tokensEstimated: false, ttfbMs: null, totalMs: 0, refused: false,
-      errorDetail: "relay stopped before this request finished; recorded from its journal at the next start, not charged",
+      errorDetail: detail,
     },
     cost: 0, tokens: 0, shortfall: 0, at,
   };

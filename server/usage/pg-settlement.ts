@@ -60,6 +60,11 @@ export async function commitPgSettlements(sql: SQL, batch: readonly Settlement[]
     // with reservations and other batches under load (found by test/cluster/cluster.test.ts).
     await tx.unsafe(`SELECT 1 FROM accounts WHERE id IN (SELECT jsonb_array_elements_text($1::text::jsonb)::int) ORDER BY id FOR UPDATE`,
       [JSON.stringify([...new Set(batch.map((s) => s.record.accountId))])]);
+    // Every account the batch touches is locked first, in id order: the statements below then change rows
+    // this transaction already holds, so two instances' batches (and relay_reserve, which locks an account
+    // before its key and member) can only wait for each other, never deadlock.
+    const accountIds = [...new Set(batch.map((s) => s.record.accountId))].sort((a, b) => a - b);
+    await tx.unsafe(`SELECT id FROM accounts WHERE id IN (SELECT (jsonb_array_elements_text($1::text::jsonb))::int) ORDER BY id FOR NO KEY UPDATE`, [JSON.stringify(accountIds)]);
     await tx.unsafe(RELEASE_HOLDS, [JSON.stringify(batch.map((s) => s.record.requestId))]);
     const inserted = await tx.unsafe(
       `INSERT INTO usage_log (${USAGE_COLUMNS.replace(/ (text|bigint|int|boolean)/g, "")})
@@ -180,9 +185,15 @@ function isTransient(err: unknown): boolean {
   return state === "40P01" || state === "40001" || state === "55P03";
 }
 
-/** Bun.sql's errors for a server that is not there (refused, closed, timed out), as opposed to one that refused the data. */
+/**
+ * Bun.sql's errors for a server that is not there (refused, closed, timed out), as opposed to one that refused
+ * the data; and a server that answers only to say it is not serving: class 08 (connection exception) and
+ * 57P01-57P03 (shutting down, crashed, "not yet accepting connections" while it recovers after a restart).
+ */
 export function isConnectionError(err: unknown): boolean {
   const code = (err as { code?: string } | null)?.code ?? "";
+  const state = String((err as { errno?: unknown } | null)?.errno ?? "");
   return /^ERR_POSTGRES_(CONNECTION|CONNECTION_CLOSED|CONNECTION_REFUSED|CONNECTION_TIMEOUT|IDLE_TIMEOUT|LIFETIME_TIMEOUT|TLS)/.test(code) ||
+    /^(08...|57P0[123])$/.test(state) ||
     /ECONNREFUSED|ECONNRESET|Connection closed|connection refused/i.test(String(err));
 }
