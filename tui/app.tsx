@@ -28,6 +28,13 @@ type Props = {
 };
 
 /** Header, the current view (or the help screen), status line and footer, filling the terminal. */
+/** "cluster, 3 instances" / "postgres"; nothing for embedded mode (the default needs no mention). */
+function modeLine(h: Record<string, unknown>): string {
+  if (!h.mode || h.mode === "embedded") return "";
+  const alive = Array.isArray(h.instances) ? h.instances.filter((i: { state?: string }) => i.state === "alive").length : 0;
+  return h.mode === "cluster" ? `cluster, ${alive} instance${alive === 1 ? "" : "s"}` : String(h.mode);
+}
+
 export function App({ api, size, pollMs = 1500, clock = Date.now }: Props) {
   const { exit } = useApp();
   const { columns, rows } = useTerminalSize(size);
@@ -60,7 +67,7 @@ export function App({ api, size, pollMs = 1500, clock = Date.now }: Props) {
   );
 
   const health = usePoll<HealthLine>(
-    () => api.health().then((h) => ({ status: String(h.status), listen: String(h.listen ?? "?"), version: String(h.version ?? "?"), uptime: uptime(h.uptimeSeconds) })),
+    () => api.health().then((h) => ({ status: String(h.status), listen: String(h.listen ?? "?"), version: String(h.version ?? "?"), uptime: uptime(h.uptimeSeconds), mode: modeLine(h) })),
     Math.max(pollMs, 2000),
   );
 

@@ -1,7 +1,8 @@
 import { Box, Text } from "ink";
 import { VIEWS, VIEW_TITLES, type ViewId } from "../state/navigation";
 
-export type HealthLine = { status: string; listen: string; version: string; uptime: string };
+/** `mode` is empty in embedded mode; in a cluster it names the instances alive (health is per instance). */
+export type HealthLine = { status: string; listen: string; version: string; uptime: string; mode?: string };
 
 /** Server address and health on the first line, the views as numbered tabs on the second. */
 export function Header({ health, error, view, width }: { health?: HealthLine; error: string | null; view: ViewId; width: number }) {
@@ -13,7 +14,7 @@ export function Header({ health, error, view, width }: { health?: HealthLine; er
         <Text dimColor> {health ? `v${health.version}` : ""} </Text>
         <Text>{health?.listen ?? "…"}</Text>
         <Text color={ok ? "green" : "red"}> ● {error ? `unreachable: ${error}` : (health?.status ?? "connecting")}</Text>
-        {health && !error ? <Text dimColor> · up {health.uptime}</Text> : null}
+        {health && !error ? <Text dimColor>{health.mode ? ` · ${health.mode}` : ""} · up {health.uptime}</Text> : null}
       </Text>
       <Text wrap="truncate">
         {VIEWS.map((v, i) => (
