@@ -116,7 +116,7 @@ export async function createPgContext(config: Config): Promise<AppContext> {
 
     const watcher = new ChangeWatcher(sql, async () => {
       await Promise.all([ctx.prices.reload(), ctx.channels.reload()]);
-    });
+    }, () => ctx.keyCache.poll());
     const sweeper = new HoldSweeper(sql, ttl);
     const base: Omit<AppContext, "admission" | "metrics" | "channels" | "prices" | "sessions" | "close"> = {
       config,

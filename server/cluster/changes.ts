@@ -17,7 +17,13 @@ export class ChangeWatcher {
   /** When PostgreSQL last answered a poll (ms). */
   lastPoll = Date.now();
 
-  constructor(private readonly sql: SQL, private readonly onConfig: () => Promise<void>, private readonly intervalMs = 200) {}
+  constructor(
+    private readonly sql: SQL,
+    private readonly onConfig: () => Promise<void>,
+    /** Called when auth_epoch moved: the key cache clears and running requests are re-checked at once. */
+    private readonly onAuth: () => void = () => {},
+    private readonly intervalMs = 200,
+  ) {}
 
   async start(): Promise<void> {
     await this.poll();
@@ -45,10 +51,12 @@ export class ChangeWatcher {
       this.lastPoll = Date.now();
       const a = Number(r.a);
       const c = Number(r.c);
-      if (this.auth !== null && a !== this.auth) this.authMoved = true;
+      const authMoved = this.auth !== null && a !== this.auth;
+      if (authMoved) this.authMoved = true;
       const configMoved = this.config !== null && c !== this.config;
       this.auth = a;
       this.config = c;
+      if (authMoved) this.onAuth();
       if (configMoved) await this.onConfig();
     } catch (err) {
       log.debug("change poll failed", { error: String(err) });
