@@ -3,7 +3,7 @@ import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
 import { startMockAnthropic, type MockAnthropic } from "../support/mock-anthropic";
 import { eventually, relayWithMocks } from "../support/relay-fixture";
-import { ledgerViolations, openFlushedDb } from "../support/limits-helpers";
+import { ledgerViolations } from "../support/limits-helpers";
 
 /**
  * Either shape reaches either channel type: an Anthropic client on a model only OpenAI channels serve,
@@ -164,12 +164,7 @@ describe("routing across types", () => {
     }
   });
 
-  test("the books balance", () => {
-    const db = openFlushedDb(f.h);
-    try {
-      expect(ledgerViolations(db)).toEqual([]);
-    } finally {
-      db.close();
-    }
+  test("the books balance", async () => {
+    expect(await ledgerViolations(f.h)).toEqual([]);
   });
 });

@@ -1,12 +1,21 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { userWithKey } from "../support/harness";
+import { TEST_MODE, userWithKey } from "../support/harness";
 import { expectError } from "../support/expect-error";
-import { MODEL, PER_OUTPUT_TOKEN, chatBody, ledgerViolations, openFlushedDb, sendChat, settled, startLimitsRig, type LimitsRig } from "../support/limits-helpers";
+import { MODEL, PER_OUTPUT_TOKEN, chatBody, dbQuery, ledgerViolations, sendChat, settled, startLimitsRig, type LimitsRig } from "../support/limits-helpers";
 
 /**
  * `n` (and `best_of` on completions) multiply what one request can generate: the hold covers every answer's
  * output cap, the prompt counts once, and usage past the hold is charged as far as the balance allows.
  */
+
+/**
+ * Embedded mode charges usage past the hold as far as the free balance (and the key's spend limit) allows:
+ * it knows every other hold in memory. PostgreSQL and cluster modes never charge past the hold (another
+ * instance may hold the rest): an upstream that ignores max_tokens is charged its hold, the rest is
+ * shortfall (server/cluster/admission.ts). By design, not a bug.
+ */
+const CHARGES_PAST_HOLD = TEST_MODE === "embedded";
+
 describe("holds cover every answer a request asks for", () => {
   let rig: LimitsRig;
   let users = 0;
@@ -25,15 +34,10 @@ describe("holds cover every answer a request asks for", () => {
       const res = await fetch(`${rig.h.url}${opts.path ?? "/v1/chat/completions"}`, { method: "POST", headers, body: JSON.stringify(body) });
       const json = (await res.json()) as any;
       await settled(rig.h.admin, name);
-      const db = openFlushedDb(rig.h);
-      try {
-        const row = db.query("SELECT cost, shortfall, completion_tokens FROM usage_log WHERE user_id = ? ORDER BY id DESC LIMIT 1").get(k.user.id) as any;
-        expect(ledgerViolations(db)).toEqual([]);
-        const user = await rig.h.admin.users.get(name);
-        return { status: res.status, json, row, balance: user.balance as number, upstream: rig.mock.requests.at(-1)?.body };
-      } finally {
-        db.close();
-      }
+      const [row] = await dbQuery(rig.h, "SELECT cost, shortfall, completion_tokens FROM usage_log WHERE user_id = ? ORDER BY id DESC LIMIT 1", [k.user.id]);
+      expect(await ledgerViolations(rig.h)).toEqual([]);
+      const user = await rig.h.admin.users.get(name);
+      return { status: res.status, json, row: row as any, balance: user.balance as number, upstream: rig.mock.requests.at(-1)?.body };
     } finally {
       if (opts.price) await rig.h.admin.prices.set(MODEL, PER_OUTPUT_TOKEN);
     }
@@ -95,10 +99,11 @@ describe("holds cover every answer a request asks for", () => {
     const r = await run(100, chatBody({ max_tokens: 10 }), { mock: { completionTokens: 500, ignoreMaxTokens: true } });
     expect(r.status).toBe(200);
     expect(r.json.usage.completion_tokens).toBe(500);
-    expect(r.row).toEqual({ cost: 100, shortfall: 400, completion_tokens: 500 });
-    expect(r.balance).toBe(0);
+    const cost = CHARGES_PAST_HOLD ? 100 : 10; // the balance, or the hold (max_tokens 10)
+    expect(r.row).toEqual({ cost, shortfall: 500 - cost, completion_tokens: 500 });
+    expect(r.balance).toBe(100 - cost);
     const metrics = await rig.h.admin.metrics();
-    expect(metrics).toContain(`relay_credits_shortfall_total{model="${MODEL}"} 400`);
+    expect(metrics).toContain(`relay_credits_shortfall_total{model="${MODEL}"} ${500 - cost}`);
   });
 
   test("past the hold, the charge stays within the key's spend limit", async () => {
@@ -107,12 +112,8 @@ describe("holds cover every answer a request asks for", () => {
     const res = await sendChat(rig.h.url, k.key, chatBody({ max_tokens: 10 }), { mock: { completionTokens: 500, ignoreMaxTokens: true } });
     expect(res.status).toBe(200);
     await settled(rig.h.admin, name);
-    const db = openFlushedDb(rig.h);
-    try {
-      expect(db.query("SELECT spent FROM api_keys WHERE id = ?").get(k.keyId)).toEqual({ spent: 50 });
-      expect(db.query("SELECT cost, shortfall FROM usage_log WHERE key_id = ?").get(k.keyId)).toEqual({ cost: 50, shortfall: 450 });
-    } finally {
-      db.close();
-    }
+    const cost = CHARGES_PAST_HOLD ? 50 : 10; // the spend limit, or the hold (max_tokens 10)
+    expect(await dbQuery(rig.h, "SELECT spent FROM api_keys WHERE id = ?", [k.keyId])).toEqual([{ spent: cost }]);
+    expect(await dbQuery(rig.h, "SELECT cost, shortfall FROM usage_log WHERE key_id = ?", [k.keyId])).toEqual([{ cost, shortfall: 500 - cost }]);
   });
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { userWithKey } from "../support/harness";
 import type { MockOptions } from "../support/mock-upstream";
-import { chatBody, ledgerViolations, openFlushedDb, sendChat, settled, startLimitsRig, until, type LimitsRig } from "../support/limits-helpers";
+import { chatBody, dbQuery, ledgerViolations, sendChat, settled, startLimitsRig, until, type LimitsRig } from "../support/limits-helpers";
 
 describe("concurrency cap under load", () => {
   test("1,000 concurrent requests from one user: never more than the cap upstream, the rest 429 at once", async () => {
@@ -26,13 +26,8 @@ describe("concurrency cap under load", () => {
       await settled(rig.h.admin, "burst");
       const u = await rig.h.admin.users.get("burst");
       expect(u.balance).toBe(1_000_000 - 5 * ok.length);
-      const db = openFlushedDb(rig.h);
-      try {
-        expect(db.query("SELECT count(*) AS n FROM ledger WHERE kind = 'charge'").get()).toEqual({ n: ok.length });
-        expect(ledgerViolations(db)).toEqual([]);
-      } finally {
-        db.close();
-      }
+      expect(await dbQuery(rig.h, "SELECT count(*) AS n FROM ledger WHERE kind = 'charge'")).toEqual([{ n: ok.length }]);
+      expect(await ledgerViolations(rig.h)).toEqual([]);
     } finally {
       await rig.close();
     }

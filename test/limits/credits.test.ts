@@ -1,12 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import { settle } from "../../server/limits/admission";
-import type { EmbeddedAdmission } from "../../server/limits/embedded";
 import { recordRequest, type RequestRecord } from "../../server/usage/recorder";
 import { countText } from "../../server/relay/tokens";
 import { userWithKey } from "../support/harness";
 import type { MockOptions } from "../support/mock-upstream";
 import {
-  MODEL, chatBody, creditsOf, ledgerSumOf, ledgerViolations, openFlushedDb, sendChat, settled, startLimitsRig, type LimitsRig,
+  MODEL, chatBody, creditsOf, dbQuery, ledgerSumOf, ledgerViolations, sendChat, settled, startLimitsRig, type LimitsRig,
 } from "../support/limits-helpers";
 
 async function withRig(fn: (rig: LimitsRig) => Promise<void>, env: Record<string, string> = {}, price?: { inputPerMTok: number; outputPerMTok: number } | null) {
@@ -22,14 +21,9 @@ async function withRig(fn: (rig: LimitsRig) => Promise<void>, env: Record<string
 async function expectConsistent(rig: LimitsRig, name: string, userId: number, balance: number) {
   await settled(rig.h.admin, name);
   expect((await rig.h.admin.users.get(name)).balance).toBe(balance);
-  const db = openFlushedDb(rig.h);
-  try {
-    expect(creditsOf(db, userId)).toBe(balance);
-    expect(ledgerSumOf(db, userId)).toBe(balance);
-    expect(ledgerViolations(db)).toEqual([]);
-  } finally {
-    db.close();
-  }
+  expect(await creditsOf(rig.h, userId)).toBe(balance);
+  expect(await ledgerSumOf(rig.h, userId)).toBe(balance);
+  expect(await ledgerViolations(rig.h)).toEqual([]);
 }
 
 describe("a balance under concurrent load", () => {
@@ -66,7 +60,7 @@ describe("charging", () => {
   test("the same request settled twice is charged once", () => withRig(async (rig) => {
     const { user } = await userWithKey(rig.h, "twice", { credits: 100 });
     const ctx = rig.h.ctx;
-    const hold = (ctx.admission as EmbeddedAdmission).admit({
+    const hold = await ctx.admission.admit({
       requestId: "req_twice", accountId: user.accountId, concurrency: 3, monthlyTokens: 0, keyId: null, spendLimit: null,
       model: MODEL, promptTokens: 0, clientMaxOutput: 10, producesOutput: true,
     });
@@ -79,16 +73,12 @@ describe("charging", () => {
     expect(recordRequest(ctx, hold, record)).toBe(7);
     expect(recordRequest(ctx, hold, record)).toBe(0);
     expect(settle(hold, { input: 3, cacheRead: 0, cacheWrite: 0, output: 7 })).toEqual({ cost: 0, tokens: 0, shortfall: 0 });
-    expect(ctx.admission.live(user.accountId)).toMatchObject({ balance: 93, held: 0, inFlight: 0, monthTokens: 10 });
-    const db = openFlushedDb(rig.h);
-    try {
-      expect(db.query("SELECT kind, amount, balance_after FROM ledger WHERE ref = 'req_twice'").all()).toEqual([{ kind: "charge", amount: -7, balance_after: 93 }]);
-      expect(db.query("SELECT count(*) AS n FROM usage_log WHERE request_id = 'req_twice'").get()).toEqual({ n: 1 });
-      expect(creditsOf(db, user.id)).toBe(93);
-      expect(ledgerViolations(db)).toEqual([]);
-    } finally {
-      db.close();
-    }
+    await ctx.writer.flush(); // in cluster mode the balance is PostgreSQL's, committed by the writer
+    expect(await ctx.admission.live(user.accountId)).toMatchObject({ balance: 93, held: 0, inFlight: 0, monthTokens: 10 });
+    expect(await dbQuery(rig.h, "SELECT kind, amount, balance_after FROM ledger WHERE ref = ?", ["req_twice"])).toEqual([{ kind: "charge", amount: -7, balance_after: 93 }]);
+    expect(await dbQuery(rig.h, "SELECT count(*) AS n FROM usage_log WHERE request_id = ?", ["req_twice"])).toEqual([{ n: 1 }]);
+    expect(await creditsOf(rig.h, user.id)).toBe(93);
+    expect(await ledgerViolations(rig.h)).toEqual([]);
   }));
 
   test("cost 0 at balance 0 is allowed; a priced model at balance 0 is not, and never reaches the upstream", () => withRig(async (rig) => {
@@ -151,12 +141,7 @@ describe("a failed request that produced no tokens costs nothing", () => {
       await expectConsistent(rig, "fail", user.id, 1000);
       const row = (await rig.h.admin.usage({ user: "fail", limit: 1 })).data[0]!;
       expect(row.cost).toBe(0);
-      const db = openFlushedDb(rig.h);
-      try {
-        expect(db.query("SELECT count(*) AS n FROM ledger WHERE kind = 'charge'").get()).toEqual({ n: 0 });
-      } finally {
-        db.close();
-      }
+      expect(await dbQuery(rig.h, "SELECT count(*) AS n FROM ledger WHERE kind = 'charge'")).toEqual([{ n: 0 }]);
     }, { RELAY_FIRST_BYTE_TIMEOUT_MS: "200" }, price));
   }
 

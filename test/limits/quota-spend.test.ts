@@ -1,7 +1,7 @@
 import { describe, expect, setSystemTime, test } from "bun:test";
 import { promptBound } from "../../server/relay/tokens";
 import { userWithKey } from "../support/harness";
-import { chatBody, ledgerViolations, openFlushedDb, sendChat, settled, startLimitsRig, until, type LimitsRig } from "../support/limits-helpers";
+import { chatBody, dbQuery, ledgerViolations, sendChat, settled, startLimitsRig, until, type LimitsRig } from "../support/limits-helpers";
 
 const boundOf = (body: Record<string, unknown>) => promptBound(body, Buffer.byteLength(JSON.stringify(body)));
 
@@ -70,13 +70,8 @@ describe("monthly token quota", () => {
       expect(rig.mock.requests.at(-1)!.body.max_tokens).toBeUndefined(); // free and unlimited: nothing to bound
       await settled(rig.h.admin, "q");
       expect((await rig.h.admin.users.get("q")).tokensThisMonth).toBe(75); // usage still counts while unlimited
-      const db = openFlushedDb(rig.h);
-      try {
-        expect(db.query("SELECT tokens FROM token_usage").all()).toEqual([{ tokens: 75 }]);
-        expect(ledgerViolations(db)).toEqual([]);
-      } finally {
-        db.close();
-      }
+      expect(await dbQuery(rig.h, "SELECT tokens FROM token_usage")).toEqual([{ tokens: 75 }]);
+      expect(await ledgerViolations(rig.h)).toEqual([]);
     } finally {
       await rig.close();
     }
@@ -98,12 +93,7 @@ describe("monthly token quota across a month boundary", () => {
       expect(await attempt(rig, key, body)).toMatchObject({ status: 200 });
       await settled(rig.h.admin, "m");
       expect((await rig.h.admin.users.get("m")).tokensThisMonth).toBe(15);
-      const db = openFlushedDb(rig.h);
-      try {
-        expect(db.query("SELECT month, tokens FROM token_usage ORDER BY month").all()).toEqual([{ month: "2031-01", tokens: 15 }, { month: "2031-02", tokens: 15 }]);
-      } finally {
-        db.close();
-      }
+      expect(await dbQuery(rig.h, "SELECT month, tokens FROM token_usage ORDER BY month")).toEqual([{ month: "2031-01", tokens: 15 }, { month: "2031-02", tokens: 15 }]);
     } finally {
       setSystemTime();
       await rig.close();
@@ -168,15 +158,10 @@ describe("per-key spend limit", () => {
       expect(await attempt(rig, key, body)).toMatchObject({ status: 200 });
       await settled(rig.h.admin, "s");
 
-      const db = openFlushedDb(rig.h);
-      try {
-        expect(db.query<{ spent: number }, [number]>("SELECT spent FROM api_keys WHERE id = ?").get(keyId)!.spent).toBe(15);
-        expect((await rig.h.admin.keys.get(keyId)).spent).toBe(15);
-        expect((await rig.h.admin.users.get("s")).balance).toBe(1000 - 20);
-        expect(ledgerViolations(db)).toEqual([]);
-      } finally {
-        db.close();
-      }
+      expect(await dbQuery(rig.h, "SELECT spent FROM api_keys WHERE id = ?", [keyId])).toEqual([{ spent: 15 }]);
+      expect((await rig.h.admin.keys.get(keyId)).spent).toBe(15);
+      expect((await rig.h.admin.users.get("s")).balance).toBe(1000 - 20);
+      expect(await ledgerViolations(rig.h)).toEqual([]);
     } finally {
       await rig.close();
     }

@@ -246,7 +246,7 @@ async function walk(seed: number, steps: number): Promise<Record<string, number>
     // Either way the process dies with its open requests: the journal's replay records each as interrupted.
     interrupted += open.length;
     if (flushFirst) {
-      ctx.writer.flush();
+      await ctx.writer.flush();
       (ctx.journal as FileJournal).abandon();
     } else {
       // kill -9: whatever the writer had queued is lost from it, the committed database stays, and so does
@@ -404,7 +404,7 @@ async function walk(seed: number, steps: number): Promise<Record<string, number>
         }
       } else if (roll < 0.92) {
         log.push("flush");
-        ctx.writer.flush();
+        await ctx.writer.flush();
         flushed = true;
       } else if (roll < 0.98) {
         const u = rng.pick(users);
@@ -428,13 +428,13 @@ async function walk(seed: number, steps: number): Promise<Record<string, number>
 
     log.push("drain");
     for (const o of [...open]) close(o, rng.int(0, o.prompt), rng.int(0, o.output * o.choices), 200);
-    ctx.writer.flush();
+    await ctx.writer.flush();
     invariants(true);
     for (const u of users) {
       const a = embedded(ctx).accounts.account(u.id);
       check(a.held === 0 && a.inFlight === 0 && a.heldTokens === 0, `${u.name}: a hold leaked after everything settled`);
     }
-    const violations = ledgerViolations(ctx.db!.$client);
+    const violations = await ledgerViolations(ctx.db!.$client);
     check(violations.length === 0, violations.join("; "));
     if (process.env.LIMITS_DEBUG) console.log(seed, stats);
     return stats;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import OpenAI from "openai";
 import { relayWithMocks } from "../support/relay-fixture";
-import { ledgerViolations, openFlushedDb } from "../support/limits-helpers";
+import { dbQuery, ledgerViolations } from "../support/limits-helpers";
 
 /**
  * Org money: one shared balance that concurrent members' keys can never overdraw, member caps on top of
@@ -40,14 +40,9 @@ describe("an org's shared balance", () => {
     const ok = results.filter((r) => r.status === 200).length;
     expect(ok).toBe(N);
     expect(new Set(results.filter((r) => r.status !== 200).map((r) => r.code))).toEqual(new Set(["quota_exceeded"]));
-    const db = openFlushedDb(f.h);
-    try {
-      expect(db.query("SELECT credits FROM accounts WHERE id = ?").get(org.id)).toEqual({ credits: 0 });
-      expect(db.query("SELECT coalesce(sum(amount), 0) AS s FROM ledger WHERE account_id = ?").get(org.id)).toEqual({ s: 0 });
-      expect(ledgerViolations(db)).toEqual([]);
-    } finally {
-      db.close();
-    }
+    expect(await dbQuery(f.h, "SELECT credits FROM accounts WHERE id = ?", [org.id])).toEqual([{ credits: 0 }]);
+    expect(await dbQuery(f.h, "SELECT coalesce(sum(amount), 0) AS s FROM ledger WHERE account_id = ?", [org.id])).toEqual([{ s: 0 }]);
+    expect(await ledgerViolations(f.h)).toEqual([]);
   });
 
   test("personal and org accounts never charge each other", async () => {
@@ -114,13 +109,8 @@ describe("a member's caps in the org", () => {
     expect([a.status, b.status].sort()).toEqual([200, 429]);
   });
 
-  test("the books balance", () => {
-    const db = openFlushedDb(f.h);
-    try {
-      expect(ledgerViolations(db)).toEqual([]);
-    } finally {
-      db.close();
-    }
+  test("the books balance", async () => {
+    expect(await ledgerViolations(f.h)).toEqual([]);
   });
 });
 

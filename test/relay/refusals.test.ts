@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { expectError } from "../support/expect-error";
 import { chat, eventually, post, relayWithMocks } from "../support/relay-fixture";
-import { ledgerViolations, openFlushedDb } from "../support/limits-helpers";
+import { dbQuery, ledgerViolations } from "../support/limits-helpers";
 
 /**
  * Refused calls are visible: each refusal of an identified key leaves a usage row (prefix, IP, model, code,
@@ -40,13 +40,8 @@ describe("refused requests", () => {
       const key = await f.h.admin.keys.get(k.keyId);
       expect({ name, lastUsedAt: key.lastUsedAt }).toEqual({ name, lastUsedAt: null }); // a refusal is not a use
     }
-    const db = openFlushedDb(f.h);
-    try {
-      expect(ledgerViolations(db)).toEqual([]);
-      expect(db.query("SELECT count(*) AS n FROM ledger WHERE kind = 'charge'").get()).toEqual({ n: 0 });
-    } finally {
-      db.close();
-    }
+    expect(await ledgerViolations(f.h)).toEqual([]);
+    expect(await dbQuery(f.h, "SELECT count(*) AS n FROM ledger WHERE kind = 'charge'")).toEqual([{ n: 0 }]);
   });
 
   test("concurrency refusals are rows too", async () => {

@@ -65,7 +65,7 @@ describe("settlement writer", () => {
     expect(count(ctx, "SELECT count(*) AS n FROM usage_log")).toBe(5);
     expect(count(ctx, "SELECT credits AS n FROM accounts WHERE name = 't1'")).toBe(950);
     expect(count(ctx, "SELECT spent AS n FROM api_keys")).toBe(50);
-    expect(ledgerViolations(ctx.db!.$client)).toEqual([]);
+    expect(await ledgerViolations(ctx.db!.$client)).toEqual([]);
   });
 
   test("its commits keep the key cache warm; a change to a key from another connection still clears it", async () => {
@@ -102,7 +102,7 @@ describe("settlement writer", () => {
     ctx.writer.flush();
     expect(count(ctx, "SELECT count(*) AS n FROM usage_log")).toBe(2);
     expect(count(ctx, "SELECT credits AS n FROM accounts WHERE name = 't3'")).toBe(970);
-    expect(ledgerViolations(ctx.db!.$client)).toEqual([]);
+    expect(await ledgerViolations(ctx.db!.$client)).toEqual([]);
   });
 
   test("an in-memory database is written in the main thread", async () => {
