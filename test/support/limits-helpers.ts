@@ -199,7 +199,10 @@ export function ledgerViolations(src: DbSource): Promise<string[]> {
   });
 }
 
-/** A `relay serve` child process on a data dir, reached over its admin socket. */
+/**
+ * A `relay serve` child process on a data dir, reached over its admin socket: embedded (SQLite) whatever
+ * RELAY_TEST_MODE says; crashes in cluster mode are test/drills/cluster.ts's.
+ */
 export type ChildRelay = { proc: Subprocess; url: string; admin: AdminClient; dataDir: string; kill9: () => Promise<void>; stop: () => Promise<void> };
 
 export const tempDataDir = () => mkdtempSync(join(tmpdir(), "relay-limits-"));
