@@ -9,6 +9,9 @@
  * pass-through/relay pairs at c=32 (less drift than one run each). Then the binary's start-up time and the
  * RSS with 1,000 open streams. Prints a table and writes .bench/results.json.
  *
+ * `bun run bench --cluster` runs test/bench/cluster.ts instead: cluster mode's throughput over embedded mode's
+ * and its round trips per request.
+ *
  * Environment: BENCH_DURATION (seconds per run, default 5), BENCH_QUICK=1 (2 s runs, about a minute in
  * all), BENCH_LOADGEN=bun (ignore wrk), BENCH_OUT (result file).
  */
@@ -348,7 +351,8 @@ async function main(): Promise<number> {
 
 let code = 1;
 try {
-  code = await main();
+  // --cluster: only the cluster-mode comparison (test/bench/cluster.ts), which starts its own relays.
+  code = process.argv.includes("--cluster") ? await (await import("./cluster")).clusterBench() : await main();
 } catch (e) {
   console.error(`bench failed: ${(e as Error).stack ?? e}`);
   for (const r of relays) console.error(`relay log (${r.logPath}):\n${r.logTail()}`);
