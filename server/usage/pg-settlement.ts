@@ -54,15 +54,11 @@ export async function commitPgSettlements(sql: SQL, batch: readonly Settlement[]
   await sql.begin(async (tx) => {
     // The holds first (cluster mode): released before the charges, so credits - held never dips below zero
     // in between. Deleting a hold returns it once, whoever deletes it, so each is released exactly once.
-    // But every account of the batch is locked before that, in id order, as relay_reserve locks an account
-    // before its key and membership: RELEASE_HOLDS alone locks keys before accounts (PostgreSQL runs the
-    // unreferenced data-modifying CTEs last first) and several accounts in hash order, and so deadlocked
-    // with reservations and other batches under load (found by test/cluster/cluster.test.ts).
-    await tx.unsafe(`SELECT 1 FROM accounts WHERE id IN (SELECT jsonb_array_elements_text($1::text::jsonb)::int) ORDER BY id FOR UPDATE`,
-      [JSON.stringify([...new Set(batch.map((s) => s.record.accountId))])]);
     // Every account the batch touches is locked first, in id order: the statements below then change rows
     // this transaction already holds, so two instances' batches (and relay_reserve, which locks an account
-    // before its key and member) can only wait for each other, never deadlock.
+    // before its key and member) can only wait for each other, never deadlock. RELEASE_HOLDS alone locked
+    // keys before accounts (PostgreSQL runs the unreferenced data-modifying CTEs last first) and accounts
+    // in hash order: it deadlocked under load (test/cluster/cluster.test.ts).
     const accountIds = [...new Set(batch.map((s) => s.record.accountId))].sort((a, b) => a - b);
     await tx.unsafe(`SELECT id FROM accounts WHERE id IN (SELECT (jsonb_array_elements_text($1::text::jsonb))::int) ORDER BY id FOR NO KEY UPDATE`, [JSON.stringify(accountIds)]);
     await tx.unsafe(RELEASE_HOLDS, [JSON.stringify(batch.map((s) => s.record.requestId))]);
