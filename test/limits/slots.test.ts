@@ -377,6 +377,8 @@ describe("FailoverSlotLimiter (Redis stopped and started)", () => {
       expect(changes).toEqual([true, false]);
       expect(f.degradedSince).toBeNull();
       expect((await f.take(req("after", [cap]))).ok).toBe(true);
+      // The test's own client reconnects on its own back-off, which can lag the limiter's by a few hundred ms.
+      await until("the test's client reconnected", () => card("slot:account:1").then(() => true, () => false));
       expect(await card("slot:account:1")).toBe(1); // on the (restarted, empty) Redis
 
       // l1 and l2 were taken locally: released locally, so the local share is free again.
