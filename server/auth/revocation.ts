@@ -109,7 +109,8 @@ function cutOverLimits(state: Now, running: RunningRequest[]): number {
     const limit = entry?.key.spendLimit ?? null;
     const spend = list[0]!.hold.key;
     if (limit !== null && spend) {
-      let excess = spend.spent + spend.held - limit;
+      // The live spend, or the stored one where it is newer (cluster mode reads a key's spend only when it has a limit).
+      let excess = Math.max(spend.spent, entry?.key.spent ?? 0) + spend.held - limit;
       for (const r of list) {
         if (excess <= 0) break;
         if (!gone.has(r.requestId)) end(r, "key_spend_limit_exceeded", "The key's spend limit was lowered below what this request holds.");

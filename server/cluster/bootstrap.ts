@@ -25,6 +25,7 @@ import { Instances } from "./instances";
 import { claimDatabase } from "./lock";
 import { pgRecoveryTarget } from "./recovery";
 import { HoldSweeper } from "./sweeper";
+import { fenceAfterPause } from "./fence";
 import type { ClusterServices } from "./services";
 import { LocalSlotLimiter } from "../limits/local-slots";
 import { RedisSlotLimiter, SLOT_REDIS_OPTIONS, checkEvictionPolicy } from "../limits/redis-slots";
@@ -144,7 +145,9 @@ export async function createPgContext(config: Config): Promise<AppContext> {
     ctx.sessions = { secret: await loadSessionSecret(ctx), limiter: new LoginLimiter() };
     await watcher.start();
     sweeper.start();
+    const stopFence = fenceAfterPause(ctx.running, ttl);
     ctx.close = async () => {
+      stopFence();
       watcher.stop();
       sweeper.stop();
       admission.close();

@@ -201,3 +201,44 @@ for i = 1, #KEYS do
 end
 return 1
 `;
+
+/**
+ * Frees the slots of many requests at once (those with no token windows to correct): the end of every
+ * request that finished in one event-loop turn, in one round trip.
+ * KEYS: slot keys; ARGV: the request id holding each.
+ */
+export const RELEASE_SLOTS = `
+for i = 1, #KEYS do redis.call('ZREM', KEYS[i], ARGV[i]) end
+return 1
+`;
+
+/**
+ * Takes the slots of many requests that have no rate windows (most of them), each all-or-nothing and in
+ * order, as if each ran TAKE alone: the takes of one event-loop turn in one round trip.
+ * KEYS: every request's slot keys, one after another. ARGV: leaseMs, slotKeyTtlMs, then per request:
+ * its id, its slot count, each slot's cap. Returns per request 0 (taken) or the index of the refused slot.
+ */
+export const TAKE_SLOTS = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local lease, slotTtl = tonumber(ARGV[1]), ARGV[2]
+local out, k, a = {}, 1, 3
+while a <= #ARGV do
+  local id, ns = ARGV[a], tonumber(ARGV[a + 1])
+  local refused = 0
+  for i = 0, ns - 1 do
+    redis.call('ZREMRANGEBYSCORE', KEYS[k + i], '-inf', now)
+    if refused == 0 and redis.call('ZCARD', KEYS[k + i]) >= tonumber(ARGV[a + 2 + i]) then refused = i + 1 end
+  end
+  if refused == 0 then
+    for i = 0, ns - 1 do
+      redis.call('ZADD', KEYS[k + i], now + lease, id)
+      redis.call('PEXPIRE', KEYS[k + i], slotTtl)
+    end
+  end
+  out[#out + 1] = refused
+  k = k + ns
+  a = a + 2 + ns
+end
+return out
+`;

@@ -1,7 +1,7 @@
 import type { RedisClient, RedisOptions } from "bun";
 import type { RateLimit, RateState } from "./rate-limits";
 import { isUnavailable, LuaScript, RedisUnavailableError, within } from "./redis-script";
-import { RELEASE, RENEW, TAKE, UNDO } from "./redis-slots-lua";
+import { RELEASE, RELEASE_SLOTS, RENEW, TAKE, TAKE_SLOTS, UNDO } from "./redis-slots-lua";
 import type { SlotDecision, SlotLimiter, SlotRequest } from "./slots";
 
 /**
@@ -45,6 +45,8 @@ const take = new LuaScript(TAKE);
 const release = new LuaScript(RELEASE);
 const undo = new LuaScript(UNDO);
 const renew = new LuaScript(RENEW);
+const releaseSlots = new LuaScript(RELEASE_SLOTS);
+const takeSlots = new LuaScript(TAKE_SLOTS);
 
 /** Slots and rate windows shared by every instance through one Redis (see redis-slots-lua.ts). */
 export class RedisSlotLimiter implements SlotLimiter {
@@ -66,6 +68,8 @@ export class RedisSlotLimiter implements SlotLimiter {
 
   async take(req: SlotRequest): Promise<SlotDecision> {
     if (req.slots.length === 0 && req.rates.length === 0) return { ok: true, states: [] };
+    // Slots only (no rate windows): with the other such takes of this event-loop turn, in one call.
+    if (req.rates.length === 0) return this.takeLater(req);
     const keys = [...req.slots.map((s) => this.slotKey(s.id)), ...this.rateKeys(req.rates)];
     const args = [req.requestId, this.leaseTtl, this.slotKeyTtl, RATE_KEY_TTL, String(req.slots.length), ...req.slots.map((s) => String(s.cap))];
     for (const r of req.rates) args.push(String(r.limit), String(r.cost), member(req.requestId, r.cost));
@@ -85,13 +89,79 @@ export class RedisSlotLimiter implements SlotLimiter {
     return { ok: false, kind: "rate", refused: req.rates[raw[1]! - 1]!, retryAfterMs: raw[2]! < 0 ? Infinity : raw[2]!, states: states(3) };
   }
 
+  /** Slot-only takes waiting for the end of this event-loop turn (see flushTakes). */
+  private pendingTakes: { req: SlotRequest; resolve: (d: SlotDecision) => void; reject: (e: unknown) => void }[] | null = null;
+
+  private takeLater(req: SlotRequest): Promise<SlotDecision> {
+    if (!this.pendingTakes) {
+      this.pendingTakes = [];
+      setImmediate(() => void this.flushTakes());
+    }
+    const list = this.pendingTakes;
+    return new Promise((resolve, reject) => list.push({ req, resolve, reject }));
+  }
+
+  private async flushTakes(): Promise<void> {
+    const list = this.pendingTakes ?? [];
+    this.pendingTakes = null;
+    if (list.length === 0) return;
+    const keys: string[] = [];
+    const args = [this.leaseTtl, this.slotKeyTtl];
+    for (const { req } of list) {
+      for (const s of req.slots) keys.push(this.slotKey(s.id));
+      args.push(req.requestId, String(req.slots.length), ...req.slots.map((s) => String(s.cap)));
+    }
+    let sent: Promise<unknown> | undefined;
+    try {
+      const raw = (await this.bounded("take", () => (sent = takeSlots.run(this.client, keys, args)))) as number[];
+      list.forEach(({ req, resolve }, i) => {
+        const refused = raw[i]!;
+        resolve(refused === 0 ? { ok: true, states: [] } : { ok: false, kind: "concurrency", slot: req.slots[refused - 1]! });
+      });
+    } catch (e) {
+      // Takes that timed out may still run once Redis answers: give back the ones that were taken then.
+      if (e instanceof RedisUnavailableError) {
+        sent?.then((r) => (r as number[]).forEach((refused, i) => void (refused === 0 && this.undo(list[i]!.req).catch(() => {}))), () => {});
+      }
+      for (const { reject } of list) reject(e);
+    }
+  }
+
+  /** Slot releases waiting for the end of this event-loop turn (see flushReleases). */
+  private pendingReleases: { keys: string[]; ids: string[]; waiters: { resolve: () => void; reject: (e: unknown) => void }[] } | null = null;
+
   async release(req: SlotRequest, actualTokens: number): Promise<void> {
     const tokens = req.rates.filter((r) => r.kind === "tokens");
     if (req.slots.length === 0 && tokens.length === 0) return;
+    // Most requests have only slots to free: those of every request that ends in this turn go in one call.
+    if (tokens.length === 0) return this.releaseLater(req);
     const keys = [...req.slots.map((s) => this.slotKey(s.id)), ...this.rateKeys(tokens)];
     const args = [req.requestId, RATE_KEY_TTL, String(req.slots.length)];
     for (const r of tokens) args.push(member(req.requestId, r.cost), member(req.requestId, actualTokens), String(actualTokens - r.cost));
     await this.bounded("release", () => release.run(this.client, keys, args));
+  }
+
+  private releaseLater(req: SlotRequest): Promise<void> {
+    let p = this.pendingReleases;
+    if (!p) {
+      p = this.pendingReleases = { keys: [], ids: [], waiters: [] };
+      setImmediate(() => void this.flushReleases());
+    }
+    for (const s of req.slots) p.keys.push(this.slotKey(s.id)), p.ids.push(req.requestId);
+    const batch = p;
+    return new Promise((resolve, reject) => batch.waiters.push({ resolve, reject }));
+  }
+
+  private async flushReleases(): Promise<void> {
+    const p = this.pendingReleases;
+    this.pendingReleases = null;
+    if (!p) return;
+    try {
+      await this.bounded("release", () => releaseSlots.run(this.client, p.keys, p.ids));
+      for (const w of p.waiters) w.resolve();
+    } catch (e) {
+      for (const w of p.waiters) w.reject(e);
+    }
   }
 
   async undo(req: SlotRequest): Promise<void> {

@@ -12,7 +12,7 @@ import { randomBytes } from "node:crypto";
 import { cpus } from "node:os";
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { RELEASE, RENEW, TAKE, UNDO } from "../../server/limits/redis-slots-lua";
+import { RELEASE, RELEASE_SLOTS, RENEW, TAKE, TAKE_SLOTS, UNDO } from "../../server/limits/redis-slots-lua";
 import type { LoadResult } from "./loadgen";
 import { ROOT, cpuSecondsOf, removeDir, setupTenant, spawnAnnouncing, startRelayProcess, tempDir, type RelayProcess } from "./processes";
 import { freshDatabase, keyPrefix, services, type FreshDatabase } from "../support/services";
@@ -22,8 +22,6 @@ const PAIRS = QUICK ? 3 : 5;
 const RUN_S = QUICK ? 2 : 3;
 const CONCURRENCY = 32;
 const TARGET = 0.4;
-/** Round trips of one settlement batch here: BEGIN, lock, release holds, usage rows, balances, ledger, key spend, tokens, COMMIT (usage/pg-settlement.ts). */
-const BATCH_STATEMENTS = 9;
 const MODEL = "gpt-bench";
 const MANY_FETCHES = { BUN_CONFIG_MAX_HTTP_REQUESTS: "4096" };
 const WRK = process.env.BENCH_LOADGEN === "bun" ? null : Bun.which("wrk");
@@ -56,7 +54,7 @@ async function load(base: string, key: string, mode: Mode, seconds: number): Pro
 }
 
 /** Commands the limiter's Lua scripts run inside Redis: INFO commandstats counts them too, but they cost no round trip. */
-const IN_SCRIPTS = new Set([TAKE, RELEASE, UNDO, RENEW].flatMap((src) => [...src.matchAll(/redis\.call\('([A-Z]+)'/g)].map((m) => m[1]!.toLowerCase())));
+const IN_SCRIPTS = new Set([TAKE, TAKE_SLOTS, RELEASE, RELEASE_SLOTS, UNDO, RENEW].flatMap((src) => [...src.matchAll(/redis\.call\('([A-Z]+)'/g)].map((m) => m[1]!.toLowerCase())));
 
 /** CPU seconds of a process and, for PostgreSQL's postmaster, its children (live ones, and those it reaped). */
 function cpuOf(pid: number, withChildren = false): number {
@@ -169,10 +167,11 @@ export async function clusterBench(): Promise<number> {
     for (const mode of Object.keys(MODES) as Mode[]) {
       const ratio = median(ratios[mode]);
       console.log(`${mode.padEnd(6)} cluster/embedded throughput: median ${ratio.toFixed(2)}× [${ratios[mode].map((x) => x.toFixed(2)).join(", ")}] — ${ratio >= TARGET ? "reaches" : "does NOT reach"} ${TARGET}×`);
+      // Every PostgreSQL call is one transaction and one round trip (relay_reserve_balance for a turn's
+      // reservations, relay_settle for a batch of settlements); every Redis command is one round trip.
       const t = median(trips[mode].pg);
-      // One relay_reserve per request; the rest are settlement batches of about ten round trips each.
-      const pgTrips = 1 + Math.max(0, t - 1) * BATCH_STATEMENTS;
-      console.log(`${"".padEnd(6)} extra round trips per request: Redis ${median(trips[mode].redis).toFixed(2)} commands; PostgreSQL ${t.toFixed(2)} transactions, about ${pgTrips.toFixed(2)} round trips (1 reservation + ${Math.max(0, t - 1).toFixed(3)} batches × ${BATCH_STATEMENTS})`);
+      const r = median(trips[mode].redis);
+      console.log(`${"".padEnd(6)} extra round trips per request: Redis ${r.toFixed(2)}, PostgreSQL ${t.toFixed(2)} (a request shares its reservation call, its slot take and release and its settlement batch with the requests of the same event-loop turn or flush)`);
     }
     const us = (sec: number, n: number) => ((sec * 1e6) / n).toFixed(0);
     console.log(`CPU per request (µs, both modes together; this machine has ${cpus().length} cores for the relays, PostgreSQL, Redis, the load and the upstream):
@@ -183,9 +182,9 @@ How the round trips are counted (embedded mode makes none: its state is in the p
     the limiter's Lua scripts run inside Redis (${[...IN_SCRIPTS].join(", ")}): what a client sent, each
     awaited, so one command is one round trip (a script is one EVALSHA).
   PostgreSQL: the delta of pg_stat_database.xact_commit + xact_rollback of the bench's database (read after
-    1.2 s, when backends have published their counts). A statement on its own is one transaction and one round
-    trip (relay_reserve, relay_room); a settlement batch is one transaction of about ten statements shared by
-    every request in the batch: the transactions beyond one per request are batches, counted at ${BATCH_STATEMENTS} round trips.
+    1.2 s, when backends have published their counts). Each call relay makes is one statement, one transaction
+    and one round trip: relay_reserve_balance (the reservations of one event-loop turn), relay_reserve (a request
+    with a key spend limit, a member cap or a quota), relay_settle (a batch of settlements), the room read.
   Idle traffic (change polls every 200 ms, heartbeats, hold sweeps: ${(idleRate.redis * 1000).toFixed(1)} Redis commands/s and
     ${(idleRate.pg * 1000).toFixed(1)} PostgreSQL transactions/s measured over ${idleMs / 1000} s idle) is subtracted.`);
     return errors > 0 ? 1 : 0;

@@ -150,6 +150,10 @@ async function main(): Promise<number> {
       checks.add("SIGSTOP: another instance's sweeper released the stopped instance's holds", swept > 0, `${swept} holds swept`);
       const rows = await settle("SIGSTOP", reqs, { swept: true });
       const free = answered(reqs).filter((r) => rows.get(r.id!)?.errorCode === "interrupted").length;
+      // The paused instance notices its pause on resume and ends what it was running (server/cluster/fence.ts),
+      // so nothing is served in full, free, after the cluster released its hold. Its upstream connections stay
+      // open while it is stopped, so the upstream may see more than a cap then: that is not asserted.
+      checks.add("SIGSTOP: nothing is answered in full after the cluster released its hold (the paused instance ends its requests)", free === 0, `${free} answered free`);
       console.log(`4. SIGSTOP of instance 3 for ${TTL_MS + 1000} ms (lease ${TTL_MS} ms): ${swept} holds swept by the others; ${tally(reqs)}; ${free} answered in full after their hold was swept (logged interrupted, not charged); ${capReport()} (not asserted: the stopped instance's leases expire by design)`);
     }
 

@@ -12,7 +12,7 @@ import { LocalSlotLimiter } from "../../server/limits/local-slots";
 import { RateLimiter, type RateLimit } from "../../server/limits/rate-limits";
 import { LuaScript, RedisUnavailableError } from "../../server/limits/redis-script";
 import { checkEvictionPolicy, RedisSlotLimiter, SLOT_REDIS_OPTIONS } from "../../server/limits/redis-slots";
-import { TAKE } from "../../server/limits/redis-slots-lua";
+import { TAKE, TAKE_SLOTS } from "../../server/limits/redis-slots-lua";
 import type { SlotCap, SlotDecision, SlotRequest } from "../../server/limits/slots";
 import { keyPrefix, redisUrl, startRedis, stopRedis } from "../support/services";
 
@@ -220,7 +220,8 @@ describe("RedisSlotLimiter", () => {
 
   test("recovers from NOSCRIPT after SCRIPT FLUSH", async () => {
     const { raw, lim } = await rig();
-    const sha = new LuaScript(TAKE).sha;
+    // Slot-only takes run TAKE_SLOTS (many per call); takes with rate windows run TAKE.
+    const sha = new LuaScript(TAKE_SLOTS).sha;
     expect((await lim.take(req("a", [slot("account:1", 2)]))).ok).toBe(true);
     await raw.send("SCRIPT", ["FLUSH"]);
     expect(await raw.send("SCRIPT", ["EXISTS", sha])).toEqual([0]);

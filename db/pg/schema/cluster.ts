@@ -1,4 +1,4 @@
-import { index, integer, pgTable, text } from "drizzle-orm/pg-core";
+import { integer, pgTable, text } from "drizzle-orm/pg-core";
 import { int64, jsonb } from "./columns";
 import type { Admitted } from "../../../server/usage/journal-lines";
 
@@ -29,7 +29,6 @@ export const holds = pgTable(
     admitted: jsonb("admitted").$type<Admitted>().notNull(),
     createdAt: int64("created_at").notNull(),
   },
-  (t) => [index("holds_instance_idx").on(t.instanceId), index("holds_account_idx").on(t.accountId)],
 );
 
 /** Every instance that has run against this database: its heartbeat says whether it is alive. */
