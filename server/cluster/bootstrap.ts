@@ -33,6 +33,16 @@ import { FailoverSlotLimiter } from "../limits/failover-slots";
 import type { Settlement } from "../usage/settlement";
 import type { SlotRequest } from "../limits/slots";
 
+/** A database URL as it may be shown: host, port and database, never the user's password. */
+function where(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || "5432"}${u.pathname}`;
+  } catch {
+    return "(unparsable URL)";
+  }
+}
+
 /** The slots a journaled request may have held (the account's, and a member's when it had one); releasing one it did not hold is harmless. */
 function recoveredSlots(s: Settlement): SlotRequest {
   const r = s.record;
@@ -55,7 +65,9 @@ function recoveredSlots(s: Settlement): SlotRequest {
 export async function createPgContext(config: Config): Promise<AppContext> {
   const mode = config.mode === "cluster" ? "cluster" : "postgres";
   const ttl = config.RELAY_LEASE_TTL_MS;
-  const { sql, db } = await openPg(config.RELAY_DATABASE_URL!, { max: config.RELAY_DATABASE_POOL });
+  const { sql, db } = await openPg(config.RELAY_DATABASE_URL!, { max: config.RELAY_DATABASE_POOL }).catch((err: unknown) => {
+    throw new Error(`cannot open the PostgreSQL database ${where(config.RELAY_DATABASE_URL!)} (RELAY_DATABASE_URL): ${(err as Error)?.message ?? err}; check that the server is running and the URL, user and password are right`);
+  });
   const undo: (() => Promise<unknown> | unknown)[] = [() => sql.close({ timeout: 1 })];
   const fail = async (err: unknown) => {
     for (const u of undo.reverse()) await Promise.resolve(u()).catch(() => {});

@@ -66,6 +66,14 @@ describe("choosing the mode", () => {
     expect(r.out).toContain("RELAY_MASTER_KEY: cluster mode needs it, the same on every instance");
   }, T);
 
+  test("an unreachable PostgreSQL stops the start (exit 1) with where and what to check, never the password", async () => {
+    const r = await refusedStart({ RELAY_DATABASE_URL: "postgres://relay:s3cret-pw@127.0.0.1:1/relay" });
+    expect(r.code).toBe(1);
+    expect(r.out).toContain("cannot open the PostgreSQL database 127.0.0.1:1/relay (RELAY_DATABASE_URL)");
+    expect(r.out).toContain("check that the server is running");
+    expect(r.out).not.toContain("s3cret-pw");
+  }, T);
+
   test("a bad database URL is refused by name", async () => {
     const r = await refusedStart({ RELAY_DATABASE_URL: "mysql://x" });
     expect(r.code).toBe(2);
