@@ -1,5 +1,6 @@
 import { RedisClient } from "bun";
 import { join } from "node:path";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import type { Config } from "../config";
 import type { AppContext } from "../context";
 import { openPg } from "../../db/pg/client";
@@ -26,6 +27,7 @@ import { claimDatabase } from "./lock";
 import { pgRecoveryTarget } from "./recovery";
 import { HoldSweeper } from "./sweeper";
 import { fenceAfterPause } from "./fence";
+import { requestIdPrefix } from "../http/request-id";
 import type { ClusterServices } from "./services";
 import { LocalSlotLimiter } from "../limits/local-slots";
 import { RedisSlotLimiter, SLOT_REDIS_OPTIONS, checkEvictionPolicy } from "../limits/redis-slots";
@@ -124,13 +126,24 @@ export async function createPgContext(config: Config): Promise<AppContext> {
     };
     const journal = await openJournal(join(config.RELAY_DATA_DIR, "journal"), pgRecoveryTarget(sql, releaseSlots), writer);
     undo.push(() => journal.close());
+    // The previous process on this data dir is dead (the journal lock is ours): its holds that the journal
+    // did not cover go now, with their slots, instead of when its heartbeat's lease runs out.
+    const sweeper = new HoldSweeper(sql, ttl);
+    const idFile = join(config.RELAY_DATA_DIR, "instance-id");
+    const [previous, previousIds] = existsSync(idFile) ? readFileSync(idFile, "utf8").trim().split("\n") : [];
+    if (previous) await releaseSlots(await sweeper.sweepInstance(previous));
+    // Slots it took but had not yet held or journaled: found by its request ids' per-process stem.
+    if (previousIds && redisSlots) {
+      const dropped = await redisSlots.dropLeasesOf(previousIds).catch(() => 0);
+      if (dropped > 0) log.warn("freed the concurrency slots a killed predecessor on this data dir left", { slots: dropped });
+    }
     await instances.register(`${config.RELAY_HOST}:${config.RELAY_PORT}`);
+    writeFileSync(idFile, `${instances.id}\n${requestIdPrefix()}\n`, { mode: 0o600 });
     undo.push(() => instances.stop());
 
     const watcher = new ChangeWatcher(sql, async () => {
       await Promise.all([ctx.prices.reload(), ctx.channels.reload()]);
     }, () => ctx.keyCache.poll());
-    const sweeper = new HoldSweeper(sql, ttl);
     const base: Omit<AppContext, "admission" | "metrics" | "channels" | "prices" | "sessions" | "close"> = {
       config,
       mode,

@@ -4,6 +4,7 @@ import { interruptedSettlement } from "../usage/journal";
 import type { Admitted } from "../usage/journal-lines";
 import { commitPgSettlements } from "../usage/pg-settlement";
 import { DB_NOW_MS } from "./clock";
+import type { Settlement } from "../usage/settlement";
 
 /**
  * Settles the holds of instances that died (no heartbeat for a lease TTL, or gone from `instances`): each
@@ -57,5 +58,22 @@ export class HoldSweeper {
     this.swept += rows.length;
     log.warn("released the holds of requests whose instance stopped heart-beating", { holds: rows.length });
     return rows.length;
+  }
+
+  /**
+   * At start, before serving: the holds left by this data dir's previous process (killed, so not running:
+   * this process holds the data dir's journal lock), which its journal did not know of because the kill
+   * came between the reservation and the journal line. Released at once as interrupted, rather than a
+   * lease TTL later; returns them so their Redis slots can be freed too.
+   */
+  async sweepInstance(instanceId: string): Promise<Settlement[]> {
+    const rows = await this.sql.unsafe(`SELECT admitted::text AS admitted, created_at FROM holds WHERE instance_id = $1`, [instanceId]) as { admitted: string; created_at: string }[];
+    await this.sql.unsafe(`UPDATE instances SET stopped_at = ${DB_NOW_MS} WHERE id = $1 AND stopped_at IS NULL`, [instanceId]);
+    if (rows.length === 0) return [];
+    const detail = "relay stopped before this request was journaled; released at the next start on its data dir, not charged";
+    const batch = rows.map((r) => interruptedSettlement({ ...(JSON.parse(r.admitted) as Admitted), at: Number(r.created_at) }, detail));
+    await commitPgSettlements(this.sql, batch);
+    log.warn("released the holds a killed predecessor on this data dir left unjournaled", { holds: rows.length });
+    return batch;
   }
 }

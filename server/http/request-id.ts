@@ -5,6 +5,11 @@ import { randomBytes } from "node:crypto";
 const stem = randomBytes(6).toString("base64url");
 let counter = 0;
 
+/** What every request id of this process starts with (cluster mode frees a killed predecessor's slots by it). */
+export function requestIdPrefix(): string {
+  return `req_${stem}`;
+}
+
 export function newRequestId(): string {
   return `req_${stem}${(++counter).toString(36)}`;
 }

@@ -242,3 +242,15 @@ while a <= #ARGV do
 end
 return out
 `;
+
+/**
+ * Removes from one slot key every member (request id) that starts with ARGV[1]: the leases a killed
+ * process left, freed by its successor on the same data dir. Returns how many.
+ */
+export const DROP_BY_PREFIX = `
+local n = 0
+for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  if string.sub(m, 1, #ARGV[1]) == ARGV[1] then redis.call('ZREM', KEYS[1], m); n = n + 1 end
+end
+return n
+`;

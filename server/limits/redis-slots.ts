@@ -1,7 +1,7 @@
 import type { RedisClient, RedisOptions } from "bun";
 import type { RateLimit, RateState } from "./rate-limits";
 import { isUnavailable, LuaScript, RedisUnavailableError, within } from "./redis-script";
-import { RELEASE, RELEASE_SLOTS, RENEW, TAKE, TAKE_SLOTS, UNDO } from "./redis-slots-lua";
+import { DROP_BY_PREFIX, RELEASE, RELEASE_SLOTS, RENEW, TAKE, TAKE_SLOTS, UNDO } from "./redis-slots-lua";
 import type { SlotDecision, SlotLimiter, SlotRequest } from "./slots";
 
 /**
@@ -47,6 +47,7 @@ const undo = new LuaScript(UNDO);
 const renew = new LuaScript(RENEW);
 const releaseSlots = new LuaScript(RELEASE_SLOTS);
 const takeSlots = new LuaScript(TAKE_SLOTS);
+const dropByPrefix = new LuaScript(DROP_BY_PREFIX);
 
 /** Slots and rate windows shared by every instance through one Redis (see redis-slots-lua.ts). */
 export class RedisSlotLimiter implements SlotLimiter {
@@ -179,6 +180,21 @@ export class RedisSlotLimiter implements SlotLimiter {
     for (const r of reqs) for (const s of r.slots) keys.push(this.slotKey(s.id)), ids.push(r.requestId);
     if (keys.length === 0) return;
     await this.bounded("renew", () => renew.run(this.client, keys, [this.leaseTtl, this.slotKeyTtl, ...ids]));
+  }
+
+  /**
+   * Frees every slot held by a request id starting with `idPrefix` (a killed predecessor's, whose ids all
+   * share its per-process stem): at start, so its slots are free at once rather than a lease TTL later.
+   */
+  async dropLeasesOf(idPrefix: string): Promise<number> {
+    let cursor = "0";
+    let dropped = 0;
+    do {
+      const [next, keys] = (await this.bounded("scan", () => this.client.send("SCAN", [cursor, "MATCH", `${this.prefix}slot:*`, "COUNT", "1000"]))) as [string, string[]];
+      cursor = next;
+      for (const key of keys) dropped += Number(await this.bounded("drop", () => dropByPrefix.run(this.client, [key], [idPrefix])));
+    } while (cursor !== "0");
+    return dropped;
   }
 
   /** PING under the same rules as every call: the failover limiter's probe. */
