@@ -26,6 +26,7 @@ export const errorCodes = {
   model_not_found: [404, "invalid_request_error"],
   method_not_allowed: [405, "invalid_request_error"],
   conflict: [409, "invalid_request_error"],
+  object_channel_unavailable: [409, "invalid_request_error"],
   payload_too_large: [413, "invalid_request_error"],
   concurrency_limit_exceeded: [429, "rate_limit_error"],
   rate_limit_exceeded: [429, "rate_limit_error"],

@@ -9,6 +9,7 @@ import m5 from "./0005_channel_types.sql" with { type: "text" };
 import m6 from "./0006_usage_cache_tokens.sql" with { type: "text" };
 import m7 from "./0007_cache_and_request_prices.sql" with { type: "text" };
 import m8 from "./0008_accounts_and_orgs.sql" with { type: "text" };
+import m9 from "./0009_concerned_earthquake.sql" with { type: "text" };
 
 export const migrations: { tag: string; sql: string }[] = [
   { tag: "0000_foundation", sql: m0 },
@@ -20,4 +21,5 @@ export const migrations: { tag: string; sql: string }[] = [
   { tag: "0006_usage_cache_tokens", sql: m6 },
   { tag: "0007_cache_and_request_prices", sql: m7 },
   { tag: "0008_accounts_and_orgs", sql: m8 },
+  { tag: "0009_concerned_earthquake", sql: m9 },
 ];

@@ -10,3 +10,4 @@ export * from "./token-usage";
 export * from "./auth-epoch";
 export * from "./accounts";
 export * from "./memberships";
+export * from "./objects";

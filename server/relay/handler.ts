@@ -21,6 +21,9 @@ import type { ClientBody } from "./conversions/types";
 import { finish, responseHeaders, startJob, type Job } from "./job";
 import { keyPrefixOf } from "../keys/key-format";
 import { streamResponse } from "./stream-response";
+import { objectOperation } from "../objects/kinds";
+import { objectRequest } from "../objects/requests";
+import { pinnedChannel, recordModelObject } from "../objects/record";
 
 const utf8 = new TextDecoder();
 
@@ -46,6 +49,10 @@ export async function relay(ctx: AppContext, request: Request, server: Server<un
     }
     throw err;
   }
+  // Follow-ups on an upstream object, lists of them and creations without a model go to the object's own
+  // channel behind the owner check (server/objects/), not through model routing.
+  const op = objectOperation(request.method, path);
+  if (op) return objectRequest(ctx, request, requestId, principal, op, url);
   let job: Job;
   let model: string | null = null;
   try {
@@ -59,7 +66,10 @@ export async function relay(ctx: AppContext, request: Request, server: Server<un
       throw err;
     }
     model = body.model;
-    const j = admitted(ctx, request, requestId, started, principal, path, url.search, kind, body, bytes.byteLength);
+    // A follow-up response goes to the channel that holds the one it continues, never another.
+    const previous = path === "/v1/responses" && body.format === "json" ? body.json.previous_response_id : undefined;
+    const pinned = typeof previous === "string" ? await pinnedChannel(ctx, principal, previous) : null;
+    const j = admitted(ctx, request, requestId, started, principal, path, url.search, kind, body, bytes.byteLength, pinned);
     job = j instanceof Promise ? await j : j;
   } catch (err) {
     // Refusals (400, 403, 404, 402, 429) are logged by the public app's error handler under this caller.
@@ -77,10 +87,10 @@ export async function relay(ctx: AppContext, request: Request, server: Server<un
 
 /** The checks that need the body, then admission: a running job, or the refusal thrown. */
 function admitted(ctx: AppContext, request: Request, requestId: string, started: number, principal: Principal, path: string, search: string,
-  kind: ReturnType<typeof endpointKind>, body: RelayBody, bodyBytes: number): Job | Promise<Job> {
+  kind: ReturnType<typeof endpointKind>, body: RelayBody, bodyBytes: number, pinned: LiveChannel | null = null): Job | Promise<Job> {
   requireModelAllowed(principal, body.model);
   const group = principal.entry?.key.group ?? "either";
-  const serving = ctx.channels.serving(body.model, group);
+  const serving = pinned ? [pinned] : ctx.channels.serving(body.model, group);
   if (serving.length === 0) throw new ApiError("model_not_found", `The model '${body.model}' does not exist or you do not have access to it.`, "model");
   // Every channel serving the model is a candidate, whatever its type, as long as the request can reach it
   // (as it is, or translated); failover may cross types.
@@ -230,7 +240,11 @@ async function attempt(job: Job, order: LiveChannel[]): Promise<Response> {
         break;
       }
       channel.breaker.onSuccess();
-      return answered(job, channel, upstreamModel, conversion, res, bytes, ttfbMs);
+      const response = answered(job, channel, upstreamModel, conversion, res, bytes, ttfbMs);
+      if (res.ok && job.path === "/v1/responses" && request.method === "POST" && job.body.format === "json") {
+        await recordModelObject(ctx, job.principal, channel, job.body.json, bytes);
+      }
+      return response;
     }
   }
   return exhausted(job, last, tries);

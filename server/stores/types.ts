@@ -1,5 +1,5 @@
 import type {
-  AccountRow, ApiKeyRow, AuditRow, ChannelRow, LedgerRow, MembershipRow, PriceRow, UsageRow, UserRow,
+  AccountRow, ApiKeyRow, AuditRow, ChannelRow, LedgerRow, MembershipRow, ObjectRow, PriceRow, UsageRow, UserRow,
 } from "../../db/schema";
 import type { Actor } from "../audit/audit";
 
@@ -141,7 +141,26 @@ export interface SecretStore {
   reencryptAll(reseal: (ciphertext: string, aad: string) => string, settingAads: Record<string, string>, keyringId: string, audit: (count: number) => AuditEntry): Promise<number>;
 }
 
+/** An object an upstream created for a client, as it is recorded. */
+export type NewObject = { kind: string; upstreamId: string; channelId: number; accountId: number; keyId: number | null; status: string | null; meta: Record<string, unknown> | null };
+
+/**
+ * Upstream objects (server/objects/): who owns each and which channel holds it. No audit rows: these are
+ * the clients' own records, written by their requests, not admin writes.
+ */
+export interface ObjectStore {
+  /** Records an object; recording the same (kind, upstream id, channel) again updates its status and meta. */
+  record(o: NewObject): Promise<ObjectRow>;
+  /** The account's object of this kind with this upstream id (any channel), or undefined. */
+  find(kind: string, upstreamId: string, accountId: number): Promise<ObjectRow | undefined>;
+  /** The account's objects of a kind, newest first, after the object with id `before` when given. */
+  list(kind: string, accountId: number, opts: { limit: number; before?: number }): Promise<ObjectRow[]>;
+  update(id: number, fields: { status?: string | null; meta?: Record<string, unknown> | null }): Promise<void>;
+  remove(id: number): Promise<void>;
+}
+
 export type Stores = {
+  objects: ObjectStore;
   audit: AuditStore;
   accounts: AccountStore;
   users: UserStore;

@@ -49,6 +49,7 @@ const typesMatch: {
   accounts: { select: true, insert: true },
   memberships: { select: true, insert: true },
   memberSpend: { select: true, insert: true },
+  objects: { select: true, insert: true },
   ROLES: true,
 };
 const rowTypesMatch: [

@@ -6,6 +6,7 @@ import m2 from "./0002_cluster_holds.sql" with { type: "text" };
 import m3 from "./0003_config_epoch_triggers.sql" with { type: "text" };
 import m4 from "./0004_reserve_function.sql" with { type: "text" };
 import m5 from "./0005_settle_function.sql" with { type: "text" };
+import m6 from "./0006_stormy_kylun.sql" with { type: "text" };
 
 export const migrations: { tag: string; sql: string }[] = [
   { tag: "0000_foundation", sql: m0 },
@@ -14,4 +15,5 @@ export const migrations: { tag: string; sql: string }[] = [
   { tag: "0003_config_epoch_triggers", sql: m3 },
   { tag: "0004_reserve_function", sql: m4 },
   { tag: "0005_settle_function", sql: m5 },
+  { tag: "0006_stormy_kylun", sql: m6 },
 ];

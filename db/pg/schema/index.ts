@@ -13,3 +13,4 @@ export * from "./auth-epoch";
 export * from "./accounts";
 export * from "./memberships";
 export * from "./cluster";
+export * from "./objects";

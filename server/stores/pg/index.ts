@@ -1,6 +1,7 @@
 import type { SQL } from "bun";
 import type { PgDb } from "../../../db/pg/client";
 import type { Stores } from "../types";
+import { pgObjects } from "./objects";
 import { pgAudit } from "./audit";
 import { pgAccounts } from "./accounts";
 import { pgUsers } from "./users";
@@ -18,6 +19,7 @@ import { pgSecrets, pgSettings } from "./settings";
  */
 export function pgStores(db: PgDb, sql: SQL, aads: Parameters<typeof pgSecrets>[1]): Stores {
   return {
+    objects: pgObjects(db),
     audit: pgAudit(db),
     accounts: pgAccounts(db),
     users: pgUsers(db),

@@ -1,5 +1,6 @@
 import type { Db } from "../../../db/client";
 import type { Stores } from "../types";
+import { sqliteObjects } from "./objects";
 import { sqliteAudit } from "./audit";
 import { sqliteAccounts } from "./accounts";
 import { sqliteUsers } from "./users";
@@ -13,6 +14,7 @@ import { sqliteSecrets, sqliteSettings } from "./settings";
 /** The embedded implementation of every store: one SQLite file, on the main thread's connection. */
 export function sqliteStores(db: Db, aads: Parameters<typeof sqliteSecrets>[1]): Stores {
   return {
+    objects: sqliteObjects(db),
     audit: sqliteAudit(db),
     accounts: sqliteAccounts(db),
     users: sqliteUsers(db),

@@ -1,0 +1,26 @@
+import { index, integer, pgTable, text, uniqueIndex } from "drizzle-orm/pg-core";
+import { createdAt, int64, jsonb } from "./columns";
+import { accounts } from "./accounts";
+
+/** Upstream objects with their channel and owning account. Mirrors db/schema/objects.ts. */
+export const objects = pgTable(
+  "objects",
+  {
+    id: integer("id").primaryKey().generatedByDefaultAsIdentity(),
+    kind: text("kind").notNull(),
+    upstreamId: text("upstream_id").notNull(),
+    channelId: integer("channel_id").notNull(),
+    accountId: integer("account_id").notNull().references(() => accounts.id, { onDelete: "cascade" }),
+    keyId: integer("key_id"),
+    status: text("status"),
+    meta: jsonb("meta").$type<Record<string, unknown> | null>(),
+    createdAt: createdAt(),
+    updatedAt: int64("updated_at").notNull().$defaultFn(() => Date.now()),
+  },
+  (t) => [
+    uniqueIndex("objects_kind_upstream_unique").on(t.kind, t.upstreamId, t.channelId),
+    index("objects_account_kind_idx").on(t.accountId, t.kind, t.id),
+  ],
+);
+
+export type ObjectRow = typeof objects.$inferSelect;

@@ -1,0 +1,72 @@
+/**
+ * A stateful OpenAI-shaped upstream for relay's object routes: it keeps its own stored responses and files,
+ * as an upstream account does, and answers 404 for any id it did not create. Every request it receives is
+ * recorded (method and path), so a test can tell which upstream a follow-up reached.
+ */
+export type ObjectsMock = { name: string; url: string; hits: { method: string; path: string }[]; has(id: string): boolean; stop(): Promise<void> };
+
+export function startObjectsMock(name: string): ObjectsMock {
+  const responses = new Map<string, Record<string, unknown>>();
+  const files = new Map<string, { meta: Record<string, unknown>; content: Uint8Array }>();
+  const hits: { method: string; path: string }[] = [];
+  let n = 0;
+  const json = (v: unknown, status = 200) => Response.json(v, { status });
+  const missing = (id: string) => json({ error: { message: `No such object: ${id}`, type: "invalid_request_error", code: null } }, 404);
+  const server = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    async fetch(req) {
+      const url = new URL(req.url);
+      const path = url.pathname;
+      hits.push({ method: req.method, path });
+      const id = `${name}${++n}${Math.random().toString(36).slice(2, 8)}`;
+      if (path === "/v1/responses" && req.method === "POST") {
+        const body = await req.json() as Record<string, unknown>;
+        if (typeof body.previous_response_id === "string" && !responses.has(body.previous_response_id)) return missing(body.previous_response_id);
+        const r = {
+          id: `resp_${id}`, object: "response", created_at: Math.floor(Date.now() / 1000), status: "completed", model: body.model,
+          output: [{ type: "message", id: `msg_${id}`, status: "completed", role: "assistant", content: [{ type: "output_text", text: `hello from ${name}`, annotations: [] }] }],
+          previous_response_id: body.previous_response_id ?? null, usage: { input_tokens: 5, output_tokens: 3, total_tokens: 8 },
+        };
+        if (body.store !== false) responses.set(r.id, r);
+        return json(r);
+      }
+      const resp = /^\/v1\/responses\/([^/]+)(?:\/(input_items|cancel))?$/.exec(path);
+      if (resp) {
+        const r = responses.get(resp[1]!);
+        if (!r) return missing(resp[1]!);
+        if (resp[2] === "input_items") return json({ object: "list", data: [], first_id: null, last_id: null, has_more: false });
+        if (resp[2] === "cancel") return json({ ...r, status: "cancelled" });
+        if (req.method === "DELETE") {
+          responses.delete(r.id as string);
+          return json({ id: r.id, object: "response", deleted: true });
+        }
+        return json(r);
+      }
+      if (path === "/v1/files" && req.method === "POST") {
+        const form = await req.formData();
+        const file = form.get("file") as File;
+        const meta = { id: `file-${id}`, object: "file", bytes: file.size, created_at: Math.floor(Date.now() / 1000), filename: file.name, purpose: form.get("purpose"), status: "processed" };
+        files.set(meta.id, { meta, content: new Uint8Array(await file.arrayBuffer()) });
+        return json(meta);
+      }
+      const f = /^\/v1\/files\/([^/]+)(\/content)?$/.exec(path);
+      if (f) {
+        const file = files.get(f[1]!);
+        if (!file) return missing(f[1]!);
+        if (f[2]) return new Response(file.content as Uint8Array<ArrayBuffer>, { headers: { "content-type": "application/octet-stream" } });
+        if (req.method === "DELETE") {
+          files.delete(f[1]!);
+          return json({ id: f[1], object: "file", deleted: true });
+        }
+        return json(file.meta);
+      }
+      return json({ error: { message: `mock ${name}: no route ${req.method} ${path}` } }, 404);
+    },
+  });
+  return {
+    name, url: `http://127.0.0.1:${server.port}`, hits,
+    has: (id) => responses.has(id) || files.has(id),
+    stop: () => server.stop(true),
+  };
+}
