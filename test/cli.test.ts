@@ -90,6 +90,11 @@ describe("keys", () => {
     expect(await json("key", "show", String(k.id))).toMatchObject({ id: k.id, prefix: k.prefix });
     expect(await json("key", "update", String(k.id), "--label", "ci-2", "--expires", "never", "--spend-limit", "0")).toMatchObject({ label: "ci-2", expiresAt: null, spendLimit: 0 });
     expect(await json("key", "reveal", String(k.id))).toEqual({ id: k.id, key: k.key });
+    const r = await json("key", "rotate", String(k.id), "--overlap", "1h");
+    expect(r).toMatchObject({ label: "ci-2 (rotated)", scopes: ["inference", "usage:read"], rotatedFrom: { id: k.id } });
+    expect(await json("key", "show", String(k.id))).toMatchObject({ status: "expiring", expiresAt: r.rotatedFrom.expiresAt });
+    expect(await json("key", "delete", String(r.id))).toMatchObject({ id: r.id, deleted: true });
+    await usage(["key", "rotate", String(k.id), "--overlap", "1y"], /30d/);
     expect(await json("key", "disable", String(k.id))).toMatchObject({ enabled: false });
     expect(await json("key", "enable", String(k.id))).toMatchObject({ enabled: true });
     expect(await json("key", "delete", String(k.id))).toMatchObject({ id: k.id, deleted: true });

@@ -79,6 +79,7 @@ export class AdminClient {
     create: (body: Json) => this.call("POST", "/keys", body),
     update: (id: number | string, body: Json) => this.call("PATCH", `/keys/${id}`, body),
     reveal: (id: number | string) => this.call<{ id: number; key: string }>("POST", `/keys/${id}/reveal`),
+    rotate: (id: number | string, body: { overlap?: string } = {}) => this.call("POST", `/keys/${id}/rotate`, body),
     delete: (id: number | string) => this.call("DELETE", `/keys/${id}`),
     deleteAll: (user: string) => this.call<{ user: string; deleted: number; ids: number[] }>("DELETE", `/users/${encodeURIComponent(user)}/keys`),
   };

@@ -11,6 +11,8 @@ export type KeyRow = {
   id: number; accountId: number; kind: KeyKind; userId: number | null; prefix: string; label: string; enabled: boolean; group: string;
   allowIps: string[]; expiresAt: string | number | null; models: string[] | null; spendLimit: number | null; spent: number;
   rpm: number | null; tpm: number | null; scopes: string[];
+  /** `expiring`: stops within 30 days, as the old key of a rotation does. Optional: older servers do not send it. */
+  status?: "active" | "expiring" | "expired" | "disabled";
   /** False for write-once keys (and keys imported by their hash): relay keeps no copy, so reveal is refused. */
   revealable: boolean;
   createdAt: string; lastUsedAt: string | number | null;

@@ -2,6 +2,7 @@ import { Elysia } from "elysia";
 import { z } from "zod";
 import type { AppContext } from "../context";
 import { createKey, deleteAllKeys, deleteKey, getKey, listKeys, publicKey, revealKey, updateKey, type KeyOwner } from "../keys/service";
+import { overlapOf, rotateBody, rotateKey, rotationView } from "../keys/rotate";
 import { getUserByName } from "../users/service";
 import { orgByName } from "../accounts/store";
 import { membershipOf } from "../accounts/orgs";
@@ -61,6 +62,10 @@ export const adminKeyRoutes = (ctx: AppContext) =>
       return publicKey(ctx, row);
     })
     .patch("/keys/:id", async ({ params, body }) => publicKey(ctx, await updateKey(ctx, keyId(params.id), body as never, ADMIN_ACTOR)))
+    .post("/keys/:id/rotate", async ({ params, body }) => {
+      const old = await getKey(ctx, keyId(params.id));
+      return rotationView(await rotateKey(ctx, old, overlapOf(rotateBody.parse(body ?? {}).overlap), ADMIN_ACTOR), (k) => publicKey(ctx, k));
+    })
     .post("/keys/:id/reveal", async ({ params }) => ({ id: keyId(params.id), key: await revealKey(ctx, keyId(params.id), ADMIN_ACTOR) }))
     .delete("/users/:name/keys", async ({ params }) => {
       const user = await getUserByName(ctx, params.name);

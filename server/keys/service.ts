@@ -24,6 +24,7 @@ export function publicKey(ctx: AppContext, k: ApiKeyRow) {
     prefix: keyPrefixOf(ctx, k),
     label: k.label,
     enabled: k.enabled,
+    status: keyStatus(k, Date.now()),
     group: k.group,
     allowIps: k.allowIps,
     expiresAt: k.expiresAt === null ? null : new Date(k.expiresAt).toISOString(),
@@ -39,6 +40,16 @@ export function publicKey(ctx: AppContext, k: ApiKeyRow) {
   };
 }
 export type PublicKey = ReturnType<typeof publicKey>;
+
+/** Keys that stop within this long show as `expiring`: a rotation's old key (overlaps are at most 30 days) among them. */
+const EXPIRING_MS = 30 * 86_400_000;
+
+/** Whether a key works now, and whether it soon stops: what lists show beside `enabled` and `expiresAt`. */
+export function keyStatus(k: Pick<ApiKeyRow, "enabled" | "expiresAt">, now: number): "active" | "expiring" | "expired" | "disabled" {
+  if (!k.enabled) return "disabled";
+  if (k.expiresAt === null) return "active";
+  return k.expiresAt <= now ? "expired" : k.expiresAt - now <= EXPIRING_MS ? "expiring" : "active";
+}
 
 /** Whether keys of this account keep a ciphertext (can be revealed later): the account's setting, else RELAY_KEY_REVEAL. */
 export function revealable(ctx: AppContext, account: AccountRow | undefined): boolean {

@@ -19,7 +19,7 @@ export function channelForNew(ctx: AppContext, principal: Principal, kind: strin
   const group = principal.entry?.key.group ?? "either";
   const fit = ctx.channels.all().filter((c) => c.row.enabled && (group === "either" || c.row.group === group) && adapterOf(c).shape === "openai");
   const first = orderCandidates(fit)[0];
-  if (!first) throw new ApiError("no_channel_available", `No OpenAI-compatible channel is available for a new ${kind}; ask the relay's operator to add one.`, null, { "retry-after": "5" });
+  if (!first) throw new ApiError("invalid_request", `This relay has no OpenAI-compatible channel your key may use to keep a ${kind} on; ask the relay's operator to add one.`);
   return first;
 }
 

@@ -25,8 +25,11 @@ export async function objectRequest(ctx: AppContext, request: Request, requestId
       // batch price and settle it when it ends, not before (a batch forwarded now would be free).
       throw new ApiError("invalid_request", "Batches are not available through this relay yet (their billing is not in place); send the requests one by one.");
     }
+    // An upload is checked here, so a malformed one is the client's 400, not an upstream's answer.
+    const bytes = await readBody(request, ctx.config.RELAY_MAX_BODY_BYTES);
+    await requireUpload(bytes, request.headers.get("content-type"));
     const channel = channelForNew(ctx, principal, op.k.kind);
-    const res = await forward(ctx, request, requestId, channel, url);
+    const res = await forward(ctx, request, requestId, channel, url, bytes);
     const created = jsonOf(res.bytes);
     if (res.status < 300 && typeof created?.id === "string") {
       await ctx.stores.objects.record({
@@ -65,8 +68,8 @@ async function listed(ctx: AppContext, principal: Principal, kind: string, url: 
 }
 
 /** One attempt on one channel; the upstream's answer as it came (status, type, bytes), or 502/504. */
-async function forward(ctx: AppContext, request: Request, requestId: string, channel: LiveChannel, url: URL): Promise<{ status: number; bytes: Uint8Array; response: Response }> {
-  const body = request.method === "GET" || request.method === "HEAD" ? null : await readBody(request, ctx.config.RELAY_MAX_BODY_BYTES);
+async function forward(ctx: AppContext, request: Request, requestId: string, channel: LiveChannel, url: URL, read?: Uint8Array): Promise<{ status: number; bytes: Uint8Array; response: Response }> {
+  const body = request.method === "GET" || request.method === "HEAD" ? null : read ?? await readBody(request, ctx.config.RELAY_MAX_BODY_BYTES);
   const adapter = adapterOf(channel);
   const contentType = request.headers.get("content-type");
   const a = await sendUpstream(channel, adapter.url(channel, { path: url.pathname.replace(/^.*?\/v1\//, "/v1/"), search: url.search, upstreamModel: "" }),
@@ -88,6 +91,21 @@ async function forward(ctx: AppContext, request: Request, requestId: string, cha
   const disposition = a.res.headers.get("content-disposition");
   if (disposition) headers["content-disposition"] = disposition;
   return { status: a.res.status, bytes, response: new Response(bytes as Uint8Array<ArrayBuffer>, { status: a.res.status, headers }) };
+}
+
+/** A file upload as OpenAI takes it: multipart/form-data with a `file` part and a `purpose`. */
+async function requireUpload(bytes: Uint8Array, contentType: string | null): Promise<void> {
+  if (!contentType || !/^multipart\/form-data/i.test(contentType)) {
+    throw new ApiError("invalid_request", "A file upload must be multipart/form-data with a 'file' part and a 'purpose' field.");
+  }
+  let form: FormData;
+  try {
+    form = await new Response(bytes as Uint8Array<ArrayBuffer>, { headers: { "content-type": contentType } }).formData();
+  } catch {
+    throw new ApiError("invalid_request", "The multipart body could not be parsed; send a 'file' part and a 'purpose' field.");
+  }
+  if (!(form.get("file") instanceof Blob)) throw new ApiError("invalid_request", "The upload has no 'file' part.", "file");
+  if (typeof form.get("purpose") !== "string") throw new ApiError("invalid_request", "The upload has no 'purpose' field (e.g. batch, assistants, user_data).", "purpose");
 }
 
 function jsonOf(bytes: Uint8Array): Record<string, unknown> | null {

@@ -100,6 +100,13 @@ export const orgPaths = {
       description: "Members revoke their own member keys; owners and admins any of the org's. Another org's key id: 404 `not_found`.",
     }),
   },
+  "/v1/orgs/{orgId}/api-keys/{id}/rotate": {
+    parameters: [orgIdParam, keyIdParam],
+    post: op("Replace a key with a new one of the same settings; the old one keeps working for `overlap` (default 24h, at most 30d).", ["keys:write"], { status: "201", schema: ref("RotatedOrgKey") }, {
+      description: "Members rotate their own member keys; owners and admins any of the org's (service keys too). The new plaintext is returned once, under `key`, with `rotatedFrom`.",
+      requestBody: { required: false, ...json(ref("RotateKeyRequest")) },
+    }),
+  },
   "/v1/orgs/{orgId}/usage": {
     parameters: [orgIdParam],
     get: op("The org's usage rows and per-day totals, as /v1/usage.", ["usage:read"], { schema: ref("Usage") }, { parameters: usageQuery }),
@@ -151,6 +158,7 @@ export const orgSchemas = {
     }],
   },
   NewOrgKey: { allOf: [ref("OrgKey"), { type: "object", properties: { key: { ...str, description: "The whole key; shown only this once." } } }] },
+  RotatedOrgKey: { allOf: [ref("NewOrgKey"), { type: "object", properties: { rotatedFrom: ref("RotatedFrom") } }] },
   OrgKeyList: { type: "object", properties: { object: { const: "list" }, data: { type: "array", items: ref("OrgKey") } } },
   Ledger: {
     type: "object",

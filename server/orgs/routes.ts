@@ -9,11 +9,12 @@ import { listLedger } from "../billing/ledger";
 import { expandScopes } from "../auth/scopes";
 import { keyFields } from "../keys/model";
 import { createKey, deleteKey, getKey, listKeys, publicKey } from "../keys/service";
+import { overlapOf, rotateBody, rotateKey, rotationView } from "../keys/rotate";
 import { addMember, createOrg, deleteOrg, listMembers, orgsOfUser, removeMember, updateMember, updateOrg } from "../accounts/orgs";
 import { getAccount } from "../accounts/store";
 import { orgName } from "../accounts/model";
 import { accountUsage } from "../selfservice/usage-service";
-import { actorOf, readJson, requireSession } from "../selfservice/request";
+import { actorOf, readJson, readOptionalJson, requireSession } from "../selfservice/request";
 import { actingRole, orgAccess, requireOrgRole, requireOrgScope, type OrgAccess } from "./access";
 import type { AccountRow, MembershipRow } from "../../db/schema";
 
@@ -144,6 +145,22 @@ export const orgRoutes = (ctx: AppContext) => {
       await deleteKey(ctx, key.id, actorOf(p), a.org.id);
       return { id: key.id, object: "key", deleted: true };
     })
+    // Rotation is a revocation and a creation at once: the rules of both apply to the key and its successor.
+    .post("/v1/orgs/:orgId/api-keys/:id/rotate", async ({ request, server, params, set }) => {
+      const { p, a } = await access(request, server, params.orgId);
+      requireOrgScope(a, "keys:write");
+      const key = await getKey(ctx, keyIdParam(params.id), a.org.id);
+      if (!(key.kind === "member" && key.userId === a.userId)) requireOrgRole(a, "all-keys");
+      if (key.kind === "service") requireOrgRole(a, "service-keys");
+      const overlap = overlapOf(rotateBody.parse(await readOptionalJson(ctx, request)).overlap);
+      for (const s of expandScopes(key.scopes)) {
+        if (!a.scopes.has(s)) throw new ApiError("insufficient_scope", `A key cannot be granted the '${s}' scope, which you do not hold in this organization.`, "scopes");
+      }
+      const r = await rotateKey(ctx, key, overlap, actorOf(p));
+      set.status = 201;
+      set.headers["cache-control"] = "no-store";
+      return rotationView(r, (k) => orgKeyView(ctx, k));
+    }, { parse: "none" })
     .get("/v1/orgs/:orgId/usage", async ({ request, server, params, query }) => {
       const { a } = await access(request, server, params.orgId);
       requireOrgScope(a, "usage:read");

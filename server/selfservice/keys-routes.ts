@@ -4,7 +4,8 @@ import { requireScope } from "../auth/authenticate";
 import { authenticateRequest } from "../http/caller";
 import { createKeyInput, updateKeyInput } from "../keys/model";
 import { createKey, deleteAllKeys, deleteKey, getKey, listKeys, publicKey, revealKey, updateKey } from "../keys/service";
-import { actorOf, keyIdParam, personalOf, readJson, requireGrantable, requireSession } from "./request";
+import { overlapOf, rotateBody, rotateKey, rotationView } from "../keys/rotate";
+import { actorOf, keyIdParam, personalOf, readJson, readOptionalJson, requireGrantable, requireSession } from "./request";
 
 /**
  * The caller's own API keys. Every lookup is scoped to the caller's user, so another user's key id is a
@@ -55,6 +56,18 @@ export const selfServiceKeyRoutes = (ctx: AppContext) =>
       requireSession(p);
       const ids = await deleteAllKeys(ctx, personalOf(p).accountId, actorOf(p));
       return { object: "list", deleted: ids.length, data: ids.map((id) => ({ id, object: "key", deleted: true })) };
+    }, { parse: "none" })
+    // The successor copies the old key's scopes, so, as at creation, the caller must hold each of them.
+    .post("/v1/keys/:id/rotate", async ({ request, server, params, set }) => {
+      const p = await authenticateRequest(ctx, request, server);
+      requireScope(p, "keys:write");
+      const old = await getKey(ctx, keyIdParam(params.id), personalOf(p).accountId);
+      const overlap = overlapOf(rotateBody.parse(await readOptionalJson(ctx, request)).overlap);
+      requireGrantable(ctx, p, old.scopes);
+      const r = await rotateKey(ctx, old, overlap, actorOf(p));
+      set.status = 201;
+      set.headers["cache-control"] = "no-store";
+      return rotationView(r, (k) => publicKey(ctx, k));
     }, { parse: "none" })
     .post("/v1/keys/:id/reveal", async ({ request, server, params, set }) => {
       const p = await authenticateRequest(ctx, request, server);

@@ -63,6 +63,13 @@ export const openApiDocument = {
       }),
       delete: op("Delete a key; it stops working on the next request.", auth("keys:write"), { schema: ref("DeletedKey") }),
     },
+    "/v1/keys/{id}/rotate": {
+      parameters: [idParam],
+      post: op("Replace a key with a new one of the same settings; the old one keeps working for `overlap`.", auth("keys:write"), { status: "201", schema: ref("RotatedKey") }, {
+        description: "The new key's label gets ` (rotated)`; its plaintext is returned once, under `key`. The old key's expiry becomes now + overlap (default 24h), unless it expires sooner; then it is refused with 401 `key_expired`. A bad overlap is a 400 `invalid_request` with param `overlap`. The caller must hold every scope the key has.",
+        requestBody: { required: false, ...json(ref("RotateKeyRequest")) },
+      }),
+    },
     "/v1/keys/{id}/reveal": {
       parameters: [idParam],
       post: op("Show a key's plaintext again (audited).", auth(), { schema: ref("RevealedKey") }, {

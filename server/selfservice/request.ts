@@ -11,6 +11,12 @@ export async function readJson(ctx: AppContext, request: Request, maxBytes = ctx
   return parseJsonObject(bytes, request.headers.get("content-type"));
 }
 
+/** As `readJson`, for routes whose fields are all optional: an empty body is `{}`. */
+export async function readOptionalJson(ctx: AppContext, request: Request): Promise<Record<string, unknown>> {
+  const bytes = await readBody(request, ctx.config.RELAY_MAX_BODY_BYTES);
+  return bytes.byteLength === 0 ? {} : parseJsonObject(bytes, request.headers.get("content-type"));
+}
+
 /** The audit actor for a caller: `user:<name>` for a session, `key:<id>` for an API key, with the source IP. */
 export function actorOf(p: Principal): Actor {
   return { name: p.entry ? `key:${p.entry.key.id}` : `user:${p.user?.name ?? "?"}`, ip: p.ip };

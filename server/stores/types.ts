@@ -66,6 +66,8 @@ export type NewKey = Omit<typeof import("../../db/schema").apiKeys.$inferInsert,
 export type KeyFields = Partial<Pick<ApiKeyRow, "label" | "enabled" | "group" | "allowIps" | "expiresAt" | "models" | "spendLimit" | "rpm" | "tpm" | "scopes">>;
 /** Everything authentication needs about a key, read together. */
 export type Credential = { key: ApiKeyRow; account: AccountRow; user: UserRow | null; membership: MembershipRow | null };
+/** A rotation's result: the successor as inserted, and the old key with its new expiry. */
+export type Rotation = { key: ApiKeyRow; old: ApiKeyRow };
 
 export interface KeyStore {
   /**
@@ -78,6 +80,12 @@ export interface KeyStore {
   list(filter: { accountId?: number; userId?: number }): Promise<ApiKeyRow[]>;
   update(id: number, fields: KeyFields, audit: AuditEntry): Promise<void>;
   delete(ids: number[], audit: AuditEntry): Promise<void>;
+  /**
+   * A rotation, in one transaction with its audit row: inserts the successor (as `create`) and moves the
+   * old key's expiry to `until`, or keeps its own where that is sooner. Undefined, with nothing written,
+   * when the old key is gone. A digest in use is `DuplicateKey`.
+   */
+  rotate(oldId: number, values: NewKey, seal: (id: number) => string | null, until: number, audit: AuditOf<Rotation>): Promise<Rotation | undefined>;
   credential(digest: string): Promise<Credential | undefined>;
 }
 

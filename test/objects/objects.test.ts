@@ -102,6 +102,20 @@ describe("files", () => {
     expect((await alice.files.list()).data.map((x) => x.id)).not.toContain(f.id);
   }, T);
 
+  test("a malformed upload is the client's 400, checked before any upstream sees it", async () => {
+    const before = mocks.map((m) => m.hits.length);
+    const post = (body: BodyInit, type?: string) => fetch(`${h.url}/v1/files`, { method: "POST", body, headers: { authorization: `Bearer ${alice.apiKey}`, ...(type ? { "content-type": type } : {}) } });
+    const json = await post('{"purpose":"batch"}', "application/json");
+    expect(json.status).toBe(400);
+    expect((await json.json()).error.message).toContain("multipart/form-data");
+    const form = new FormData();
+    form.set("purpose", "batch");
+    const noFile = await post(form);
+    expect(noFile.status).toBe(400);
+    expect((await noFile.json()).error.param).toBe("file");
+    expect(mocks.map((m) => m.hits.length)).toEqual(before);
+  }, T);
+
   test("a disabled channel's objects answer 409 object_channel_unavailable, never another channel", async () => {
     const f = await alice.files.create({ file: await toFile(Buffer.from("x"), "x.txt"), purpose: "assistants" });
     const id = channelIds[mocks.indexOf(holderOf(f.id))]!;

@@ -374,6 +374,30 @@ for (const [dialect, make] of factories) {
         expect(await actions(s)).toEqual(["user.create", "key.create", "key.create", "key.create", "key.update", "key.update.nulls", "key.delete", "key.delete.none"]);
       });
 
+      test("rotate: the successor and the old key's sooner expiry in one write with its audit row; a missing key writes nothing", async () => {
+        const bob = await user(s, "bob");
+        const old = await s.keys.create({ accountId: bob.accountId, userId: bob.id, hash: "r-old", label: "ci", scopes: ["chat"] }, () => null, A("key.create"));
+        const sealed: number[] = [];
+        const r = await s.keys.rotate(old.id, { accountId: bob.accountId, userId: bob.id, hash: "r-new", label: "ci (rotated)", scopes: ["chat"], rpm: 3 },
+          (id) => (sealed.push(id), `sealed:${id}`), 5_000, ({ key, old: o }) => A("key.rotate", `key:${o.id}`, { newKeyId: key.id, until: o.expiresAt }));
+        expect(r!.old).toEqual({ ...old, expiresAt: 5_000 });
+        expect(r!.key).toMatchObject({ accountId: bob.accountId, hash: "r-new", label: "ci (rotated)", rpm: 3, ciphertext: `sealed:${r!.key.id}`, spent: 0 });
+        expect(sealed).toEqual([r!.key.id]);
+        expect(await s.keys.get(old.id)).toEqual(r!.old);
+        expect(await s.keys.get(r!.key.id)).toEqual(r!.key);
+        expect((await s.audit.list({ limit: 1 }))[0]).toMatchObject({ action: "key.rotate", target: `key:${old.id}`, detail: { newKeyId: r!.key.id, until: 5_000 } });
+        // An expiry already sooner than the overlap's end is kept.
+        const again = await s.keys.rotate(old.id, { accountId: bob.accountId, userId: bob.id, hash: "r-newer" }, () => null, 9_000, A("key.rotate"));
+        expect(again!.old.expiresAt).toBe(5_000);
+        // A digest in use, or a key that is gone: nothing written, no audit.
+        await conflict(s.keys.rotate(r!.key.id, { accountId: bob.accountId, userId: bob.id, hash: "r-old" }, () => null, 1, A("key.rotate.dup")), "DuplicateKey");
+        expect((await s.keys.get(r!.key.id))!.expiresAt).toBeNull();
+        expect(await s.keys.rotate(999_999, { accountId: bob.accountId, userId: bob.id, hash: "r-ghost" }, () => null, 1, A("key.rotate.ghost"))).toBeUndefined();
+        expect(await s.keys.rotate(2 ** 40, { accountId: bob.accountId, userId: bob.id, hash: "r-ghost" }, () => null, 1, A("key.rotate.ghost"))).toBeUndefined();
+        expect((await s.keys.list({})).map((k) => k.hash)).toEqual(["r-old", "r-new", "r-newer"]);
+        expect(await actions(s)).toEqual(["user.create", "key.create", "key.rotate", "key.rotate"]);
+      });
+
       test("credential: the key with its account, user and (in an org) membership", async () => {
         const [ann, bob] = [await user(s, "ann"), await user(s, "bob")];
         const acme = await s.accounts.createOrg({ kind: "org", name: "acme" }, ann.id, A("org.create"));

@@ -167,7 +167,8 @@ function genHeaders(r: Rng, tags: string[]): [string, string][] {
   return h;
 }
 
-const READ_AUTHED = /^\/v1\/(me|keys|usage)$/;
+// files and batches: relay lists the caller's own from its records (server/objects/).
+const READ_AUTHED = /^\/v1\/(me|keys|usage|files|batches)$/;
 const READ_PUBLIC = /^\/v1\/(models(\/[^/]*)?|openapi\.json)$/;
 
 /**

@@ -55,7 +55,8 @@ export function KeysView({ api, active, width, height, pollMs = 1500, revealMs =
     { title: "ON", width: 3, cell: (k) => (k.enabled ? "yes" : "no"), color: (k) => (k.enabled ? undefined : "red") },
     { title: "GROUP", width: 8, cell: (k) => k.group },
     { title: "SPENT/LIMIT", width: 13, align: "right", cell: (k) => `${num(k.spent)}/${k.spendLimit === null ? "∞" : num(k.spendLimit)}` },
-    { title: "EXPIRES", width: 10, cell: (k) => (k.expiresAt ? when(k.expiresAt).slice(0, 10) : "never") },
+    // A rotated key's old half stands out until its overlap ends.
+    { title: "EXPIRES", width: 10, cell: (k) => (k.expiresAt ? when(k.expiresAt).slice(0, 10) : "never"), color: (k) => (k.status === "expiring" ? "yellow" : k.status === "expired" ? "red" : undefined) },
   ];
 
   const screen = useListScreen<KeyRow>({

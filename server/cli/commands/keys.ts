@@ -2,8 +2,9 @@ import { UsageError } from "../args";
 import type { Command } from "../command";
 import type { FlagSpec } from "../args";
 import { fields, table } from "../table";
+import { DEFAULT_OVERLAP, parseOverlap } from "../../keys/overlap";
 
-const keyColumns = ["id", "accountId", "kind", "userId", "prefix", "label", "enabled", "group", "scopes", "spent", "spendLimit", "rpm", "tpm", "expiresAt", "lastUsedAt"];
+const keyColumns = ["id", "accountId", "kind", "userId", "prefix", "label", "enabled", "status", "group", "scopes", "spent", "spendLimit", "rpm", "tpm", "expiresAt", "lastUsedAt"];
 const idArg = [{ name: "ID", help: "key id" }];
 
 const limitFlags: FlagSpec[] = [
@@ -81,6 +82,20 @@ export const keyCommands: Command[] = [
     flags: limitFlags.map((f) => f.name === "expires" ? { ...f, help: "ISO 8601 expiry, or 'never'" } : f),
     run: (c, { positionals: [id], flags: f }) => c.keys.update(id!, { ...keyBody(f), expiresAt: f.expires === "never" ? null : f.expires }),
     format: (k) => fields(k),
+  },
+  {
+    group: "key", verb: "rotate", summary: "Replace a key with a new one of the same settings; the old one keeps working for the overlap, then expires. Prints the new key once", args: idArg,
+    flags: [{ name: "overlap", type: "string", help: `how long the old key keeps working: 0 (stops now), 90s, 30m, 24h, 2d, 1h30m; at most 30d (default ${DEFAULT_OVERLAP})` }],
+    run: (c, { positionals: [id], flags: f }) => {
+      // Checked here too, so a typo is a usage error (exit 2) before anything is sent.
+      const overlap = f.overlap as string | undefined;
+      const parsed = overlap === undefined ? null : parseOverlap(overlap);
+      if (parsed && "error" in parsed) throw new UsageError(`--${parsed.error}`);
+      return c.keys.rotate(id!, overlap === undefined ? {} : { overlap });
+    },
+    format: ({ rotatedFrom: from, ...k }) => `${fields(k)}\nkey ${from.id} keeps working until ${from.expiresAt}, then is refused as expired\n${k.revealable
+      ? `(store it now: it is shown once; admins can reveal it again with \`relay admin key reveal ${k.id}\`)`
+      : "(store it now: it is shown once and cannot be revealed again, as keys here are write-once)"}`,
   },
   {
     group: "key", verb: "reveal", summary: "Decrypt and print a key (audited)", args: idArg,

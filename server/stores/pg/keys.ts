@@ -1,20 +1,31 @@
 import { accountCols, apiKeyCols, membershipCols } from "./columns";
-import { and, asc, eq, inArray } from "drizzle-orm";
+import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import { accounts, apiKeys, memberships, users } from "../../../db/pg/schema";
 import type { PgDb } from "../../../db/pg/client";
-import type { KeyStore } from "../types";
-import { atomically } from "./audit";
+import type { KeyStore, NewKey } from "../types";
+import { atomically, type Tx } from "./audit";
 import { isInt4, mapUnique } from "./errors";
+
+/** Inside a transaction. The AAD names the row id: insert first, then encrypt. */
+async function insert(tx: Tx, values: NewKey, seal: (id: number) => string | null) {
+  const [inserted] = await tx.insert(apiKeys).values({ ...values, ciphertext: null }).returning(apiKeyCols);
+  const ciphertext = seal(inserted!.id);
+  if (ciphertext !== null) await tx.update(apiKeys).set({ ciphertext }).where(eq(apiKeys.id, inserted!.id));
+  return { ...inserted!, ciphertext };
+}
 
 export function pgKeys(db: PgDb): KeyStore {
   return {
     async create(values, seal, audit) {
+      return mapUnique(() => atomically(db, audit, (tx) => insert(tx, values, seal)), { api_keys_hash_unique: "DuplicateKey" });
+    },
+    async rotate(oldId, values, seal, until, audit) {
+      if (!isInt4(oldId)) return undefined;
       return mapUnique(() => atomically(db, audit, async (tx) => {
-        const [inserted] = await tx.insert(apiKeys).values({ ...values, ciphertext: null }).returning(apiKeyCols);
-        // The AAD names the row id: insert first, then encrypt inside the same transaction.
-        const ciphertext = seal(inserted!.id);
-        if (ciphertext !== null) await tx.update(apiKeys).set({ ciphertext }).where(eq(apiKeys.id, inserted!.id));
-        return { ...inserted!, ciphertext };
+        // The row lock this takes also orders a concurrent update of the old key after the rotation.
+        const [old] = await tx.update(apiKeys).set({ expiresAt: sql`least(coalesce(${apiKeys.expiresAt}, ${until}::bigint), ${until}::bigint)` })
+          .where(eq(apiKeys.id, oldId)).returning(apiKeyCols);
+        return old && { key: await insert(tx, values, seal), old };
       }), { api_keys_hash_unique: "DuplicateKey" });
     },
     async get(id, accountId) {

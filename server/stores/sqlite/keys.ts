@@ -1,23 +1,35 @@
-import { and, asc, eq, inArray } from "drizzle-orm";
+import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import { accounts, apiKeys, memberships, users } from "../../../db/schema";
 import type { Db } from "../../../db/client";
-import { StoreConflict, type KeyStore } from "../types";
+import { StoreConflict, type KeyStore, type NewKey } from "../types";
 import { atomically } from "./audit";
 
 export function sqliteKeys(db: Db): KeyStore {
+  /** Call inside a transaction. The AAD names the row id: insert first, then encrypt. */
+  const insert = (values: NewKey, seal: (id: number) => string | null) => {
+    const inserted = db.insert(apiKeys).values({ ...values, ciphertext: null }).returning().get();
+    const ciphertext = seal(inserted.id);
+    if (ciphertext !== null) db.update(apiKeys).set({ ciphertext }).where(eq(apiKeys.id, inserted.id)).run();
+    return { ...inserted, ciphertext };
+  };
+  const duplicate = (err: unknown) => (String(err).includes("UNIQUE constraint failed: api_keys.hash") ? new StoreConflict("DuplicateKey") : err);
   return {
     async create(values, seal, audit) {
       try {
+        return atomically(db, audit, () => insert(values, seal));
+      } catch (err) {
+        throw duplicate(err);
+      }
+    },
+    async rotate(oldId, values, seal, until, audit) {
+      if (!Number.isSafeInteger(oldId)) return undefined;
+      try {
         return atomically(db, audit, () => {
-          const inserted = db.insert(apiKeys).values({ ...values, ciphertext: null }).returning().get();
-          // The AAD names the row id: insert first, then encrypt inside the same transaction.
-          const ciphertext = seal(inserted.id);
-          if (ciphertext !== null) db.update(apiKeys).set({ ciphertext }).where(eq(apiKeys.id, inserted.id)).run();
-          return { ...inserted, ciphertext };
+          const old = db.update(apiKeys).set({ expiresAt: sql`min(coalesce(${apiKeys.expiresAt}, ${until}), ${until})` }).where(eq(apiKeys.id, oldId)).returning().get();
+          return old && { key: insert(values, seal), old };
         });
       } catch (err) {
-        if (String(err).includes("UNIQUE constraint failed: api_keys.hash")) throw new StoreConflict("DuplicateKey");
-        throw err;
+        throw duplicate(err);
       }
     },
     async get(id, accountId) {
