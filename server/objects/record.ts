@@ -24,6 +24,13 @@ export async function recordModelObject(ctx: AppContext, principal: Principal, c
   });
 }
 
+/** Records a response by its id (a streamed one: the id comes from its first event). */
+export async function recordResponseId(ctx: AppContext, principal: Principal, channel: LiveChannel, id: string): Promise<void> {
+  await ctx.stores.objects.record({
+    kind: "response", upstreamId: id, channelId: channel.row.id, accountId: principal.accountId, keyId: principal.entry?.key.id ?? null, status: null, meta: null,
+  });
+}
+
 /** The channel a follow-up model call must go to (`previous_response_id`): the caller's response's, or its 404/409. */
 export async function pinnedChannel(ctx: AppContext, principal: Principal, previousResponseId: string): Promise<LiveChannel> {
   const o = await ownedObject(ctx, principal, "response", previousResponseId);

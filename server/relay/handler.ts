@@ -23,7 +23,8 @@ import { keyPrefixOf } from "../keys/key-format";
 import { streamResponse } from "./stream-response";
 import { objectOperation } from "../objects/kinds";
 import { objectRequest } from "../objects/requests";
-import { pinnedChannel, recordModelObject } from "../objects/record";
+import { pinnedChannel, recordModelObject, recordResponseId } from "../objects/record";
+import { recordingIdOf } from "../objects/stream-id";
 
 const utf8 = new TextDecoder();
 
@@ -218,7 +219,12 @@ async function attempt(job: Job, order: LiveChannel[]): Promise<Response> {
       const isSse = (res.headers.get("content-type") ?? "").includes("text/event-stream");
       if (res.ok && isSse && res.body) {
         channel.breaker.onSuccess();
-        return streamResponse(job, channel, upstreamModel, conversion.stream(), res, abort, alsoOnClientAbort, ttfbMs, idleMs);
+        // A streamed stored response is recorded from its first event, before the client can read its id.
+        const stored = job.path === "/v1/responses" && request.method === "POST" && job.body.format === "json" && job.body.json.store !== false;
+        const upstream = stored
+          ? new Response(recordingIdOf(res.body, (id) => recordResponseId(ctx, job.principal, channel, id)), { status: res.status, headers: res.headers })
+          : res;
+        return streamResponse(job, channel, upstreamModel, conversion.stream(), upstream, abort, alsoOnClientAbort, ttfbMs, idleMs);
       }
       const bytes = await readWithIdleTimeout(res, abort, idleMs);
       if (job.cutWith) {

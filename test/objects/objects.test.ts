@@ -59,6 +59,17 @@ describe("stored responses", () => {
     expect(gone).toBeInstanceOf(OpenAI.NotFoundError);
   }, T);
 
+  test("a streamed stored response is recorded from its first event: its follow-ups reach its upstream", async () => {
+    const stream = await alice.responses.create({ model: MODEL, input: "stream it", stream: true });
+    let id = "";
+    for await (const ev of stream) if (ev.type === "response.created") id = ev.response.id;
+    expect(id).toStartWith("resp_");
+    const holder = holderOf(id);
+    for (let i = 0; i < 6; i++) expect(holder.has((await alice.responses.create({ model: MODEL, input: "more", previous_response_id: id })).id)).toBe(true);
+    expect((await alice.responses.retrieve(id)).id).toBe(id);
+    expect(await bob.responses.retrieve(id).catch((e) => e.status)).toBe(404);
+  }, T);
+
   test("another account's response id answers 404 not_found, the same as an unknown one, and reaches no upstream", async () => {
     const mine = await alice.responses.create({ model: MODEL, input: "secret", store: true });
     const before = mocks.map((m) => m.hits.length);

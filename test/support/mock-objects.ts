@@ -29,6 +29,15 @@ export function startObjectsMock(name: string): ObjectsMock {
           previous_response_id: body.previous_response_id ?? null, usage: { input_tokens: 5, output_tokens: 3, total_tokens: 8 },
         };
         if (body.store !== false) responses.set(r.id, r);
+        if (body.stream === true) {
+          const ev = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+          const events = [
+            ev("response.created", { response: { ...r, status: "in_progress", output: [], usage: null }, sequence_number: 0 }),
+            ev("response.output_text.delta", { item_id: `msg_${id}`, output_index: 0, content_index: 0, delta: `hello from ${name}`, sequence_number: 1 }),
+            ev("response.completed", { response: r, sequence_number: 2 }),
+          ];
+          return new Response(events.join(""), { headers: { "content-type": "text/event-stream" } });
+        }
         return json(r);
       }
       const resp = /^\/v1\/responses\/([^/]+)(?:\/(input_items|cancel))?$/.exec(path);
