@@ -21,6 +21,7 @@ import type { SettlementSink } from "./usage/sink";
 import { join } from "node:path";
 import { sqliteStores } from "./stores/sqlite";
 import { channelAad, keyAad } from "./keyring/aad";
+import { ObjectPoller } from "./objects/poller";
 
 /**
  * Opens the data dir and database and builds every service, in dependency order. `dbPath` overrides the
@@ -35,7 +36,7 @@ export async function createContext(config: Config, opts: { dbPath?: string } = 
   const db = openDb(dbPath);
   const keyring = loadKeyring(config, db);
   const writer = new SettlementWriter(db.$client, config.RELAY_FLUSH_INTERVAL_MS);
-  const base: Omit<AppContext, "admission" | "metrics" | "channels" | "prices" | "sessions" | "close"> = {
+  const base: Omit<AppContext, "admission" | "metrics" | "channels" | "prices" | "sessions" | "close" | "poller"> = {
     config,
     mode: "embedded",
     db,
@@ -59,7 +60,10 @@ export async function createContext(config: Config, opts: { dbPath?: string } = 
   ctx.channels = new ChannelRegistry(ctx);
   await Promise.all([ctx.prices.reload(), ctx.channels.reload()]);
   ctx.sessions = { secret: await loadSessionSecret(ctx), limiter: new LoginLimiter() };
+  ctx.poller = new ObjectPoller(ctx, config.RELAY_POLL_INTERVAL_MS);
+  ctx.poller.start();
   ctx.close = async () => {
+    ctx.poller.stop();
     ctx.writer.close(); // flushes first
     ctx.journal.close(); // whatever settled is committed now: its segments go
     db.$client.close();

@@ -15,6 +15,7 @@ import type { SessionVerifier } from "./auth/authenticate";
 import type { RequestJournal } from "./usage/journal";
 import type { Stores } from "./stores/types";
 import type { ClusterServices } from "./cluster/services";
+import type { ObjectPoller } from "./objects/poller";
 
 /**
  * Every long-lived service, typed, built once in one place (`createContext`, server/bootstrap.ts) and passed
@@ -29,6 +30,8 @@ export type AppContext = {
   db: Db | null;
   /** PostgreSQL and cluster modes: instances, the change watcher, the hold sweeper, the slot limiter. */
   cluster: ClusterServices | null;
+  /** Follows prepaid objects (background responses) until they end, and settles them (server/objects/poller.ts). */
+  poller: ObjectPoller;
   /** After the servers stopped: flushes settlements, closes the journal and the database connections. */
   close(): Promise<void>;
   stores: Stores;

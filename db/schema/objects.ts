@@ -21,6 +21,14 @@ export const objects = sqliteTable(
     status: text("status"),
     /** The upstream's object as last seen (JSON), for lists relay answers itself. */
     meta: text("meta", { mode: "json" }).$type<Record<string, unknown> | null>(),
+    /**
+     * Credits charged at submit for work that finishes later (a background response: its whole hold), not yet
+     * settled: when the object ends, what it did not use is refunded, once (settledAt).
+     */
+    prepaid: integer("prepaid").notNull().default(0),
+    /** The model it runs on (its price settles it). */
+    model: text("model"),
+    settledAt: integer("settled_at"),
     createdAt: createdAt(),
     updatedAt: integer("updated_at").notNull().$defaultFn(() => Date.now()),
   },

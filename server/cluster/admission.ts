@@ -176,11 +176,11 @@ export class ClusterAdmission implements Admission {
     return true;
   }
 
-  settle(hold: Hold, usage: PricedUsage, succeeded: boolean): Settled {
+  settle(hold: Hold, usage: PricedUsage, succeeded: boolean, prepay = false): Settled {
     if (hold.released) return { cost: 0, tokens: 0, shortfall: 0 };
     hold.released = true;
     const h = hold as ClusterHold;
-    const actual = costOf(hold.price, usage, succeeded);
+    const actual = prepay ? hold.credits : costOf(hold.price, usage, succeeded);
     const cost = Math.min(actual, hold.credits);
     const tokens = usage.input + usage.cacheRead + usage.cacheWrite + usage.output;
     this.running.delete(hold.requestId);

@@ -27,6 +27,7 @@ import { claimDatabase } from "./lock";
 import { pgRecoveryTarget } from "./recovery";
 import { HoldSweeper } from "./sweeper";
 import { fenceAfterPause } from "./fence";
+import { ObjectPoller } from "../objects/poller";
 import { requestIdPrefix } from "../http/request-id";
 import type { ClusterServices } from "./services";
 import { LocalSlotLimiter } from "../limits/local-slots";
@@ -144,7 +145,7 @@ export async function createPgContext(config: Config): Promise<AppContext> {
     const watcher = new ChangeWatcher(sql, async () => {
       await Promise.all([ctx.prices.reload(), ctx.channels.reload()]);
     }, () => ctx.keyCache.poll());
-    const base: Omit<AppContext, "admission" | "metrics" | "channels" | "prices" | "sessions" | "close"> = {
+    const base: Omit<AppContext, "admission" | "metrics" | "channels" | "prices" | "sessions" | "close" | "poller"> = {
       config,
       mode,
       db: null,
@@ -171,7 +172,10 @@ export async function createPgContext(config: Config): Promise<AppContext> {
     await watcher.start();
     sweeper.start();
     const stopFence = fenceAfterPause(ctx.running, ttl);
+    ctx.poller = new ObjectPoller(ctx, config.RELAY_POLL_INTERVAL_MS);
+    ctx.poller.start();
     ctx.close = async () => {
+      ctx.poller.stop();
       stopFence();
       watcher.stop();
       sweeper.stop();

@@ -233,7 +233,7 @@ const monthly = () => {
  * `shortfall` for the usage row and /metrics. Idempotent: a second call returns zeros and changes nothing.
  * The caller persists the returned cost through the settlement writer under the same request id.
  */
-export function settle(hold: Hold, usage: PricedUsage, succeeded = true): { cost: number; tokens: number; shortfall: number } {
+export function settle(hold: Hold, usage: PricedUsage, succeeded = true, prepay = false): { cost: number; tokens: number; shortfall: number } {
   if (hold.released) return { cost: 0, tokens: 0, shortfall: 0 };
   hold.released = true;
   const a = hold.account;
@@ -246,7 +246,8 @@ export function settle(hold: Hold, usage: PricedUsage, succeeded = true): { cost
     m.inFlight--;
     m.held -= hold.credits;
   }
-  const actual = costOf(hold.price, usage, succeeded);
+  // Prepaid (a background response): the whole hold now; what it does not use is refunded when it ends.
+  const actual = prepay ? Math.max(hold.credits, costOf(hold.price, usage, succeeded)) : costOf(hold.price, usage, succeeded);
   let cost = actual;
   if (actual > hold.credits) {
     // Nothing of this request is held any more, so the free balance includes its own released hold.

@@ -20,8 +20,8 @@ export class EmbeddedAdmission implements Admission {
     return admit(this.ctx, this.accounts, input);
   }
 
-  settle(hold: Hold, usage: PricedUsage, succeeded: boolean): Settled {
-    return settle(hold, usage, succeeded);
+  settle(hold: Hold, usage: PricedUsage, succeeded: boolean, prepay = false): Settled {
+    return settle(hold, usage, succeeded, prepay);
   }
 
   live(accountId: number): LiveAccount {

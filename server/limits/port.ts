@@ -16,8 +16,11 @@ export type Settled = { cost: number; tokens: number; shortfall: number };
 export interface Admission {
   /** Takes the slots and holds the worst case, or throws the refusal (an ApiError). */
   admit(input: AdmitInput): Hold | Promise<Hold>;
-  /** Releases the hold and charges the usage, exactly once per hold (a second call charges nothing). */
-  settle(hold: Hold, usage: PricedUsage, succeeded: boolean): Settled;
+  /**
+   * Releases the hold and charges the usage, exactly once per hold (a second call charges nothing).
+   * `prepay`: charge the whole hold instead (work that finishes later, refunded what it did not use).
+   */
+  settle(hold: Hold, usage: PricedUsage, succeeded: boolean, prepay?: boolean): Settled;
   /** The account as it stands now (loaded when first asked). */
   live(accountId: number): LiveAccount | Promise<LiveAccount>;
   /** The account if this process has seen it since it started; nothing is held or in flight otherwise. */

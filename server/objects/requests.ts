@@ -7,6 +7,7 @@ import { adapterOf } from "../providers";
 import { readWithIdleTimeout, sendUpstream, upstreamHeaders } from "../relay/upstream";
 import { channelForNew, holdingChannel, ownedObject } from "./channels";
 import type { ObjectOperation } from "./kinds";
+import { settleIfEnded } from "./settle";
 
 const utf8 = new TextDecoder();
 
@@ -46,7 +47,11 @@ export async function objectRequest(ctx: AppContext, request: Request, requestId
     if (request.method === "DELETE" && op.rest === "") await ctx.stores.objects.remove(o.id);
     else if (op.rest === "" || op.rest === "cancel") {
       const seen = jsonOf(res.bytes);
-      if (seen && seen.id === o.upstreamId) await ctx.stores.objects.update(o.id, { status: typeof seen.status === "string" ? seen.status : o.status, meta: seen });
+      if (seen && seen.id === o.upstreamId) {
+        // A client's own look may be the first to see a background response end: it settles it then.
+        const { settled } = await settleIfEnded(ctx, o, seen);
+        if (!settled) await ctx.stores.objects.update(o.id, { status: typeof seen.status === "string" ? seen.status : o.status, meta: o.kind === "response" ? null : seen });
+      }
     }
   }
   return res.response;

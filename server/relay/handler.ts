@@ -25,6 +25,7 @@ import { objectOperation } from "../objects/kinds";
 import { objectRequest } from "../objects/requests";
 import { pinnedChannel, recordModelObject, recordResponseId } from "../objects/record";
 import { recordingIdOf } from "../objects/stream-id";
+import { TERMINAL } from "../objects/settle";
 
 const utf8 = new TextDecoder();
 
@@ -68,11 +69,6 @@ export async function relay(ctx: AppContext, request: Request, server: Server<un
     }
     model = body.model;
     // A follow-up response goes to the channel that holds the one it continues, never another.
-    if (path === "/v1/responses" && body.format === "json" && body.json.background === true) {
-      // A background response is answered "queued" with no usage: settled now it would be free. It is taken
-      // once relay can hold it at submit and settle it when it finishes.
-      throw new ApiError("invalid_request", "Background responses are not available through this relay yet (their billing on completion is not in place); send the request without 'background'.", "background");
-    }
     const previous = path === "/v1/responses" && body.format === "json" ? body.json.previous_response_id : undefined;
     const pinned = typeof previous === "string" ? await pinnedChannel(ctx, principal, previous) : null;
     const j = admitted(ctx, request, requestId, started, principal, path, url.search, kind, body, bytes.byteLength, pinned);
@@ -253,7 +249,7 @@ async function attempt(job: Job, order: LiveChannel[]): Promise<Response> {
       channel.breaker.onSuccess();
       const response = answered(job, channel, upstreamModel, conversion, res, bytes, ttfbMs);
       if (res.ok && job.path === "/v1/responses" && request.method === "POST" && job.body.format === "json") {
-        await recordModelObject(ctx, job.principal, channel, job.body.json, bytes);
+        await recordModelObject(ctx, job.principal, channel, job.body.json, bytes, job.prepaid ? job.charged ?? 0 : 0);
       }
       return response;
     }
@@ -276,8 +272,24 @@ function answered(job: Job, channel: LiveChannel, upstreamModel: string, convers
       return errorFor(job, new ApiError("upstream_error", `The upstream's answer could not be read. Ask the relay's operator about request ${job.requestId}.`));
     }
   }
-  finish(job, channel, upstreamModel, { status: res.status, errorCode: res.ok ? null : "upstream_error", ttfbMs, usage });
+  // A background response answers queued, with no usage yet: it pays its whole hold now and is refunded
+  // what it did not use when it ends (server/objects/settle.ts), so it holds no slot while it runs upstream.
+  const prepay = res.ok && isBackground(job) && !answerEnded(bytes);
+  job.charged = finish(job, channel, upstreamModel, { status: res.status, errorCode: res.ok ? null : "upstream_error", ttfbMs, usage, prepay });
+  job.prepaid = prepay;
   return new Response(out.bytes as Uint8Array<ArrayBuffer>, { status: res.status, headers: responseHeaders(job, out.contentType) });
+}
+
+const isBackground = (job: Job) => job.path === "/v1/responses" && job.request.method === "POST" && job.body.format === "json" && job.body.json.background === true;
+
+/** Whether a Responses answer is already in a terminal status (a background response that finished at once settles as usual). */
+function answerEnded(bytes: Uint8Array): boolean {
+  try {
+    const status = (JSON.parse(utf8.decode(bytes)) as { status?: unknown }).status;
+    return typeof status === "string" && TERMINAL.has(status);
+  } catch {
+    return true;
+  }
 }
 
 /** count_tokens for a model only OpenAI-compatible channels serve: counted here, with the tokenizer. */

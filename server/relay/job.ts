@@ -33,6 +33,9 @@ export type Job = {
   cutWith: { code: ErrorCode; message: string } | null;
   /** While a stream is being relayed: ends it with an error event. */
   endStream: ((code: ErrorCode, message: string) => void) | null;
+  /** What its settlement charged, and whether that was a prepayment (a background response). */
+  charged?: number;
+  prepaid?: boolean;
 };
 
 /** How a request ended, for its usage row. */
@@ -44,6 +47,8 @@ export type Outcome = {
   /** What the upstream reported (or relay estimated); absent: nothing was generated. */
   usage?: Usage | null;
   tokensEstimated?: boolean;
+  /** Charge the whole hold (a background response: refunded what it does not use when it ends). */
+  prepay?: boolean;
 };
 
 /** Registers a job as running, so a revocation can reach it, and returns it. */
@@ -66,10 +71,10 @@ export function cutJob(job: Job, code: ErrorCode, message: string): void {
 }
 
 /** Settles the hold and logs the request. Safe to call more than once; only the first call counts. */
-export function finish(job: Job, channel: LiveChannel | null, upstreamModel: string | null, r: Outcome): void {
-  if (job.hold.released) return;
+export function finish(job: Job, channel: LiveChannel | null, upstreamModel: string | null, r: Outcome): number {
+  if (job.hold.released) return 0;
   job.ctx.running.delete(job.requestId);
-  recordRequest(job.ctx, job.hold, recordOf(job, channel, upstreamModel, r));
+  return recordRequest(job.ctx, job.hold, recordOf(job, channel, upstreamModel, r), r.prepay ?? false);
 }
 
 /** A stream about to send its last event: journals its answer, so a kill -9 before `finish` still charges it. */

@@ -150,7 +150,15 @@ export interface SecretStore {
 }
 
 /** An object an upstream created for a client, as it is recorded. */
-export type NewObject = { kind: string; upstreamId: string; channelId: number; accountId: number; keyId: number | null; status: string | null; meta: Record<string, unknown> | null };
+export type NewObject = {
+  kind: string; upstreamId: string; channelId: number; accountId: number; keyId: number | null; status: string | null; meta: Record<string, unknown> | null;
+  /** Credits charged at submit, settled when the object ends (background responses). @default 0 */
+  prepaid?: number;
+  model?: string | null;
+};
+
+/** What an ended object gives back of what it prepaid: a `refund` ledger entry (ref unique), or nothing. */
+export type Refund = { amount: number; ref: string; userId: number | null; keyId: number | null; note: string };
 
 /**
  * Upstream objects (server/objects/): who owns each and which channel holds it. No audit rows: these are
@@ -165,6 +173,14 @@ export interface ObjectStore {
   list(kind: string, accountId: number, opts: { limit: number; before?: number }): Promise<ObjectRow[]>;
   update(id: number, fields: { status?: string | null; meta?: Record<string, unknown> | null }): Promise<void>;
   remove(id: number): Promise<void>;
+  /** Objects that prepaid and have not been settled, oldest first (what the poller follows). */
+  unsettled(limit: number): Promise<ObjectRow[]>;
+  /**
+   * Settles an ended object exactly once: marks it settled with its final status and, in the same
+   * transaction, refunds what it did not use to its account. False, with nothing written, if it already was
+   * (whoever saw the end first, the poller or a client's own GET, settles it).
+   */
+  settle(id: number, status: string, refund: Refund | null): Promise<boolean>;
 }
 
 export type Stores = {

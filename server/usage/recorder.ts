@@ -12,13 +12,13 @@ export type { RequestRecord } from "./settlement";
  * charge, the balance, the key's spend and the month's tokens (see settlement.ts and settlement-writer.ts).
  * The usage row's unique request id makes the write idempotent.
  */
-export function recordRequest(ctx: AppContext, hold: Hold | null, r: RequestRecord): number {
+export function recordRequest(ctx: AppContext, hold: Hold | null, r: RequestRecord, prepay = false): number {
   const usage = { input: r.promptTokens - r.cachedTokens - r.cacheWriteTokens, cacheRead: r.cachedTokens, cacheWrite: r.cacheWriteTokens, output: r.completionTokens };
   // Only the first settlement of a hold is journaled: a repeated call settles nothing, and its zero-cost line
   // must not supersede the real one at a replay.
   const first = hold !== null && !hold.released;
   // A per-request price is due only for an answer the client got (2xx): not a refusal, failure or cut.
-  const { cost, tokens, shortfall } = hold ? ctx.admission.settle(hold, usage, r.status < 300 && r.errorCode === null) : { cost: 0, tokens: 0, shortfall: 0 };
+  const { cost, tokens, shortfall } = hold ? ctx.admission.settle(hold, usage, r.status < 300 && r.errorCode === null, prepay) : { cost: 0, tokens: 0, shortfall: 0 };
   const at = Date.now();
   ctx.metrics.observeRequest(r, cost, shortfall);
   if (shortfall > 0) log.warn("usage past the hold not charged in full", { id: r.requestId, model: r.model, channel: r.channelId, cost, shortfall });

@@ -85,16 +85,6 @@ describe("stored responses", () => {
   }, T);
 });
 
-describe("background responses", () => {
-  test("are refused with a clear message until their billing on completion is in place (never free)", async () => {
-    const before = mocks.map((m) => m.hits.length);
-    const err = await alice.responses.create({ model: MODEL, input: "later", background: true }).catch((e) => e);
-    expect(err.status).toBe(400);
-    expect(err.message).toContain("Background responses are not available through this relay yet");
-    expect(mocks.map((m) => m.hits.length)).toEqual(before);
-  }, T);
-});
-
 describe("files", () => {
   test("create (multipart), content and list reach the file's upstream; lists show only the caller's files", async () => {
     const f = await alice.files.create({ file: await toFile(Buffer.from('{"custom_id":"1"}\n'), "in.jsonl"), purpose: "batch" });

@@ -3,7 +3,11 @@
  * as an upstream account does, and answers 404 for any id it did not create. Every request it receives is
  * recorded (method and path), so a test can tell which upstream a follow-up reached.
  */
-export type ObjectsMock = { name: string; url: string; hits: { method: string; path: string }[]; has(id: string): boolean; stop(): Promise<void> };
+export type ObjectsMock = {
+  name: string; url: string; hits: { method: string; path: string }[]; has(id: string): boolean; stop(): Promise<void>;
+  /** Ends a background response upstream: its status and usage from now on. */
+  finish(id: string, status: string, usage: { input_tokens: number; output_tokens: number } | null): void;
+};
 
 export function startObjectsMock(name: string): ObjectsMock {
   const responses = new Map<string, Record<string, unknown>>();
@@ -28,6 +32,7 @@ export function startObjectsMock(name: string): ObjectsMock {
           output: [{ type: "message", id: `msg_${id}`, status: "completed", role: "assistant", content: [{ type: "output_text", text: `hello from ${name}`, annotations: [] }] }],
           previous_response_id: body.previous_response_id ?? null, usage: { input_tokens: 5, output_tokens: 3, total_tokens: 8 },
         };
+        if (body.background === true) Object.assign(r, { status: "queued", output: [], usage: null });
         if (body.store !== false) responses.set(r.id, r);
         if (body.stream === true) {
           const ev = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
@@ -76,6 +81,7 @@ export function startObjectsMock(name: string): ObjectsMock {
   return {
     name, url: `http://127.0.0.1:${server.port}`, hits,
     has: (id) => responses.has(id) || files.has(id),
+    finish: (id, status, usage) => void Object.assign(responses.get(id)!, { status, usage: usage && { ...usage, total_tokens: usage.input_tokens + usage.output_tokens } }),
     stop: () => server.stop(true),
   };
 }

@@ -7,6 +7,7 @@ import m3 from "./0003_config_epoch_triggers.sql" with { type: "text" };
 import m4 from "./0004_reserve_function.sql" with { type: "text" };
 import m5 from "./0005_settle_function.sql" with { type: "text" };
 import m6 from "./0006_stormy_kylun.sql" with { type: "text" };
+import m7 from "./0007_amusing_proudstar.sql" with { type: "text" };
 
 export const migrations: { tag: string; sql: string }[] = [
   { tag: "0000_foundation", sql: m0 },
@@ -16,4 +17,5 @@ export const migrations: { tag: string; sql: string }[] = [
   { tag: "0004_reserve_function", sql: m4 },
   { tag: "0005_settle_function", sql: m5 },
   { tag: "0006_stormy_kylun", sql: m6 },
+  { tag: "0007_amusing_proudstar", sql: m7 },
 ];

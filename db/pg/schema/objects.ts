@@ -14,6 +14,14 @@ export const objects = pgTable(
     keyId: integer("key_id"),
     status: text("status"),
     meta: jsonb("meta").$type<Record<string, unknown> | null>(),
+    /**
+     * Credits charged at submit for work that finishes later (a background response: its whole hold), not yet
+     * settled: when the object ends, what it did not use is refunded, once (settledAt).
+     */
+    prepaid: int64("prepaid").notNull().default(0),
+    /** The model it runs on (its price settles it). */
+    model: text("model"),
+    settledAt: int64("settled_at"),
     createdAt: createdAt(),
     updatedAt: int64("updated_at").notNull().$defaultFn(() => Date.now()),
   },

@@ -1,5 +1,5 @@
-import { and, desc, eq, lt } from "drizzle-orm";
-import { objects } from "../../../db/pg/schema";
+import { and, asc, desc, eq, gt, isNull, lt, sql } from "drizzle-orm";
+import { accounts, ledger, objects } from "../../../db/pg/schema";
 import type { PgDb } from "../../../db/pg/client";
 import type { ObjectStore } from "../types";
 import { isInt4 } from "./errors";
@@ -34,6 +34,30 @@ export function pgObjects(db: PgDb): ObjectStore {
     async remove(id) {
       if (!isInt4(id)) return;
       await db.delete(objects).where(eq(objects.id, id));
+    },
+    async unsettled(limit) {
+      return db.select().from(objects).where(and(gt(objects.prepaid, 0), isNull(objects.settledAt))).orderBy(asc(objects.id)).limit(limit);
+    },
+    async settle(id, status, refund) {
+      if (!isInt4(id)) return false;
+      return db.transaction(async (tx) => {
+        const now = Date.now();
+        // Conditional: of two instances (or a poller and a client's GET) seeing the end at once, one settles.
+        const [won] = await tx.update(objects).set({ settledAt: now, status, updatedAt: now })
+          .where(and(eq(objects.id, id), isNull(objects.settledAt))).returning({ accountId: objects.accountId });
+        if (!won) return false;
+        if (refund && refund.amount > 0) {
+          const [after] = await tx.update(accounts).set({ credits: sql`${accounts.credits} + ${refund.amount}` })
+            .where(eq(accounts.id, won.accountId)).returning({ credits: accounts.credits });
+          if (after) {
+            await tx.insert(ledger).values({
+              at: now, accountId: won.accountId, userId: refund.userId, kind: "refund", amount: refund.amount, balanceAfter: after.credits,
+              ref: refund.ref, keyId: refund.keyId, actor: "relay", note: refund.note,
+            }).onConflictDoNothing({ target: ledger.ref });
+          }
+        }
+        return true;
+      });
     },
   };
 }

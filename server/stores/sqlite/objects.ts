@@ -1,5 +1,5 @@
-import { and, desc, eq, lt } from "drizzle-orm";
-import { objects } from "../../../db/schema";
+import { and, asc, desc, eq, gt, isNull, lt } from "drizzle-orm";
+import { ledger, objects } from "../../../db/schema";
 import type { Db } from "../../../db/client";
 import type { ObjectStore } from "../types";
 
@@ -27,6 +27,27 @@ export function sqliteObjects(db: Db): ObjectStore {
     },
     async remove(id) {
       db.delete(objects).where(eq(objects.id, id)).run();
+    },
+    async unsettled(limit) {
+      return db.select().from(objects).where(and(gt(objects.prepaid, 0), isNull(objects.settledAt))).orderBy(asc(objects.id)).limit(limit).all();
+    },
+    async settle(id, status, refund) {
+      const sqlite = db.$client;
+      return sqlite.transaction(() => {
+        const now = Date.now();
+        const won = sqlite.query("UPDATE objects SET settled_at = ?, status = ?, updated_at = ? WHERE id = ? AND settled_at IS NULL RETURNING account_id").get(now, status, now, id) as { account_id: number } | null;
+        if (!won) return false;
+        if (refund && refund.amount > 0) {
+          const after = sqlite.query("UPDATE accounts SET credits = credits + ? WHERE id = ? RETURNING credits").get(refund.amount, won.account_id) as { credits: number } | null;
+          if (after) {
+            db.insert(ledger).values({
+              at: now, accountId: won.account_id, userId: refund.userId, kind: "refund", amount: refund.amount, balanceAfter: after.credits,
+              ref: refund.ref, keyId: refund.keyId, actor: "relay", note: refund.note,
+            }).onConflictDoNothing({ target: ledger.ref }).run();
+          }
+        }
+        return true;
+      }).immediate();
     },
   };
 }
