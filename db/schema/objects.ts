@@ -28,6 +28,8 @@ export const objects = sqliteTable(
     prepaid: integer("prepaid").notNull().default(0),
     /** The model it runs on (its price settles it). */
     model: text("model"),
+    /** The request that prepaid it: a refund never exceeds what that request's charge committed. */
+    requestId: text("request_id"),
     settledAt: integer("settled_at"),
     createdAt: createdAt(),
     updatedAt: integer("updated_at").notNull().$defaultFn(() => Date.now()),

@@ -9,7 +9,7 @@ const utf8 = new TextDecoder();
  * A model call that creates an object upstream (POST /v1/responses, stored unless `store: false`): recorded
  * before its answer goes out, so the client's first follow-up already finds it.
  */
-export async function recordModelObject(ctx: AppContext, principal: Principal, channel: LiveChannel, body: Record<string, unknown>, answer: Uint8Array, prepaid = 0): Promise<void> {
+export async function recordModelObject(ctx: AppContext, principal: Principal, channel: LiveChannel, body: Record<string, unknown>, answer: Uint8Array, prepaid = 0, requestId: string | null = null): Promise<void> {
   if (body.store === false && prepaid === 0) return;
   let created: Record<string, unknown>;
   try {
@@ -21,7 +21,7 @@ export async function recordModelObject(ctx: AppContext, principal: Principal, c
   await ctx.stores.objects.record({
     kind: "response", upstreamId: created.id, channelId: channel.row.id, accountId: principal.accountId, keyId: principal.entry?.key.id ?? null,
     status: typeof created.status === "string" ? created.status : null, meta: null,
-    prepaid, model: typeof body.model === "string" ? body.model : null,
+    prepaid, model: typeof body.model === "string" ? body.model : null, requestId,
   });
 }
 

@@ -17,13 +17,13 @@ export async function settleIfEnded(ctx: AppContext, o: ObjectRow, seen: Record<
   const status = typeof seen.status === "string" ? seen.status : null;
   if (o.prepaid <= 0 || o.settledAt !== null || status === null || !TERMINAL.has(status)) return { settled: false, refund: 0 };
   const u = usageFromOpenAI(seen.usage);
-  const actual = u ? costOf(ctx.prices.get(o.model ?? ""), u, status === "completed") : 0;
-  const refund = o.prepaid - Math.min(actual, o.prepaid);
-  const won = await ctx.stores.objects.settle(o.id, status, refund > 0
-    ? { amount: refund, ref: `refund:${o.kind}:${o.upstreamId}`, userId: null, keyId: o.keyId, note: `${o.kind} ${o.upstreamId} ${status}: used ${o.prepaid - refund} of ${o.prepaid} prepaid` }
-    : null);
-  if (!won) return { settled: false, refund: 0 };
-  if (refund > 0) ctx.admission.credited(o.accountId, refund);
-  log.info("settled a background object", { kind: o.kind, id: o.upstreamId, status, prepaid: o.prepaid, refund });
-  return { settled: true, refund };
+  const used = u ? costOf(ctx.prices.get(o.model ?? ""), u, status === "completed") : 0;
+  const r = await ctx.stores.objects.settle(o.id, {
+    status, used, ref: `refund:${o.kind}:${o.upstreamId}`, note: `${o.kind} ${o.upstreamId} ${status}: used ${used} of ${o.prepaid} prepaid`,
+  });
+  // Its prepaying request is not committed yet (the writer's next batch, or a journal replay): next time.
+  if (r === "pending" || !r.settled) return { settled: false, refund: 0 };
+  if (r.refund > 0) ctx.admission.credited(o.accountId, r.refund);
+  log.info("settled a background object", { kind: o.kind, id: o.upstreamId, status, prepaid: o.prepaid, refund: r.refund });
+  return r;
 }

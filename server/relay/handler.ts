@@ -247,10 +247,15 @@ async function attempt(job: Job, order: LiveChannel[]): Promise<Response> {
         break;
       }
       channel.breaker.onSuccess();
-      const response = answered(job, channel, upstreamModel, conversion, res, bytes, ttfbMs);
-      if (res.ok && job.path === "/v1/responses" && request.method === "POST" && job.body.format === "json") {
-        await recordModelObject(ctx, job.principal, channel, job.body.json, bytes, job.prepaid ? job.charged ?? 0 : 0);
-      }
+      const creates = res.ok && job.path === "/v1/responses" && request.method === "POST" && job.body.format === "json";
+      // A background response answers queued, with no usage yet: it pays its whole hold now and is refunded
+      // what it did not use when it ends (server/objects/settle.ts), so it holds no slot while it runs. It is
+      // recorded before its prepayment is settled: a kill between the two leaves it recorded with its request
+      // interrupted (charged nothing), and a refund never exceeds that request's committed charge.
+      const prepay = creates && isBackground(job) && !answerEnded(bytes);
+      if (prepay && job.body.format === "json") await recordModelObject(ctx, job.principal, channel, job.body.json, bytes, job.hold.credits, job.requestId);
+      const response = answered(job, channel, upstreamModel, conversion, res, bytes, ttfbMs, prepay);
+      if (creates && !prepay && job.body.format === "json") await recordModelObject(ctx, job.principal, channel, job.body.json, bytes);
       return response;
     }
   }
@@ -258,7 +263,7 @@ async function attempt(job: Job, order: LiveChannel[]): Promise<Response> {
 }
 
 /** A whole answer from the upstream (success or a non-retryable error), as the client gets it. */
-function answered(job: Job, channel: LiveChannel, upstreamModel: string, conversion: Conversion, res: Response, bytes: Uint8Array, ttfbMs: number): Response {
+function answered(job: Job, channel: LiveChannel, upstreamModel: string, conversion: Conversion, res: Response, bytes: Uint8Array, ttfbMs: number, prepay = false): Response {
   const contentType = res.headers.get("content-type");
   let out: ClientBody;
   let usage: Usage | null = null;
@@ -272,11 +277,7 @@ function answered(job: Job, channel: LiveChannel, upstreamModel: string, convers
       return errorFor(job, new ApiError("upstream_error", `The upstream's answer could not be read. Ask the relay's operator about request ${job.requestId}.`));
     }
   }
-  // A background response answers queued, with no usage yet: it pays its whole hold now and is refunded
-  // what it did not use when it ends (server/objects/settle.ts), so it holds no slot while it runs upstream.
-  const prepay = res.ok && isBackground(job) && !answerEnded(bytes);
-  job.charged = finish(job, channel, upstreamModel, { status: res.status, errorCode: res.ok ? null : "upstream_error", ttfbMs, usage, prepay });
-  job.prepaid = prepay;
+  finish(job, channel, upstreamModel, { status: res.status, errorCode: res.ok ? null : "upstream_error", ttfbMs, usage, prepay });
   return new Response(out.bytes as Uint8Array<ArrayBuffer>, { status: res.status, headers: responseHeaders(job, out.contentType) });
 }
 

@@ -33,9 +33,6 @@ export type Job = {
   cutWith: { code: ErrorCode; message: string } | null;
   /** While a stream is being relayed: ends it with an error event. */
   endStream: ((code: ErrorCode, message: string) => void) | null;
-  /** What its settlement charged, and whether that was a prepayment (a background response). */
-  charged?: number;
-  prepaid?: boolean;
 };
 
 /** How a request ended, for its usage row. */

@@ -155,10 +155,12 @@ export type NewObject = {
   /** Credits charged at submit, settled when the object ends (background responses). @default 0 */
   prepaid?: number;
   model?: string | null;
+  /** The request that prepaid it. */
+  requestId?: string | null;
 };
 
-/** What an ended object gives back of what it prepaid: a `refund` ledger entry (ref unique), or nothing. */
-export type Refund = { amount: number; ref: string; userId: number | null; keyId: number | null; note: string };
+/** How an ended object is settled: what it used; the rest of what it prepaid is refunded under `ref`. */
+export type Settling = { status: string; used: number; ref: string; note: string };
 
 /**
  * Upstream objects (server/objects/): who owns each and which channel holds it. No audit rows: these are
@@ -177,10 +179,11 @@ export interface ObjectStore {
   unsettled(limit: number): Promise<ObjectRow[]>;
   /**
    * Settles an ended object exactly once: marks it settled with its final status and, in the same
-   * transaction, refunds what it did not use to its account. False, with nothing written, if it already was
-   * (whoever saw the end first, the poller or a client's own GET, settles it).
+   * transaction, refunds to its account what it prepaid and did not use, never more than the prepaying
+   * request's committed charge (a kill -9 can leave that request interrupted, charged nothing). `pending`
+   * while that request is not yet in the usage log; `settled: false` if someone settled it first.
    */
-  settle(id: number, status: string, refund: Refund | null): Promise<boolean>;
+  settle(id: number, s: Settling): Promise<{ settled: boolean; refund: number } | "pending">;
 }
 
 export type Stores = {

@@ -4,6 +4,8 @@ import { startRelay, userWithKey, type Harness } from "../support/harness";
 import { startObjectsMock, type ObjectsMock } from "../support/mock-objects";
 import { dbQuery } from "../support/limits-helpers";
 import { eventually } from "../support/relay-fixture";
+import { settleIfEnded } from "../../server/objects/settle";
+import { interruptedSettlement } from "../../server/usage/journal";
 
 /**
  * Background responses: held at submit like any request, they pay their whole hold when the upstream
@@ -65,6 +67,24 @@ describe("background responses", () => {
     const [row] = (await dbQuery(h, "SELECT status, settled_at FROM objects WHERE upstream_id = ?", [r.id])) as { status: string; settled_at: number | null }[];
     expect(row!.status).toBe("failed");
     expect(row!.settled_at).not.toBeNull();
+  }, T);
+
+  test("a kill -9 between recording and prepaying refunds nothing: a refund never exceeds the committed charge", async () => {
+    const user = await h.admin.users.get("alice");
+    const channelId = h.ctx.channels.all()[0]!.row.id;
+    const o = await h.ctx.stores.objects.record({
+      kind: "response", upstreamId: "resp_killed", channelId, accountId: user.accountId, keyId: null, status: "queued", meta: null,
+      prepaid: 500, model: MODEL, requestId: "req_killed_before_its_charge",
+    });
+    const before = await balance();
+    // Its request is not in the usage log yet (a journal replay may still bring it): wait.
+    expect(await settleIfEnded(h.ctx, o, { id: "resp_killed", status: "failed" })).toEqual({ settled: false, refund: 0 });
+    // The replay found it unanswered: interrupted, charged nothing. The object settles, refunding nothing.
+    h.ctx.writer.enqueue(interruptedSettlement({ requestId: "req_killed_before_its_charge", accountId: user.accountId, orgId: null, userId: user.id, keyId: null,
+      keyLabel: "", keyPrefix: "x", sourceIp: "127.0.0.1", endpoint: "/v1/responses", model: MODEL, stream: false, at: Date.now() }));
+    await h.ctx.writer.flush();
+    expect(await settleIfEnded(h.ctx, o, { id: "resp_killed", status: "failed" })).toEqual({ settled: true, refund: 0 });
+    expect(await balance()).toBe(before);
   }, T);
 
   test("the books balance: balance equals the ledger, every charge one usage row", async () => {

@@ -82,8 +82,8 @@ describe("app shell", () => {
     await v.press("j");
     await v.waitFrame("x resume");
     await v.press("k", KEY.enter);
-    f = await v.waitFrame("Ledger, newest first");
-    expect(f).toContain("initial credits");
+    // The ledger pane shows its title while its rows load: wait for the rows.
+    f = await v.waitFrame((fr) => fr.includes("Ledger, newest first") && fr.includes("initial credits"));
     expect(f.split("\n")).toHaveLength(24);
     for (const l of f.split("\n")) expect([...l].length).toBeLessThanOrEqual(80);
     v.unmount();

@@ -8,6 +8,7 @@ import m4 from "./0004_reserve_function.sql" with { type: "text" };
 import m5 from "./0005_settle_function.sql" with { type: "text" };
 import m6 from "./0006_stormy_kylun.sql" with { type: "text" };
 import m7 from "./0007_amusing_proudstar.sql" with { type: "text" };
+import m8 from "./0008_sleepy_human_cannonball.sql" with { type: "text" };
 
 export const migrations: { tag: string; sql: string }[] = [
   { tag: "0000_foundation", sql: m0 },
@@ -18,4 +19,5 @@ export const migrations: { tag: string; sql: string }[] = [
   { tag: "0005_settle_function", sql: m5 },
   { tag: "0006_stormy_kylun", sql: m6 },
   { tag: "0007_amusing_proudstar", sql: m7 },
+  { tag: "0008_sleepy_human_cannonball", sql: m8 },
 ];

@@ -21,6 +21,8 @@ export const objects = pgTable(
     prepaid: int64("prepaid").notNull().default(0),
     /** The model it runs on (its price settles it). */
     model: text("model"),
+    /** The request that prepaid it: a refund never exceeds what that request's charge committed. */
+    requestId: text("request_id"),
     settledAt: int64("settled_at"),
     createdAt: createdAt(),
     updatedAt: int64("updated_at").notNull().$defaultFn(() => Date.now()),

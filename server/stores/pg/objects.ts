@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, gt, isNull, lt, sql } from "drizzle-orm";
-import { accounts, ledger, objects } from "../../../db/pg/schema";
+import { accounts, ledger, objects, usageLog } from "../../../db/pg/schema";
 import type { PgDb } from "../../../db/pg/client";
 import type { ObjectStore } from "../types";
 import { isInt4 } from "./errors";
@@ -38,25 +38,32 @@ export function pgObjects(db: PgDb): ObjectStore {
     async unsettled(limit) {
       return db.select().from(objects).where(and(gt(objects.prepaid, 0), isNull(objects.settledAt))).orderBy(asc(objects.id)).limit(limit);
     },
-    async settle(id, status, refund) {
-      if (!isInt4(id)) return false;
+    async settle(id, st) {
+      if (!isInt4(id)) return { settled: false, refund: 0 };
       return db.transaction(async (tx) => {
+        // Locked, so of two instances (or a poller and a client's GET) seeing the end at once, one settles.
+        const [o] = await tx.select().from(objects).where(eq(objects.id, id)).for("update");
+        if (!o || o.settledAt !== null) return { settled: false, refund: 0 };
+        let charged = o.prepaid;
+        if (o.requestId) {
+          const [c] = await tx.select({ amount: ledger.amount }).from(ledger).where(and(eq(ledger.ref, o.requestId), eq(ledger.kind, "charge")));
+          if (c) charged = -c.amount;
+          else if ((await tx.select({ id: usageLog.id }).from(usageLog).where(eq(usageLog.requestId, o.requestId))).length > 0) charged = 0;
+          else return "pending" as const;
+        }
+        const refund = Math.max(0, Math.min(o.prepaid, charged) - st.used);
         const now = Date.now();
-        // Conditional: of two instances (or a poller and a client's GET) seeing the end at once, one settles.
-        const [won] = await tx.update(objects).set({ settledAt: now, status, updatedAt: now })
-          .where(and(eq(objects.id, id), isNull(objects.settledAt))).returning({ accountId: objects.accountId });
-        if (!won) return false;
-        if (refund && refund.amount > 0) {
-          const [after] = await tx.update(accounts).set({ credits: sql`${accounts.credits} + ${refund.amount}` })
-            .where(eq(accounts.id, won.accountId)).returning({ credits: accounts.credits });
+        await tx.update(objects).set({ settledAt: now, status: st.status, updatedAt: now }).where(eq(objects.id, id));
+        if (refund > 0) {
+          const [after] = await tx.update(accounts).set({ credits: sql`${accounts.credits} + ${refund}` })
+            .where(eq(accounts.id, o.accountId)).returning({ credits: accounts.credits });
           if (after) {
             await tx.insert(ledger).values({
-              at: now, accountId: won.accountId, userId: refund.userId, kind: "refund", amount: refund.amount, balanceAfter: after.credits,
-              ref: refund.ref, keyId: refund.keyId, actor: "relay", note: refund.note,
-            }).onConflictDoNothing({ target: ledger.ref });
+              at: now, accountId: o.accountId, userId: null, kind: "refund", amount: refund, balanceAfter: after.credits, ref: st.ref, keyId: null, actor: "relay", note: st.note,
+            });
           }
         }
-        return true;
+        return { settled: true, refund };
       });
     },
   };

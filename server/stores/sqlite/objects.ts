@@ -31,22 +31,30 @@ export function sqliteObjects(db: Db): ObjectStore {
     async unsettled(limit) {
       return db.select().from(objects).where(and(gt(objects.prepaid, 0), isNull(objects.settledAt))).orderBy(asc(objects.id)).limit(limit).all();
     },
-    async settle(id, status, refund) {
+    async settle(id, st) {
       const sqlite = db.$client;
-      return sqlite.transaction(() => {
+      return sqlite.transaction((): { settled: boolean; refund: number } | "pending" => {
+        const o = sqlite.query("SELECT account_id, prepaid, request_id, settled_at FROM objects WHERE id = ?").get(id) as { account_id: number; prepaid: number; request_id: string | null; settled_at: number | null } | null;
+        if (!o || o.settled_at !== null) return { settled: false, refund: 0 };
+        let charged = o.prepaid;
+        if (o.request_id) {
+          const c = sqlite.query("SELECT -amount AS c FROM ledger WHERE ref = ? AND kind = 'charge'").get(o.request_id) as { c: number } | null;
+          if (c) charged = c.c;
+          else if (sqlite.query("SELECT 1 FROM usage_log WHERE request_id = ?").get(o.request_id)) charged = 0;
+          else return "pending";
+        }
+        const refund = Math.max(0, Math.min(o.prepaid, charged) - st.used);
         const now = Date.now();
-        const won = sqlite.query("UPDATE objects SET settled_at = ?, status = ?, updated_at = ? WHERE id = ? AND settled_at IS NULL RETURNING account_id").get(now, status, now, id) as { account_id: number } | null;
-        if (!won) return false;
-        if (refund && refund.amount > 0) {
-          const after = sqlite.query("UPDATE accounts SET credits = credits + ? WHERE id = ? RETURNING credits").get(refund.amount, won.account_id) as { credits: number } | null;
+        sqlite.query("UPDATE objects SET settled_at = ?, status = ?, updated_at = ? WHERE id = ?").run(now, st.status, now, id);
+        if (refund > 0) {
+          const after = sqlite.query("UPDATE accounts SET credits = credits + ? WHERE id = ? RETURNING credits").get(refund, o.account_id) as { credits: number } | null;
           if (after) {
             db.insert(ledger).values({
-              at: now, accountId: won.account_id, userId: refund.userId, kind: "refund", amount: refund.amount, balanceAfter: after.credits,
-              ref: refund.ref, keyId: refund.keyId, actor: "relay", note: refund.note,
-            }).onConflictDoNothing({ target: ledger.ref }).run();
+              at: now, accountId: o.account_id, userId: null, kind: "refund", amount: refund, balanceAfter: after.credits, ref: st.ref, keyId: null, actor: "relay", note: st.note,
+            }).run();
           }
         }
-        return true;
+        return { settled: true, refund };
       }).immediate();
     },
   };

@@ -1,0 +1,1 @@
+ALTER TABLE `objects` ADD `request_id` text;
