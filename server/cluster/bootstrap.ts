@@ -28,6 +28,7 @@ import { pgRecoveryTarget } from "./recovery";
 import { HoldSweeper } from "./sweeper";
 import { fenceAfterPause } from "./fence";
 import { ObjectPoller } from "../objects/poller";
+import { redisPollClaim } from "./poll-lease";
 import { requestIdPrefix } from "../http/request-id";
 import type { ClusterServices } from "./services";
 import { LocalSlotLimiter } from "../limits/local-slots";
@@ -172,7 +173,9 @@ export async function createPgContext(config: Config): Promise<AppContext> {
     await watcher.start();
     sweeper.start();
     const stopFence = fenceAfterPause(ctx.running, ttl);
-    ctx.poller = new ObjectPoller(ctx, config.RELAY_POLL_INTERVAL_MS);
+    // One instance at a time polls each object (a Redis lease); with Redis away, every instance may (settling stays exactly once).
+    const claim = redis ? redisPollClaim(redis, config.RELAY_REDIS_PREFIX, instances.id) : undefined;
+    ctx.poller = new ObjectPoller(ctx, config.RELAY_POLL_INTERVAL_MS, claim);
     ctx.poller.start();
     ctx.close = async () => {
       ctx.poller.stop();

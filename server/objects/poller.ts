@@ -8,6 +8,13 @@ import { settleIfEnded } from "./settle";
 import { log } from "../log";
 
 /**
+ * Takes the right to poll one object for a while (cluster mode: a Redis lease, so one instance at a time
+ * polls it, and another takes over once a dead instance's lease runs out). Embedded and PostgreSQL modes
+ * have one instance: always granted.
+ */
+export type PollClaim = (key: string, ttlMs: number) => Promise<boolean>;
+
+/**
  * Follows every prepaid object that has not ended (background responses) until it does, and settles it
  * then. Its state is the objects table, so it survives restarts; settling is exactly once whoever sees the
  * end first (settle.ts). Calls are paced per channel: one at a time to each channel, channels in parallel.
@@ -16,7 +23,7 @@ export class ObjectPoller {
   private timer: ReturnType<typeof setInterval> | null = null;
   private running = false;
 
-  constructor(private readonly ctx: AppContext, private readonly intervalMs: number) {}
+  constructor(private readonly ctx: AppContext, private readonly intervalMs: number, private readonly claim: PollClaim = async () => true) {}
 
   start(): void {
     this.timer = setInterval(() => void this.tick(), this.intervalMs);
@@ -39,7 +46,11 @@ export class ObjectPoller {
         const channel = this.ctx.channels.all().find((c) => c.row.id === channelId && c.row.enabled);
         if (!channel) return 0;
         let n = 0;
-        for (const o of list) if (await this.poll(channel, o)) n++;
+        for (const o of list) {
+          // A lease a little shorter than the interval: this instance polls it again next time if it still can.
+          const mine = await this.claim(`poll:${o.id}`, Math.max(50, this.intervalMs - 10)).catch(() => true);
+          if (mine && (await this.poll(channel, o))) n++;
+        }
         return n;
       }));
       return settled.reduce((a, b) => a + b, 0);

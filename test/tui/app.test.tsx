@@ -165,7 +165,10 @@ describe("app shell", () => {
     await v.waitFrame("✓ user alice disabled");
     await v.press("2");
     await v.waitFrame((f) => f.includes("Keys 1") && !f.includes("user alice disabled"));
-    await v.press("1", "x");
+    // Back on Users, its list loads again before a key can act on a row: wait for it, then act.
+    await v.press("1");
+    await v.waitFrame((f) => f.includes("Users 1") && f.includes("alice"));
+    await v.press("x");
     await v.waitFrame("✓ user alice enabled");
     v.unmount();
   });
