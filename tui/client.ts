@@ -96,7 +96,7 @@ export class AdminClient {
 
   prices = {
     list: () => this.call<ListOf<Json>>("GET", "/prices"),
-    set: (model: string, body: { inputPerMTok: number; outputPerMTok: number; cachedInputPerMTok?: number | null; cacheWritePerMTok?: number | null; perRequest?: number }) => this.call("PUT", `/prices/${encodeURIComponent(model)}`, body),
+    set: (model: string, body: { inputPerMTok: number; outputPerMTok: number; cachedInputPerMTok?: number | null; cacheWritePerMTok?: number | null; perRequest?: number; batchDiscount?: number }) => this.call("PUT", `/prices/${encodeURIComponent(model)}`, body),
     delete: (model: string) => this.call("DELETE", `/prices/${encodeURIComponent(model)}`),
   };
 

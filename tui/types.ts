@@ -65,5 +65,5 @@ export type OrgRow = {
 /** Credits per million tokens; null cache rates cost the input rate. */
 export type PriceRow = {
   model: string; inputPerMTok: number; outputPerMTok: number; cachedInputPerMTok: number | null; cacheWritePerMTok: number | null;
-  perRequest: number; updatedAt: string | number;
+  perRequest: number; batchDiscount: number; updatedAt: string | number;
 };

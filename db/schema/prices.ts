@@ -11,6 +11,8 @@ export const prices = sqliteTable("prices", {
   cacheWritePerMTok: integer("cache_write_per_mtok"),
   /** Credits per successful call, on top of the token rates: image, audio and video models that report no tokens. */
   perRequest: integer("per_request").notNull().default(0),
+  /** Percent off every rate for work sent as a batch (POST /v1/batches): 0 to 100, default 50 (OpenAI's). */
+  batchDiscount: integer("batch_discount").notNull().default(50),
   updatedAt: integer("updated_at").notNull(),
 });
 

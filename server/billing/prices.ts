@@ -8,8 +8,8 @@ import { strictObject } from "../http/strict-object";
  * Integer credits per million tokens, per model. Cache reads and writes cost the input rate unless set;
  * `perRequest` is added once per successful call.
  */
-export type Price = { inputPerMTok: number; outputPerMTok: number; cachedInputPerMTok: number | null; cacheWritePerMTok: number | null; perRequest: number };
-const FREE: Price = { inputPerMTok: 0, outputPerMTok: 0, cachedInputPerMTok: null, cacheWritePerMTok: null, perRequest: 0 };
+export type Price = { inputPerMTok: number; outputPerMTok: number; cachedInputPerMTok: number | null; cacheWritePerMTok: number | null; perRequest: number; batchDiscount: number };
+const FREE: Price = { inputPerMTok: 0, outputPerMTok: 0, cachedInputPerMTok: null, cacheWritePerMTok: null, perRequest: 0, batchDiscount: 50 };
 
 /** Token counts as they are priced: `input` excludes the cache reads and writes counted apart. */
 export type PricedUsage = { input: number; cacheRead: number; cacheWrite: number; output: number };
@@ -21,11 +21,13 @@ export const setPriceInput = strictObject({
   cachedInputPerMTok: rate.nullable().default(null),
   cacheWritePerMTok: rate.nullable().default(null),
   perRequest: rate.default(0),
+  /** Percent off every rate for batch work. */
+  batchDiscount: z.number().int().min(0).max(100).default(50),
 });
 
 const priceOf = (r: PriceRow): Price => ({
   inputPerMTok: r.inputPerMTok, outputPerMTok: r.outputPerMTok, cachedInputPerMTok: r.cachedInputPerMTok,
-  cacheWritePerMTok: r.cacheWritePerMTok, perRequest: r.perRequest,
+  cacheWritePerMTok: r.cacheWritePerMTok, perRequest: r.perRequest, batchDiscount: r.batchDiscount,
 });
 
 /** Prices per model, cached in memory (reloaded on every write); a model without a price costs 0. */
@@ -71,6 +73,20 @@ function worstInputRate(p: Price): number {
 /** The worst case of a request not yet made: every prompt token at the dearest input rate, the whole output, the per-request price. */
 export function holdCostOf(price: Price, promptTokens: number, outputTokens: number): number {
   return credits4(promptTokens, worstInputRate(price), outputTokens, price.outputPerMTok, 0, 0, 0, 0) + price.perRequest;
+}
+
+/**
+ * The price of work sent as a batch: every rate `batchDiscount` percent lower, rounded up to whole credits
+ * per million tokens (a discount never makes a priced rate free).
+ */
+export function batchPriceOf(p: Price): Price {
+  const off = (r: number) => (r === 0 ? 0 : Math.max(1, Math.ceil((r * (100 - p.batchDiscount)) / 100)));
+  return {
+    inputPerMTok: off(p.inputPerMTok), outputPerMTok: off(p.outputPerMTok),
+    cachedInputPerMTok: p.cachedInputPerMTok === null ? null : off(p.cachedInputPerMTok),
+    cacheWritePerMTok: p.cacheWritePerMTok === null ? null : off(p.cacheWritePerMTok),
+    perRequest: off(p.perRequest), batchDiscount: p.batchDiscount,
+  };
 }
 
 /** Whether using the model costs anything at all. */

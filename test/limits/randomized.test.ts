@@ -61,7 +61,7 @@ const actualCost = (p: Price, input: number, cacheRead: number, cacheWrite: numb
   (succeeded ? p.perRequest : 0);
 
 const rates = (inputPerMTok: number, outputPerMTok: number, extra: Partial<Price> = {}): Price =>
-  ({ inputPerMTok, outputPerMTok, cachedInputPerMTok: null, cacheWritePerMTok: null, perRequest: 0, ...extra });
+  ({ inputPerMTok, outputPerMTok, cachedInputPerMTok: null, cacheWritePerMTok: null, perRequest: 0, batchDiscount: 50, ...extra });
 
 const PRICES: Record<string, Price> = {
   free: rates(0, 0),

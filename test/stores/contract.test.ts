@@ -449,12 +449,12 @@ for (const [dialect, make] of factories) {
 
     describe("prices", () => {
       test("set inserts or replaces; list by model; delete is false (and unaudited) when there was none", async () => {
-        const p = await s.prices.set("gpt-4o", { inputPerMTok: 250, outputPerMTok: 1000, cachedInputPerMTok: 125, cacheWritePerMTok: null, perRequest: 0 }, A("price.set"));
-        expect(p).toEqual({ model: "gpt-4o", inputPerMTok: 250, outputPerMTok: 1000, cachedInputPerMTok: 125, cacheWritePerMTok: null, perRequest: 0, updatedAt: expect.any(Number) });
-        await s.prices.set("Claude", { inputPerMTok: 1, outputPerMTok: 2, cachedInputPerMTok: null, cacheWritePerMTok: null, perRequest: 0 }, A("price.set"));
-        await s.prices.set("b-model", { inputPerMTok: 1, outputPerMTok: 2, cachedInputPerMTok: null, cacheWritePerMTok: null, perRequest: 0 }, A("price.set"));
-        const again = await s.prices.set("gpt-4o", { inputPerMTok: 300, outputPerMTok: 1200, cachedInputPerMTok: null, cacheWritePerMTok: 400, perRequest: 7 }, A("price.set.again"));
-        expect(again).toMatchObject({ model: "gpt-4o", inputPerMTok: 300, outputPerMTok: 1200, cachedInputPerMTok: null, cacheWritePerMTok: 400, perRequest: 7 });
+        const p = await s.prices.set("gpt-4o", { inputPerMTok: 250, outputPerMTok: 1000, cachedInputPerMTok: 125, cacheWritePerMTok: null, perRequest: 0, batchDiscount: 50 }, A("price.set"));
+        expect(p).toEqual({ model: "gpt-4o", inputPerMTok: 250, outputPerMTok: 1000, cachedInputPerMTok: 125, cacheWritePerMTok: null, perRequest: 0, batchDiscount: 50, updatedAt: expect.any(Number) });
+        await s.prices.set("Claude", { inputPerMTok: 1, outputPerMTok: 2, cachedInputPerMTok: null, cacheWritePerMTok: null, perRequest: 0, batchDiscount: 50 }, A("price.set"));
+        await s.prices.set("b-model", { inputPerMTok: 1, outputPerMTok: 2, cachedInputPerMTok: null, cacheWritePerMTok: null, perRequest: 0, batchDiscount: 50 }, A("price.set"));
+        const again = await s.prices.set("gpt-4o", { inputPerMTok: 300, outputPerMTok: 1200, cachedInputPerMTok: null, cacheWritePerMTok: 400, perRequest: 7, batchDiscount: 20 }, A("price.set.again"));
+        expect(again).toMatchObject({ model: "gpt-4o", inputPerMTok: 300, outputPerMTok: 1200, cachedInputPerMTok: null, cacheWritePerMTok: 400, perRequest: 7, batchDiscount: 20 });
         // Byte order (SQLite's BINARY collation): upper case first.
         expect((await s.prices.list()).map((r) => r.model)).toEqual(["Claude", "b-model", "gpt-4o"]);
         expect((await s.prices.list())[2]).toEqual(again);

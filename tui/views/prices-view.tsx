@@ -30,6 +30,7 @@ const rateFields: FieldSpec[] = [
   { name: "cachedInputPerMTok", label: "Cached input", kind: "int", help: "tokens read from the prompt cache; blank = the input rate" },
   { name: "cacheWritePerMTok", label: "Cache write", kind: "int", help: "tokens written to the prompt cache; blank = the input rate" },
   { name: "perRequest", label: "Per request", kind: "int", help: "credits per successful request (default 0)" },
+  { name: "batchDiscount", label: "Batch discount", kind: "int", help: "percent off every rate in batches, 0 to 100 (default 50)" },
 ];
 const setFields: FieldSpec[] = [{ name: "model", label: "Model", kind: "text", required: true, help: "as clients name it; a model with a price gets this one instead" }, ...rateFields];
 
@@ -43,6 +44,7 @@ const priceBody = (v: Record<string, unknown>) => ({
   cachedInputPerMTok: (v.cachedInputPerMTok as number | undefined) ?? null,
   cacheWritePerMTok: (v.cacheWritePerMTok as number | undefined) ?? null,
   perRequest: (v.perRequest as number | undefined) ?? 0,
+  batchDiscount: (v.batchDiscount as number | undefined) ?? 50,
 });
 
 /** Model prices in credits per million tokens: set (a form, the model its key), change and delete them. */
@@ -108,7 +110,7 @@ export function PricesView({ api, active, width, height, pollMs = 1500 }: ViewPr
               ["model", p.model, { wrap: true }], ["input", num(p.inputPerMTok)], ["output", num(p.outputPerMTok)],
               ["cached input", p.cachedInputPerMTok === null ? `the input rate (${num(p.inputPerMTok)})` : num(p.cachedInputPerMTok)],
               ["cache write", p.cacheWritePerMTok === null ? `the input rate (${num(p.inputPerMTok)})` : num(p.cacheWritePerMTok)],
-              ["per request", num(p.perRequest)], ["updated", when(p.updatedAt)],
+              ["per request", num(p.perRequest)], ["batch discount", `${p.batchDiscount}%`], ["updated", when(p.updatedAt)],
             ]}
           />
         )

@@ -12,6 +12,8 @@ export const prices = pgTable("prices", {
   cacheWritePerMTok: int64("cache_write_per_mtok"),
   /** Credits per successful call, on top of the token rates: image, audio and video models that report no tokens. */
   perRequest: int64("per_request").notNull().default(0),
+  /** Percent off every rate for work sent as a batch (POST /v1/batches): 0 to 100, default 50 (OpenAI's). */
+  batchDiscount: int64("batch_discount").notNull().default(50),
   updatedAt: int64("updated_at").notNull(),
 });
 

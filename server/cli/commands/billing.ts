@@ -14,24 +14,27 @@ export const billingCommands: Command[] = [
       { name: "cached-input", type: "int", help: "credits per million prompt tokens read from the cache (OpenAI cached tokens, Anthropic cache reads); default: the input rate" },
       { name: "cache-write", type: "int", help: "credits per million prompt tokens written to the cache (Anthropic cache creation); default: the input rate" },
       { name: "per-request", type: "int", help: "credits per successful call, on top of the token rates (image, audio, video models); default 0" },
+      { name: "batch-discount", type: "int", help: "percent off every rate for work sent through POST /v1/batches, 0 to 100; default 50" },
     ],
     run: (c, { positionals: [model], flags: f }) => c.prices.set(model!, {
       inputPerMTok: f.input as number, outputPerMTok: f.output as number,
       ...(f["cached-input"] !== undefined ? { cachedInputPerMTok: f["cached-input"] as number } : {}),
       ...(f["cache-write"] !== undefined ? { cacheWritePerMTok: f["cache-write"] as number } : {}),
       ...(f["per-request"] !== undefined ? { perRequest: f["per-request"] as number } : {}),
+      ...(f["batch-discount"] !== undefined ? { batchDiscount: f["batch-discount"] as number } : {}),
     }),
     format: (p) => [
       `${p.model}: ${p.inputPerMTok} in / ${p.outputPerMTok} out per million tokens`,
       p.cachedInputPerMTok !== null ? `, ${p.cachedInputPerMTok} cached input` : "",
       p.cacheWritePerMTok !== null ? `, ${p.cacheWritePerMTok} cache write` : "",
       p.perRequest ? `, ${p.perRequest} per request` : "",
+      `, ${p.batchDiscount}% off in batches`,
     ].join(""),
   },
   {
     group: "price", verb: "list", summary: "List model prices (models without a price cost 0)",
     run: (c) => c.prices.list().then((r) => r.data),
-    format: (rows) => table(rows, ["model", "inputPerMTok", "outputPerMTok", "cachedInputPerMTok", "cacheWritePerMTok", "perRequest", "updatedAt"]),
+    format: (rows) => table(rows, ["model", "inputPerMTok", "outputPerMTok", "cachedInputPerMTok", "cacheWritePerMTok", "perRequest", "batchDiscount", "updatedAt"]),
   },
   {
     group: "price", verb: "delete", summary: "Remove a model's price", args: [{ name: "MODEL", help: "model name" }],

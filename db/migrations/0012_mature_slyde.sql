@@ -1,0 +1,1 @@
+ALTER TABLE `prices` ADD `batch_discount` integer DEFAULT 50 NOT NULL;

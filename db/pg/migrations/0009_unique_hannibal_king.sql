@@ -1,0 +1,1 @@
+ALTER TABLE "prices" ADD COLUMN "batch_discount" bigint DEFAULT 50 NOT NULL;
