@@ -60,7 +60,7 @@ export async function createContext(config: Config, opts: { dbPath?: string } = 
   ctx.channels = new ChannelRegistry(ctx);
   await Promise.all([ctx.prices.reload(), ctx.channels.reload()]);
   ctx.sessions = { secret: await loadSessionSecret(ctx), limiter: new LoginLimiter() };
-  ctx.poller = new ObjectPoller(ctx, config.RELAY_POLL_INTERVAL_MS);
+  ctx.poller = new ObjectPoller(ctx, { responses: config.RELAY_POLL_INTERVAL_MS, batches: config.RELAY_BATCH_POLL_INTERVAL_MS });
   ctx.poller.start();
   ctx.close = async () => {
     ctx.poller.stop();

@@ -83,6 +83,8 @@ export const envSchema = z.object({
   RELAY_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_.-]{1,64}$/, "letters, digits and : _ . - only").default("relay:"),
   /** How often the poller asks an upstream about a background response it follows. @default 5000 */
   RELAY_POLL_INTERVAL_MS: int(5_000, 50, 3_600_000),
+  /** How often the poller asks an upstream about a batch it follows (batches run for hours). @default 60000 */
+  RELAY_BATCH_POLL_INTERVAL_MS: int(60_000, 50, 3_600_000),
   /** PostgreSQL connections per instance. @default 10 */
   RELAY_DATABASE_POOL: int(10, 1, 1000),
   /** How long a dead instance's slots and holds outlive it. @default 30000 */

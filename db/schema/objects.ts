@@ -22,6 +22,11 @@ export const objects = sqliteTable(
     /** The upstream's object as last seen (JSON), for lists relay answers itself. */
     meta: text("meta", { mode: "json" }).$type<Record<string, unknown> | null>(),
     /**
+     * Relay's own notes on the object, never shown to clients: for a batch input file, what its lines may
+     * use at most (server/objects/batch-plan.ts), read when a batch is created from it.
+     */
+    plan: text("plan", { mode: "json" }).$type<Record<string, unknown> | null>(),
+    /**
      * Credits charged at submit for work that finishes later (a background response: its whole hold), not yet
      * settled: when the object ends, what it did not use is refunded, once (settledAt).
      */
@@ -37,6 +42,7 @@ export const objects = sqliteTable(
   (t) => [
     uniqueIndex("objects_kind_upstream_unique").on(t.kind, t.upstreamId, t.channelId),
     index("objects_account_kind_idx").on(t.accountId, t.kind, t.id),
+    index("objects_request_idx").on(t.requestId),
   ],
 );
 

@@ -5,7 +5,7 @@ import { costOf, type PricedUsage } from "../billing/prices";
 import { utcMonth } from "../limits/month";
 import { plan, rateLimitsOf, rateRefusal, retryAfter, type AdmitInput, type Hold, type Room } from "../limits/admission";
 import type { Account, KeySpend, MemberState } from "../limits/accounts";
-import type { Admission, LiveAccount, Settled } from "../limits/port";
+import type { Admission, LiveAccount, Settled, SettledLater } from "../limits/port";
 import type { SlotLimiter, SlotRequest } from "../limits/slots";
 import { isConnectionError } from "../usage/pg-settlement";
 import { log } from "../log";
@@ -215,6 +215,11 @@ export class ClusterAdmission implements Admission {
 
   credited(accountId: number): void {
     for (const k of this.rooms.keys()) if (k.startsWith(`${accountId}:`)) this.rooms.delete(k);
+  }
+
+  /** PostgreSQL has the settled object's refund and tokens already: read them again. */
+  settledLater(s: SettledLater): void {
+    this.credited(s.accountId);
   }
 
   close(): void {

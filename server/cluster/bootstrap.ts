@@ -175,7 +175,7 @@ export async function createPgContext(config: Config): Promise<AppContext> {
     const stopFence = fenceAfterPause(ctx.running, ttl);
     // One instance at a time polls each object (a Redis lease); with Redis away, every instance may (settling stays exactly once).
     const claim = redis ? redisPollClaim(redis, config.RELAY_REDIS_PREFIX, instances.id) : undefined;
-    ctx.poller = new ObjectPoller(ctx, config.RELAY_POLL_INTERVAL_MS, claim);
+    ctx.poller = new ObjectPoller(ctx, { responses: config.RELAY_POLL_INTERVAL_MS, batches: config.RELAY_BATCH_POLL_INTERVAL_MS }, claim);
     ctx.poller.start();
     ctx.close = async () => {
       ctx.poller.stop();

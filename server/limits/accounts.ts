@@ -64,6 +64,19 @@ export class Accounts {
     if (a) a.balance += amount;
   }
 
+  /** An object settled when it ended (committed): the balance, key and member spend get its refund, the month its tokens. */
+  settledLater(s: { accountId: number; keyId: number | null; memberUserId: number | null; refund: number; tokens: number }): void {
+    const a = this.accounts.get(s.accountId);
+    if (a) {
+      a.balance += s.refund;
+      a.monthTokens += s.tokens;
+    }
+    const k = s.keyId === null ? undefined : this.keys.get(s.keyId);
+    if (k) k.spent = Math.max(0, k.spent - s.refund);
+    const m = s.memberUserId === null ? undefined : this.members.get(`${s.accountId}:${s.memberUserId}`);
+    if (m) m.spent = Math.max(0, m.spent - s.refund);
+  }
+
   account(accountId: number): Account {
     let a = this.accounts.get(accountId);
     const month = utcMonth();

@@ -42,6 +42,11 @@ export type AdmitInput = {
   rates?: { scope: RateLimit["scope"]; id: number | string; rpm: number | null; tpm: number | null }[];
   /** The request as the journal records it at admission; a cluster hold keeps it, so another instance can log the request if this one dies. */
   admitted?: Admitted;
+  /**
+   * A worst case worked out by the caller (a batch: every line's prompt bound and output cap at the batch
+   * price), held as it is instead of one prompt and output at the model's price. `what` names it in refusals.
+   */
+  worstCase?: { credits: number; tokens: number; what: string };
 };
 
 /** What a request holds while it runs: one concurrency slot, credits, tokens and key spend. Released exactly once. */
@@ -137,6 +142,7 @@ export type Room = { balance: number; key: number; member: number; tokens: numbe
  * The prompt counts once; the output cap counts once per answer (`choices`).
  */
 export function plan(input: AdmitInput, price: Price, room: Room, promptTokens: number, tokenLimited = false): { credits: number; tokens: number; inject: number | null; tokenBound: number } | ApiError {
+  if (input.worstCase) return planWorstCase(input.worstCase, input.monthlyTokens > 0, room);
   // A token rate limit needs a bound on the output as much as a price does.
   const billed = isPriced(price) || input.monthlyTokens > 0 || tokenLimited;
   const choices = input.choices ?? 1;
@@ -168,6 +174,17 @@ export function plan(input: AdmitInput, price: Price, room: Room, promptTokens: 
   if (credits > room.member) return memberLimit(room.member, need, fits(price, promptTokens, room.member, choices), capped);
   if (tokens > room.tokens) return monthly();
   return { credits, tokens, inject, tokenBound: promptTokens + output };
+}
+
+/** A caller's own worst case, held whole or refused (nothing to shorten: its output caps are in a file upstream). */
+function planWorstCase(w: { credits: number; tokens: number; what: string }, quotaed: boolean, room: Room): ReturnType<typeof plan> {
+  const held = `${w.what} holds ${w.credits} credits (every line's prompt bound plus its output cap, at the batch price), but`;
+  if (w.credits > room.balance) return new ApiError("quota_exceeded", `${held} the balance has ${Math.max(0, room.balance)}. Add credits, or send fewer lines or lower their max tokens.`);
+  if (w.credits > room.key) return new ApiError("key_spend_limit_exceeded", `${held} this key's spend limit leaves ${Math.max(0, room.key)}. Raise this key's spend limit (or use another key), or send fewer lines.`);
+  if (w.credits > room.member) return new ApiError("member_spend_limit_exceeded", `${held} your monthly spend cap in this organization leaves ${Math.max(0, room.member)}. Ask an owner or admin of the organization to raise it, or send fewer lines.`);
+  const tokens = quotaed ? w.tokens : 0;
+  if (tokens > room.tokens) return monthly();
+  return { credits: w.credits, tokens, inject: null, tokenBound: w.tokens };
 }
 
 /** The per-minute limits a request takes: one request against each rpm, its token bound against each tpm. */

@@ -2,7 +2,7 @@ import type { AppContext } from "../context";
 import type { PricedUsage } from "../billing/prices";
 import { Accounts, type LiveSource } from "./accounts";
 import { admit, settle, type AdmitInput, type Hold } from "./admission";
-import type { Admission, LiveAccount, Settled } from "./port";
+import type { Admission, LiveAccount, Settled, SettledLater } from "./port";
 
 /**
  * Embedded mode's admission: every balance, hold, slot and rate window in this process's memory, over
@@ -34,5 +34,9 @@ export class EmbeddedAdmission implements Admission {
 
   credited(accountId: number, amount: number): void {
     this.accounts.credited(accountId, amount);
+  }
+
+  settledLater(s: SettledLater): void {
+    this.accounts.settledLater(s);
   }
 }

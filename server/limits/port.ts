@@ -27,4 +27,9 @@ export interface Admission {
   peek(accountId: number): LiveAccount | undefined;
   /** A committed balance change made outside settlement (an admin grant or adjustment). */
   credited(accountId: number, amount: number): void;
+  /** Work that finished later was settled (committed): its refund and the tokens it used, mirrored in live state. */
+  settledLater(s: SettledLater): void;
 }
+
+/** An object settled when it ended: the refund to its account, key and member, and the tokens it used this month. */
+export type SettledLater = { accountId: number; keyId: number | null; memberUserId: number | null; refund: number; tokens: number };

@@ -11,13 +11,27 @@ export type ObjectKind = {
   listed: boolean;
   /** Whether creating one names a model (and so is relayed, metered, as any model call). */
   createdWithModel: boolean;
+  /** The statuses it ends in (OpenAI's); an object in one is settled, and announced as `{kind}.{status}`. */
+  terminal: readonly string[];
+  /** Which poll interval follows it while it runs: responses every RELAY_POLL_INTERVAL_MS, batches less often. */
+  poll: "responses" | "batches" | null;
 };
 
 export const OBJECT_KINDS: readonly ObjectKind[] = [
-  { kind: "response", family: "responses", listed: false, createdWithModel: true },
-  { kind: "file", family: "files", listed: true, createdWithModel: false },
-  { kind: "batch", family: "batches", listed: true, createdWithModel: false },
+  { kind: "response", family: "responses", listed: false, createdWithModel: true, terminal: ["completed", "incomplete", "failed", "cancelled"], poll: "responses" },
+  { kind: "file", family: "files", listed: true, createdWithModel: false, terminal: [], poll: null },
+  { kind: "batch", family: "batches", listed: true, createdWithModel: false, terminal: ["completed", "failed", "expired", "cancelled"], poll: "batches" },
 ];
+
+/**
+ * The statuses of work still running upstream (a background response, a batch): the poller follows an
+ * object in one of these until it ends, prepaid or not (its end is announced either way).
+ */
+export const RUNNING_STATUSES = ["queued", "in_progress", "validating", "finalizing", "cancelling"] as const;
+
+export function kindOf(kind: string): ObjectKind | undefined {
+  return OBJECT_KINDS.find((k) => k.kind === kind);
+}
 
 export type ObjectOperation =
   /** POST /v1/{family} of a kind created without a model (a file upload, a batch). */

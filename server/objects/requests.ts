@@ -1,34 +1,33 @@
 import type { AppContext } from "../context";
 import type { Principal } from "../auth/authenticate";
-import type { LiveChannel } from "../channels/registry";
 import { ApiError } from "../errors";
 import { readBody } from "../http/body";
-import { adapterOf } from "../providers";
-import { readWithIdleTimeout, sendUpstream, upstreamHeaders } from "../relay/upstream";
 import { channelForNew, holdingChannel, ownedObject } from "./channels";
+import { forward, jsonOf } from "./forward";
+import { planOfBatchFile } from "./batch-plan";
+import { recordBatchFiles } from "./batch-usage";
+import { createBatch } from "./batches";
 import type { ObjectOperation } from "./kinds";
 import { settleIfEnded } from "./settle";
 
-const utf8 = new TextDecoder();
-
 /**
  * The object requests that name no model: follow-ups on an object (retrieve, delete, content, input
- * items, cancel), lists relay answers from its records, and creations without a model (file uploads).
- * Each goes to one channel, the object's own, with no failover (no other channel has the object) and
- * nothing held or charged: creating and reading objects costs nothing upstream; what uses them (a model
- * call, a batch) is metered where it runs.
+ * items, cancel), lists relay answers from its records, and creations without a model (file uploads,
+ * batches). Each goes to one channel, the object's own, with no failover (no other channel has the
+ * object). Creating and reading objects costs nothing upstream and is not charged; what uses them is
+ * metered where it runs: a model call as any, a batch held and prepaid at create (batches.ts).
  */
 export async function objectRequest(ctx: AppContext, request: Request, requestId: string, principal: Principal, op: ObjectOperation, url: URL): Promise<Response> {
   if (op.type === "list") return listed(ctx, principal, op.k.kind, url, requestId);
   if (op.type === "create") {
-    if (op.k.kind === "batch") {
-      // A batch runs up to its whole input at once; it is taken when relay can hold its worst case at the
-      // batch price and settle it when it ends, not before (a batch forwarded now would be free).
-      throw new ApiError("invalid_request", "Batches are not available through this relay yet (their billing is not in place); send the requests one by one.");
-    }
+    // A batch is model work: held at its worst case, prepaid, settled from its output file (batches.ts).
+    if (op.k.kind === "batch") return createBatch(ctx, request, requestId, principal, url);
     // An upload is checked here, so a malformed one is the client's 400, not an upstream's answer.
     const bytes = await readBody(request, ctx.config.RELAY_MAX_BODY_BYTES);
-    await requireUpload(bytes, request.headers.get("content-type"));
+    const form = await requireUpload(bytes, request.headers.get("content-type"));
+    // A batch input file is read as it passes: what its lines may use is known when a batch is made of it.
+    const file = form.get("file") as Blob;
+    const plan = form.get("purpose") === "batch" ? planOfBatchFile(new Uint8Array(await file.arrayBuffer())) : null;
     const channel = channelForNew(ctx, principal, op.k.kind);
     const res = await forward(ctx, request, requestId, channel, url, bytes);
     const created = jsonOf(res.bytes);
@@ -36,6 +35,7 @@ export async function objectRequest(ctx: AppContext, request: Request, requestId
       await ctx.stores.objects.record({
         kind: op.k.kind, upstreamId: created.id, channelId: channel.row.id, accountId: principal.accountId,
         keyId: principal.entry?.key.id ?? null, status: typeof created.status === "string" ? created.status : null, meta: created,
+        plan: plan as Record<string, unknown> | null,
       });
     }
     return res.response;
@@ -48,9 +48,13 @@ export async function objectRequest(ctx: AppContext, request: Request, requestId
     else if (op.rest === "" || op.rest === "cancel") {
       const seen = jsonOf(res.bytes);
       if (seen && seen.id === o.upstreamId) {
-        // A client's own look may be the first to see a background response end: it settles it then.
-        const { settled } = await settleIfEnded(ctx, o, seen);
-        if (!settled) await ctx.stores.objects.update(o.id, { status: typeof seen.status === "string" ? seen.status : o.status, meta: o.kind === "response" ? null : seen });
+        // A batch's output and error files become the account's as soon as anyone sees them.
+        if (o.kind === "batch") await recordBatchFiles(ctx, o, seen);
+        if (o.settledAt === null || o.kind !== "response") {
+          await ctx.stores.objects.update(o.id, { status: o.settledAt === null && typeof seen.status === "string" ? seen.status : o.status, meta: o.kind === "response" ? null : seen });
+        }
+        // A client's own look may be the first to see a background response or batch end: it settles it then.
+        await settleIfEnded(ctx, o, seen);
       }
     }
   }
@@ -72,34 +76,8 @@ async function listed(ctx: AppContext, principal: Principal, kind: string, url: 
   return new Response(JSON.stringify(body), { headers: { "content-type": "application/json", "x-request-id": requestId } });
 }
 
-/** One attempt on one channel; the upstream's answer as it came (status, type, bytes), or 502/504. */
-async function forward(ctx: AppContext, request: Request, requestId: string, channel: LiveChannel, url: URL, read?: Uint8Array): Promise<{ status: number; bytes: Uint8Array; response: Response }> {
-  const body = request.method === "GET" || request.method === "HEAD" ? null : read ?? await readBody(request, ctx.config.RELAY_MAX_BODY_BYTES);
-  const adapter = adapterOf(channel);
-  const contentType = request.headers.get("content-type");
-  const a = await sendUpstream(channel, adapter.url(channel, { path: url.pathname.replace(/^.*?\/v1\//, "/v1/"), search: url.search, upstreamModel: "" }),
-    { method: request.method, headers: upstreamHeaders(request.headers, channel, adapter, body && body.byteLength > 0 ? contentType : null), body: body && body.byteLength > 0 ? (body as Uint8Array<ArrayBuffer>) : null },
-    channel.row.firstByteTimeoutMs ?? ctx.config.RELAY_FIRST_BYTE_TIMEOUT_MS, request.signal);
-  if (a.kind === "failed") {
-    channel.breaker.onFailure(a.message);
-    throw a.timeout
-      ? new ApiError("upstream_timeout", `The channel holding this object did not answer in time; try again.`)
-      : new ApiError("upstream_error", `The channel holding this object could not be reached; try again. Ask the relay's operator about request ${requestId}.`);
-  }
-  const bytes = await readWithIdleTimeout(a.res, a.abort, channel.row.idleTimeoutMs ?? ctx.config.RELAY_STREAM_IDLE_TIMEOUT_MS);
-  if (bytes === null) throw new ApiError("upstream_timeout", "The channel holding this object stopped answering; try again.");
-  if (a.res.status >= 500) channel.breaker.onFailure(`${channel.row.name}: HTTP ${a.res.status}`);
-  else channel.breaker.onSuccess();
-  const headers: Record<string, string> = { "x-request-id": requestId };
-  const type = a.res.headers.get("content-type");
-  if (type) headers["content-type"] = type;
-  const disposition = a.res.headers.get("content-disposition");
-  if (disposition) headers["content-disposition"] = disposition;
-  return { status: a.res.status, bytes, response: new Response(bytes as Uint8Array<ArrayBuffer>, { status: a.res.status, headers }) };
-}
-
 /** A file upload as OpenAI takes it: multipart/form-data with a `file` part and a `purpose`. */
-async function requireUpload(bytes: Uint8Array, contentType: string | null): Promise<void> {
+async function requireUpload(bytes: Uint8Array, contentType: string | null): Promise<FormData> {
   if (!contentType || !/^multipart\/form-data/i.test(contentType)) {
     throw new ApiError("invalid_request", "A file upload must be multipart/form-data with a 'file' part and a 'purpose' field.");
   }
@@ -111,13 +89,5 @@ async function requireUpload(bytes: Uint8Array, contentType: string | null): Pro
   }
   if (!(form.get("file") instanceof Blob)) throw new ApiError("invalid_request", "The upload has no 'file' part.", "file");
   if (typeof form.get("purpose") !== "string") throw new ApiError("invalid_request", "The upload has no 'purpose' field (e.g. batch, assistants, user_data).", "purpose");
-}
-
-function jsonOf(bytes: Uint8Array): Record<string, unknown> | null {
-  try {
-    const v = JSON.parse(utf8.decode(bytes));
-    return v && typeof v === "object" && !Array.isArray(v) ? v : null;
-  } catch {
-    return null;
-  }
+  return form;
 }

@@ -157,10 +157,18 @@ export type NewObject = {
   model?: string | null;
   /** The request that prepaid it. */
   requestId?: string | null;
+  /** Relay's own notes (a batch input file's bounds, a batch's prices), never shown to clients. */
+  plan?: Record<string, unknown> | null;
 };
 
-/** How an ended object is settled: what it used; the rest of what it prepaid is refunded under `ref`. */
-export type Settling = { status: string; used: number; ref: string; note: string };
+/**
+ * How an ended object is settled: what it used (credits, and tokens for the month's quota); the rest of what
+ * it prepaid is refunded under `ref`, to the account and to the spend of the key and member that paid it.
+ */
+export type Settling = { status: string; used: number; tokens: number; ref: string; note: string };
+
+/** What settling an object did: whether this call settled it, the refund, and whose spend it gave back. */
+export type ObjectSettled = { settled: boolean; refund: number; keyId: number | null; memberUserId: number | null };
 
 /**
  * Upstream objects (server/objects/): who owns each and which channel holds it. No audit rows: these are
@@ -174,8 +182,10 @@ export interface ObjectStore {
   /** The account's objects of a kind, newest first, after the object with id `before` when given. */
   list(kind: string, accountId: number, opts: { limit: number; before?: number }): Promise<ObjectRow[]>;
   update(id: number, fields: { status?: string | null; meta?: Record<string, unknown> | null }): Promise<void>;
+  /** The objects these requests prepaid (a background response, a batch), to show next to their usage rows. */
+  prepaidBy(requestIds: string[]): Promise<{ requestId: string; kind: string; upstreamId: string }[]>;
+  /** Objects still followed, oldest first: prepaid and not settled, or running upstream (what the poller follows). */
   remove(id: number): Promise<void>;
-  /** Objects that prepaid and have not been settled, oldest first (what the poller follows). */
   unsettled(limit: number): Promise<ObjectRow[]>;
   /**
    * Settles an ended object exactly once: marks it settled with its final status and, in the same
@@ -183,7 +193,7 @@ export interface ObjectStore {
    * request's committed charge (a kill -9 can leave that request interrupted, charged nothing). `pending`
    * while that request is not yet in the usage log; `settled: false` if someone settled it first.
    */
-  settle(id: number, s: Settling): Promise<{ settled: boolean; refund: number } | "pending">;
+  settle(id: number, s: Settling): Promise<ObjectSettled | "pending">;
 }
 
 export type Stores = {

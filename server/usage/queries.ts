@@ -4,15 +4,21 @@ import type { UsageFilter } from "../stores/types";
 
 export type { UsageFilter } from "../stores/types";
 
-/** A usage row as admins see it: everything, the operator's error detail included. */
-const adminView = (r: UsageRow) => ({ ...r, at: new Date(r.at).toISOString() });
+/**
+ * A usage row as admins see it: everything, the operator's error detail included, and the object it
+ * prepaid (a background response, a batch: refunded under `refund:<kind>:<id>` when it ends).
+ */
+const adminView = (r: UsageRow, object: string | null = null) => ({ ...r, at: new Date(r.at).toISOString(), object });
 export type UsageView = ReturnType<typeof adminView>;
 
 /** Usage rows, newest first. Flushes pending writes first so callers see their own latest requests. */
 export async function listUsage(ctx: AppContext, f: UsageFilter & { limit?: number }): Promise<UsageView[]> {
   await ctx.writer.flush();
   const limit = Math.min(Math.max(f.limit ?? 100, 1), 10_000);
-  return (await ctx.stores.usage.list(f, limit)).map(adminView);
+  const rows = await ctx.stores.usage.list(f, limit);
+  const prepaid = new Map((await ctx.stores.objects.prepaidBy(rows.filter((r) => r.endpoint === "/v1/batches" || r.endpoint === "/v1/responses").map((r) => r.requestId)))
+    .map((o) => [o.requestId, `${o.kind}:${o.upstreamId}`]));
+  return rows.map((r) => adminView(r, prepaid.get(r.requestId) ?? null));
 }
 
 /** Requests and tokens per hour for one key over the last `hours`, every hour present (zeros included). */

@@ -32,7 +32,7 @@ afterAll(async () => {
 test("pollers of three instances share a lease per object: one upstream call per pass", async () => {
   const key = (await userWithKey(h, "lee", { credits: 10_000 })).key;
   const r = await new OpenAI({ apiKey: key, baseURL: `${h.url}/v1`, maxRetries: 0 }).responses.create({ model: "m", input: "x", background: true, max_output_tokens: 20 });
-  const pollers = ["i1", "i2", "i3"].map((id) => new ObjectPoller(h.ctx, 1000, redisPollClaim(redis, h.ctx.config.RELAY_REDIS_PREFIX, id)));
+  const pollers = ["i1", "i2", "i3"].map((id) => new ObjectPoller(h.ctx, { responses: 1000, batches: 1000 }, redisPollClaim(redis, h.ctx.config.RELAY_REDIS_PREFIX, id)));
   const gets = () => mock.hits.filter((x) => x.method === "GET" && x.path === `/v1/responses/${r.id}`).length;
   await Promise.all(pollers.map((p) => p.tick()));
   expect(gets()).toBe(1);

@@ -145,12 +145,34 @@ describe("files", () => {
 });
 
 describe("batches", () => {
-  test("creating a batch is refused with a clear message until its billing is in place (never forwarded free)", async () => {
+  const line = (i: number) => JSON.stringify({ custom_id: `r${i}`, method: "POST", url: "/v1/chat/completions", body: { model: MODEL, messages: [{ role: "user", content: "hi" }], max_tokens: 10 } });
+  const input = async (c: OpenAI) => c.files.create({ file: await toFile(Buffer.from([0, 1, 2].map(line).join("\n") + "\n"), "in.jsonl"), purpose: "batch" });
+
+  test("create goes to the upstream holding the input file, every time; retrieve and cancel follow the batch", async () => {
+    for (let i = 0; i < 6; i++) {
+      const f = await input(alice);
+      const holder = holderOf(f.id);
+      const other = mocks.find((m) => m !== holder)!;
+      const otherBefore = other.hits.length;
+      const b = await alice.batches.create({ input_file_id: f.id, endpoint: "/v1/chat/completions", completion_window: "24h" });
+      expect(holder.has(b.id)).toBe(true);
+      expect((await alice.batches.retrieve(b.id)).id).toBe(b.id);
+      expect((await alice.batches.cancel(b.id)).status).toBe("cancelling");
+      expect(other.hits.length).toBe(otherBefore);
+    }
+  }, T);
+
+  test("another account's batch and input file are 404, and lists show only the caller's batches", async () => {
+    const f = await input(alice);
+    const b = await alice.batches.create({ input_file_id: f.id, endpoint: "/v1/chat/completions", completion_window: "24h" });
     const before = mocks.map((m) => m.hits.length);
-    const err = await alice.batches.create({ input_file_id: "file-x", endpoint: "/v1/chat/completions", completion_window: "24h" }).catch((e) => e);
-    expect(err.status).toBe(400);
-    expect(err.message).toContain("Batches are not available through this relay yet");
-    expect(mocks.map((m) => m.hits.length)).toEqual(before);
+    expect(await bob.batches.retrieve(b.id).catch((e) => e.status)).toBe(404);
+    expect(await bob.batches.cancel(b.id).catch((e) => e.status)).toBe(404);
+    expect(await bob.batches.create({ input_file_id: f.id, endpoint: "/v1/chat/completions", completion_window: "24h" }).catch((e) => e.status)).toBe(404);
     expect(await alice.batches.retrieve("batch_unknown").catch((e) => e.status)).toBe(404);
+    expect(mocks.map((m) => m.hits.length)).toEqual(before);
+    const mine = (await alice.batches.list()).data.map((x) => x.id);
+    expect(mine).toContain(b.id);
+    expect((await bob.batches.list()).data).toEqual([]);
   }, T);
 });

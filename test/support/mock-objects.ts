@@ -7,11 +7,23 @@ export type ObjectsMock = {
   name: string; url: string; hits: { method: string; path: string }[]; has(id: string): boolean; stop(): Promise<void>;
   /** Ends a background response upstream: its status and usage from now on. */
   finish(id: string, status: string, usage: { input_tokens: number; output_tokens: number } | null): void;
+  /**
+   * Ends a batch: its first `answered` lines (default all) get an answer with `usage` each in the output
+   * file (the model named with `modelSuffix` appended, as upstreams date their model names), the next
+   * `failed` lines an error in the error file; the rest never ran.
+   */
+  finishBatch(id: string, status: string, o?: { answered?: number; failed?: number; usage?: { prompt_tokens: number; completion_tokens: number }; modelSuffix?: string }): void;
+  batch(id: string): Record<string, unknown> | undefined;
 };
 
 export function startObjectsMock(name: string): ObjectsMock {
   const responses = new Map<string, Record<string, unknown>>();
   const files = new Map<string, { meta: Record<string, unknown>; content: Uint8Array }>();
+  const batches = new Map<string, Record<string, unknown>>();
+  const addFile = (id: string, purpose: string, text: string) => {
+    const content = new TextEncoder().encode(text);
+    files.set(id, { meta: { id, object: "file", bytes: content.byteLength, created_at: Math.floor(Date.now() / 1000), filename: `${id}.jsonl`, purpose, status: "processed" }, content });
+  };
   const hits: { method: string; path: string }[] = [];
   let n = 0;
   const json = (v: unknown, status = 200) => Response.json(v, { status });
@@ -75,13 +87,51 @@ export function startObjectsMock(name: string): ObjectsMock {
         }
         return json(file.meta);
       }
+      if (path === "/v1/batches" && req.method === "POST") {
+        const body = await req.json() as Record<string, unknown>;
+        if (!files.has(body.input_file_id as string)) return json({ error: { message: `No file ${body.input_file_id}`, type: "invalid_request_error", code: null } }, 400);
+        const total = new TextDecoder().decode(files.get(body.input_file_id as string)!.content).split("\n").filter((l) => l.trim()).length;
+        const b = {
+          id: `batch_${id}`, object: "batch", endpoint: body.endpoint, input_file_id: body.input_file_id, completion_window: body.completion_window,
+          status: "in_progress", output_file_id: null, error_file_id: null, created_at: Math.floor(Date.now() / 1000), metadata: body.metadata ?? null,
+          request_counts: { total, completed: 0, failed: 0 },
+        };
+        batches.set(b.id, b);
+        return json(b);
+      }
+      const bt = /^\/v1\/batches\/([^/]+)(\/cancel)?$/.exec(path);
+      if (bt) {
+        const b = batches.get(bt[1]!);
+        if (!b) return missing(bt[1]!);
+        if (bt[2] && req.method === "POST") b.status = "cancelling";
+        return json(b);
+      }
       return json({ error: { message: `mock ${name}: no route ${req.method} ${path}` } }, 404);
     },
   });
   return {
     name, url: `http://127.0.0.1:${server.port}`, hits,
-    has: (id) => responses.has(id) || files.has(id),
+    has: (id) => responses.has(id) || files.has(id) || batches.has(id),
     finish: (id, status, usage) => void Object.assign(responses.get(id)!, { status, usage: usage && { ...usage, total_tokens: usage.input_tokens + usage.output_tokens } }),
+    batch: (id) => batches.get(id),
+    finishBatch: (id, status, o = {}) => {
+      const b = batches.get(id)!;
+      const lines = new TextDecoder().decode(files.get(b.input_file_id as string)!.content).split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l));
+      const answered = o.answered ?? lines.length;
+      const failed = o.failed ?? 0;
+      const usage = o.usage ?? { prompt_tokens: 10, completion_tokens: 5 };
+      const out = lines.slice(0, answered).map((l, i) => JSON.stringify({
+        id: `batch_req_${i}`, custom_id: l.custom_id,
+        response: { status_code: 200, request_id: `req_${i}`, body: { id: `chatcmpl-${i}`, object: "chat.completion", model: `${l.body.model}${o.modelSuffix ?? ""}`, usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens } } },
+        error: null,
+      }));
+      const errs = lines.slice(answered, answered + failed).map((l, i) => JSON.stringify({
+        id: `batch_req_e${i}`, custom_id: l.custom_id, response: { status_code: 400, request_id: `req_e${i}`, body: { error: { message: "bad line", type: "invalid_request_error" } } }, error: null,
+      }));
+      if (out.length) addFile(`file-out-${id}`, "batch_output", out.join("\n") + "\n");
+      if (errs.length) addFile(`file-err-${id}`, "batch_error", errs.join("\n") + "\n");
+      Object.assign(b, { status, output_file_id: out.length ? `file-out-${id}` : null, error_file_id: errs.length ? `file-err-${id}` : null, request_counts: { total: lines.length, completed: out.length, failed: errs.length } });
+    },
     stop: () => server.stop(true),
   };
 }

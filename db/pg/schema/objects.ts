@@ -15,6 +15,11 @@ export const objects = pgTable(
     status: text("status"),
     meta: jsonb("meta").$type<Record<string, unknown> | null>(),
     /**
+     * Relay's own notes on the object, never shown to clients: for a batch input file, what its lines may
+     * use at most (server/objects/batch-plan.ts), read when a batch is created from it.
+     */
+    plan: jsonb("plan").$type<Record<string, unknown> | null>(),
+    /**
      * Credits charged at submit for work that finishes later (a background response: its whole hold), not yet
      * settled: when the object ends, what it did not use is refunded, once (settledAt).
      */
@@ -30,6 +35,7 @@ export const objects = pgTable(
   (t) => [
     uniqueIndex("objects_kind_upstream_unique").on(t.kind, t.upstreamId, t.channelId),
     index("objects_account_kind_idx").on(t.accountId, t.kind, t.id),
+    index("objects_request_idx").on(t.requestId),
   ],
 );
 

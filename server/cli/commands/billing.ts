@@ -83,6 +83,6 @@ export const billingCommands: Command[] = [
     run: (c, { flags: f }) => c.usage({ user: f.user as string | undefined, org: f.org as string | undefined, key: f.key as number | undefined, limit: (f.limit as number) ?? 50 }).then((r) => r.data),
     // Short headings: the cached and cache-write counts are parts of the input count.
     format: (rows) => table(rows.map((r: Record<string, unknown>) => ({ ...r, in: r.promptTokens, cached: r.cachedTokens, cacheWrite: r.cacheWriteTokens, out: r.completionTokens })),
-      ["at", "requestId", "keyPrefix", "model", "channelId", "status", "errorCode", "stream", "in", "cached", "cacheWrite", "out", "cost", "ttfbMs", "totalMs"]),
+      ["at", "requestId", "keyPrefix", "model", "channelId", "status", "errorCode", "stream", "in", "cached", "cacheWrite", "out", "cost", "object", "ttfbMs", "totalMs"]),
   },
 ];
