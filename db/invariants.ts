@@ -52,9 +52,9 @@ const CHECKS: Check[] = [
     describe: (r) => `request ${r.request_id} (cost ${r.cost}): ${r.n} matching charges`,
   },
   {
-    name: "every key's spend equals its charges",
+    name: "every key's spend equals its charges (less the refunds of work that finished later)",
     sql: () => `SELECT id, spent, charged FROM (SELECT k.id, k.spent,
-      coalesce((SELECT -sum(l.amount) FROM ledger l WHERE l.key_id = k.id AND l.kind = 'charge'), 0) AS charged FROM api_keys k) x
+      coalesce((SELECT -sum(l.amount) FROM ledger l WHERE l.key_id = k.id AND l.kind IN ('charge', 'refund')), 0) AS charged FROM api_keys k) x
       WHERE spent <> charged ORDER BY id`,
     describe: (r) => `key ${r.id}: spent ${r.spent}, charges ${r.charged}`,
   },
@@ -62,7 +62,8 @@ const CHECKS: Check[] = [
     name: "every account's token counters equal its usage rows",
     sql: () => `SELECT id, counted, used FROM (SELECT a.id,
       coalesce((SELECT sum(t.tokens) FROM token_usage t WHERE t.account_id = a.id), 0) AS counted,
-      coalesce((SELECT sum(u.prompt_tokens + u.completion_tokens) FROM usage_log u WHERE u.account_id = a.id), 0) AS used FROM accounts a) x
+      coalesce((SELECT sum(u.prompt_tokens + u.completion_tokens) FROM usage_log u WHERE u.account_id = a.id), 0) +
+      coalesce((SELECT sum(o.used_tokens) FROM objects o WHERE o.account_id = a.id AND o.settled_at IS NOT NULL), 0) AS used FROM accounts a) x
       WHERE counted <> used ORDER BY id`,
     describe: (r) => `account ${r.id}: token_usage ${r.counted}, usage rows ${r.used}`,
   },
@@ -71,7 +72,10 @@ const CHECKS: Check[] = [
     // Over all months: the month a settlement counts in and its usage row's `at` may straddle a month's end.
     sql: () => `SELECT account_id, user_id, counted, charged FROM (SELECT k.account_id, k.user_id,
       coalesce((SELECT sum(m.credits) FROM member_spend m WHERE m.account_id = k.account_id AND m.user_id = k.user_id), 0) AS counted,
-      coalesce((SELECT sum(u.cost) FROM usage_log u WHERE u.org_id IS NOT NULL AND u.account_id = k.account_id AND u.user_id = k.user_id), 0) AS charged
+      coalesce((SELECT sum(u.cost) FROM usage_log u WHERE u.org_id IS NOT NULL AND u.account_id = k.account_id AND u.user_id = k.user_id), 0) -
+      coalesce((SELECT sum(l.amount) FROM objects o JOIN usage_log u ON u.request_id = o.request_id
+        JOIN ledger l ON l.kind = 'refund' AND l.ref = 'refund:' || o.kind || ':' || o.upstream_id
+        WHERE u.org_id IS NOT NULL AND u.account_id = k.account_id AND u.user_id = k.user_id), 0) AS charged
       FROM (SELECT account_id, user_id FROM member_spend UNION SELECT account_id, user_id FROM usage_log WHERE org_id IS NOT NULL AND user_id IS NOT NULL) k) x
       WHERE counted <> charged ORDER BY account_id, user_id`,
     describe: (r) => `member ${r.user_id} of account ${r.account_id}: member_spend ${r.counted}, charges ${r.charged}`,

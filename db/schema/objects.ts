@@ -35,6 +35,9 @@ export const objects = sqliteTable(
     model: text("model"),
     /** The request that prepaid it: a refund never exceeds what that request's charge committed. */
     requestId: text("request_id"),
+    /** What it used when it ended (credits, capped at what it prepaid; tokens, counted in the month's quota then). */
+    usedCredits: integer("used_credits"),
+    usedTokens: integer("used_tokens"),
     settledAt: integer("settled_at"),
     createdAt: createdAt(),
     updatedAt: integer("updated_at").notNull().$defaultFn(() => Date.now()),

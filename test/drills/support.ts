@@ -88,18 +88,22 @@ export function accountingChecks(db: Database, checks: Checks, label = ""): void
     (SELECT 1 FROM usage_log u WHERE u.request_id = l.ref AND u.cost = -l.amount)`);
   checks.add(`${p}every ledger charge belongs to a logged request`, orphans === 0, `${orphans} charges without a usage row`);
 
+  // Work that finished later (a background response, a batch) gives its key back what it refunded.
   const spentOff = count(db, `SELECT count(*) AS n FROM api_keys k WHERE k.spent <>
-    coalesce((SELECT -sum(amount) FROM ledger l WHERE l.key_id = k.id AND l.kind = 'charge'), 0)`);
-  checks.add(`${p}every key's spend equals its charges`, spentOff === 0, `${spentOff} keys off`);
+    coalesce((SELECT -sum(amount) FROM ledger l WHERE l.key_id = k.id AND l.kind IN ('charge', 'refund')), 0)`);
+  checks.add(`${p}every key's spend equals its charges less its refunds`, spentOff === 0, `${spentOff} keys off`);
 
   const tokensOff = count(db, `SELECT count(*) AS n FROM accounts a WHERE
     coalesce((SELECT sum(tokens) FROM token_usage t WHERE t.account_id = a.id), 0) <>
-    coalesce((SELECT sum(prompt_tokens + completion_tokens) FROM usage_log g WHERE g.account_id = a.id), 0)`);
-  checks.add(`${p}monthly token counters equal the usage log`, tokensOff === 0, `${tokensOff} accounts off`);
+    coalesce((SELECT sum(prompt_tokens + completion_tokens) FROM usage_log g WHERE g.account_id = a.id), 0) +
+    coalesce((SELECT sum(o.used_tokens) FROM objects o WHERE o.account_id = a.id AND o.settled_at IS NOT NULL), 0)`);
+  checks.add(`${p}monthly token counters equal the usage log and settled objects`, tokensOff === 0, `${tokensOff} accounts off`);
 
   // A member's monthly spend in an org is what their member keys were charged that month, no more, no less.
   const memberOff = count(db, `SELECT count(*) AS n FROM (
-    SELECT u.account_id, u.user_id, strftime('%Y-%m', u.at / 1000, 'unixepoch') AS month, sum(u.cost) AS used
+    SELECT u.account_id, u.user_id, strftime('%Y-%m', u.at / 1000, 'unixepoch') AS month,
+      sum(u.cost) - coalesce(sum((SELECT l.amount FROM objects o JOIN ledger l ON l.kind = 'refund' AND l.ref = 'refund:' || o.kind || ':' || o.upstream_id
+        WHERE o.request_id = u.request_id)), 0) AS used
     FROM usage_log u WHERE u.org_id IS NOT NULL AND u.user_id IS NOT NULL GROUP BY 1, 2, 3) g
     FULL JOIN member_spend ms ON ms.account_id = g.account_id AND ms.user_id = g.user_id AND ms.month = g.month
     WHERE coalesce(ms.credits, 0) <> coalesce(g.used, 0)`);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import OpenAI from "openai";
 import { startRelay, userWithKey, type Harness } from "../support/harness";
 import { startObjectsMock, type ObjectsMock } from "../support/mock-objects";
-import { dbQuery } from "../support/limits-helpers";
+import { dbQuery, ledgerViolations } from "../support/limits-helpers";
 import { eventually } from "../support/relay-fixture";
 import { settleIfEnded } from "../../server/objects/settle";
 import { interruptedSettlement } from "../../server/usage/journal";
@@ -94,3 +94,8 @@ describe("background responses", () => {
     expect(orphans).toEqual([]);
   }, T);
 });
+
+test("the ledger balances: balances, key and member spend, and monthly tokens all agree with the charges and refunds", async () => {
+  await Bun.sleep(300); // the poller's last passes
+  expect(await ledgerViolations(h)).toEqual([]);
+}, T);

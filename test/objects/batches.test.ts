@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import OpenAI, { toFile } from "openai";
 import { startRelay, userWithKey, type Harness } from "../support/harness";
 import { startObjectsMock, type ObjectsMock } from "../support/mock-objects";
-import { dbQuery } from "../support/limits-helpers";
+import { dbQuery, ledgerViolations } from "../support/limits-helpers";
 import { eventually } from "../support/relay-fixture";
 import { costOf, holdCostOf, batchPriceOf } from "../../server/billing/prices";
 import { planOfBatchFile } from "../../server/objects/batch-plan";
@@ -125,6 +125,24 @@ describe("batches are held and settled", () => {
   }, T);
 });
 
+describe("batches of an org member", () => {
+  test("are charged to the org, and their refund gives the member's monthly spend back", async () => {
+    await h.admin.users.create({ name: "mia" });
+    await h.admin.orgs.create({ name: "batchco", credits: START });
+    await h.admin.orgs.addMember("batchco", { user: "mia", role: "member", monthlySpend: START });
+    const key = (await h.admin.keys.create({ org: "batchco", member: "mia", label: "m" })).key as string;
+    const mia = new OpenAI({ apiKey: key, baseURL: `${h.url}/v1`, maxRetries: 0 });
+    const lines = [0, 1].map((i) => line(i));
+    const b = await create((await upload(lines, mia)).id, mia);
+    mock.finishBatch(b.id, "completed", { usage: { prompt_tokens: 3, completion_tokens: 4 } });
+    await eventually(async () => (await refunds(b.id)).length === 1, "the member's batch refund");
+    const used = costOf(batchPriceOf(h.ctx.prices.get(MODEL)), { input: 6, cacheRead: 0, cacheWrite: 0, output: 8 }, false);
+    const [spend] = await dbQuery(h, "SELECT credits FROM member_spend WHERE user_id = (SELECT id FROM users WHERE name = 'mia')") as { credits: number }[];
+    expect(Number(spend!.credits)).toBe(used);
+    expect(await ledgerViolations(h)).toEqual([]);
+  }, T);
+});
+
 describe("batches that cannot be held", () => {
   test("a batch whose worst case passes the balance is 402 quota_exceeded before any upstream call", async () => {
     const poor = await userWithKey(h, "pat", { credits: 50 });
@@ -171,3 +189,8 @@ describe("batches that cannot be held", () => {
     expect(body.error.param).toBe("input_file_id");
   }, T);
 });
+
+test("the ledger balances: balances, key and member spend, and monthly tokens all agree with the charges and refunds", async () => {
+  await Bun.sleep(300); // the poller's last passes
+  expect(await ledgerViolations(h)).toEqual([]);
+}, T);

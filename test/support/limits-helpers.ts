@@ -176,12 +176,14 @@ export function ledgerViolations(src: DbSource): Promise<string[]> {
       out.push(`charge ${r.ref} has no usage row`);
     }
     for (const r of await q<{ id: number; spent: number; s: number }>(
-      "SELECT k.id, k.spent, coalesce((SELECT -sum(amount) FROM ledger l WHERE l.key_id = k.id AND l.kind = 'charge'), 0) AS s FROM api_keys k",
+      "SELECT k.id, k.spent, coalesce((SELECT -sum(amount) FROM ledger l WHERE l.key_id = k.id AND l.kind IN ('charge', 'refund')), 0) AS s FROM api_keys k",
     )) {
-      if (r.spent !== r.s) out.push(`key ${r.id}: spent ${r.spent} != its charges ${r.s}`);
+      if (r.spent !== r.s) out.push(`key ${r.id}: spent ${r.spent} != its charges less refunds ${r.s}`);
     }
+    // Tokens count in the month of their request, or for work that finished later, the month it was settled.
     const tokens = byMonth(await q<{ key: number; at: number; value: number }>(
-      "SELECT account_id AS key, at, prompt_tokens + completion_tokens AS value FROM usage_log",
+      `SELECT account_id AS key, at, prompt_tokens + completion_tokens AS value FROM usage_log
+       UNION ALL SELECT account_id AS key, settled_at AS at, used_tokens AS value FROM objects WHERE settled_at IS NOT NULL AND used_tokens > 0`,
     ));
     for (const r of await q<{ account_id: number; month: string; tokens: number }>("SELECT account_id, month, tokens FROM token_usage")) {
       const s = tokens.get(`${r.account_id} ${r.month}`) ?? 0;
@@ -189,7 +191,8 @@ export function ledgerViolations(src: DbSource): Promise<string[]> {
     }
     // A member's spend in an org equals the charges of their member keys' requests there.
     const spend = byMonth((await q<{ account_id: number; user_id: number; at: number; cost: number }>(
-      "SELECT account_id, user_id, at, cost FROM usage_log WHERE org_id IS NOT NULL",
+      `SELECT u.account_id, u.user_id, u.at, u.cost - coalesce((SELECT l.amount FROM objects o JOIN ledger l ON l.kind = 'refund' AND l.ref = 'refund:' || o.kind || ':' || o.upstream_id
+         WHERE o.request_id = u.request_id), 0) AS cost FROM usage_log u WHERE u.org_id IS NOT NULL`,
     )).map((r) => ({ key: `${r.account_id}:${r.user_id}`, at: r.at, value: r.cost })));
     for (const r of await q<{ account_id: number; user_id: number; month: string; credits: number }>("SELECT account_id, user_id, month, credits FROM member_spend")) {
       const s = spend.get(`${r.account_id}:${r.user_id} ${r.month}`) ?? 0;

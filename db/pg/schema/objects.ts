@@ -28,6 +28,9 @@ export const objects = pgTable(
     model: text("model"),
     /** The request that prepaid it: a refund never exceeds what that request's charge committed. */
     requestId: text("request_id"),
+    /** What it used when it ended (credits, capped at what it prepaid; tokens, counted in the month's quota then). */
+    usedCredits: int64("used_credits"),
+    usedTokens: int64("used_tokens"),
     settledAt: int64("settled_at"),
     createdAt: createdAt(),
     updatedAt: int64("updated_at").notNull().$defaultFn(() => Date.now()),

@@ -64,7 +64,7 @@ export function pgObjects(db: PgDb): ObjectStore {
         }
         const refund = Math.max(0, Math.min(o.prepaid, charged) - st.used);
         const now = Date.now();
-        await tx.update(objects).set({ settledAt: now, status: st.status, updatedAt: now }).where(eq(objects.id, id));
+        await tx.update(objects).set({ settledAt: now, status: st.status, usedCredits: st.used, usedTokens: st.tokens, updatedAt: now }).where(eq(objects.id, id));
         if (st.tokens > 0) {
           await tx.insert(tokenUsage).values({ accountId: o.accountId, month: utcMonth(now), tokens: st.tokens })
             .onConflictDoUpdate({ target: [tokenUsage.accountId, tokenUsage.month], set: { tokens: sql`${tokenUsage.tokens} + ${st.tokens}` } });

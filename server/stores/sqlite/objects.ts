@@ -58,7 +58,7 @@ export function sqliteObjects(db: Db): ObjectStore {
         }
         const refund = Math.max(0, Math.min(o.prepaid, charged) - st.used);
         const now = Date.now();
-        sqlite.query("UPDATE objects SET settled_at = ?, status = ?, updated_at = ? WHERE id = ?").run(now, st.status, now, id);
+        sqlite.query("UPDATE objects SET settled_at = ?, status = ?, used_credits = ?, used_tokens = ?, updated_at = ? WHERE id = ?").run(now, st.status, st.used, st.tokens, now, id);
         if (st.tokens > 0) {
           sqlite.query(`INSERT INTO token_usage (account_id, month, tokens) VALUES (?,?,?)
             ON CONFLICT (account_id, month) DO UPDATE SET tokens = tokens + excluded.tokens`).run(o.account_id, utcMonth(now), st.tokens);
