@@ -12,6 +12,8 @@
  *   log after the restart, charged (the request journal replays what the writer had not committed yet);
  * - nothing admitted is lost: every request whose response had started (the client saw its request id) is
  *   in the usage log, charged if it was answered in full, else marked `interrupted` and charged nothing.
+ * - background responses and batches pending at a kill are each settled exactly once after the restart
+ *   (crash-objects.ts).
  * Short mode (default, CI): 3 kills, about 20 s per mode. --long: 15 kills.
  * Modes: embedded (SQLite) and cluster (one instance on PostgreSQL and Redis, killed and restarted on its
  * data dir, whose journal it replays into PostgreSQL), both by default; `--mode embedded|postgres|cluster`
@@ -22,6 +24,7 @@ import { removeDir, setupTenant, startRelayProcess, tempDir, type RelayProcess }
 import { Checks, liveMatchesDb, readStream, rng, waitSettled } from "./support";
 import { pgDrillDb, sqliteDrillDb, type DrillDb } from "./drill-db";
 import { modeEnv } from "../support/harness";
+import { objectsCrashDrill } from "./crash-objects";
 
 type Mode = "embedded" | "postgres" | "cluster";
 const modeArg = process.argv.indexOf("--mode");
@@ -171,6 +174,9 @@ async function drill(mode: Mode): Promise<number> {
         console.log(`${whole.length} answered, ${answered.length - whole.length} cut by the kill (${interrupted.length} recorded as interrupted)`);
       }
     }
+
+    // Work that finishes later: kills while background responses and batches are pending.
+    relay = await objectsCrashDrill({ dataDir, env: RELAY_ENV, store, checks, random, relay });
 
     await relay.stop();
     await store.check(checks, "after a graceful stop");

@@ -14,6 +14,9 @@ export type ObjectsMock = {
    */
   finishBatch(id: string, status: string, o?: { answered?: number; failed?: number; usage?: { prompt_tokens: number; completion_tokens: number }; modelSuffix?: string }): void;
   batch(id: string): Record<string, unknown> | undefined;
+  /** Every response and batch this upstream has accepted (also those whose answer never reached a client). */
+  responseIds(): string[];
+  batchIds(): string[];
 };
 
 export function startObjectsMock(name: string): ObjectsMock {
@@ -114,6 +117,8 @@ export function startObjectsMock(name: string): ObjectsMock {
     has: (id) => responses.has(id) || files.has(id) || batches.has(id),
     finish: (id, status, usage) => void Object.assign(responses.get(id)!, { status, usage: usage && { ...usage, total_tokens: usage.input_tokens + usage.output_tokens } }),
     batch: (id) => batches.get(id),
+    responseIds: () => [...responses.keys()],
+    batchIds: () => [...batches.keys()],
     finishBatch: (id, status, o = {}) => {
       const b = batches.get(id)!;
       const lines = new TextDecoder().decode(files.get(b.input_file_id as string)!.content).split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l));

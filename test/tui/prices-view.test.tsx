@@ -37,10 +37,10 @@ test("sets a price with the form; the model is its key", async () => {
   await v.waitFrame("gpt-4o");
   await v.press("n");
   await v.waitFrame("Set a model's price");
-  await v.press("gpt-4o-mini", KEY.enter, "150", KEY.enter, "600", KEY.enter, KEY.enter, KEY.enter, "1", KEY.enter);
+  await v.press("gpt-4o-mini", KEY.enter, "150", KEY.enter, "600", KEY.enter, KEY.enter, KEY.enter, "1", KEY.enter, KEY.backspace, KEY.backspace, "20", KEY.enter);
   await v.waitReport(/price of gpt-4o-mini set/);
   await v.waitFrame(/gpt-4o-mini\s+150\s+600\s+= input\s+= input\s+1/);
-  expect(await price("gpt-4o-mini")).toMatchObject({ inputPerMTok: 150, outputPerMTok: 600, cachedInputPerMTok: null, cacheWritePerMTok: null, perRequest: 1 });
+  expect(await price("gpt-4o-mini")).toMatchObject({ inputPerMTok: 150, outputPerMTok: 600, cachedInputPerMTok: null, cacheWritePerMTok: null, perRequest: 1, batchDiscount: 20 });
   v.unmount();
 });
 
@@ -55,9 +55,9 @@ test("changes the selected price: the form opens with its rates; a cleared cache
   const f = await v.waitFrame("Price of gpt-4o");
   expect(f).toMatch(/Input\*\s+2500/);
   expect(f).toMatch(/Cached input\s+1250/);
-  await v.press(KEY.down, KEY.backspace, KEY.backspace, KEY.backspace, KEY.backspace, KEY.backspace, "12000", KEY.down, KEY.backspace, KEY.backspace, KEY.backspace, KEY.backspace, KEY.down, KEY.down, KEY.enter);
+  await v.press(KEY.down, KEY.backspace, KEY.backspace, KEY.backspace, KEY.backspace, KEY.backspace, "12000", KEY.down, KEY.backspace, KEY.backspace, KEY.backspace, KEY.backspace, KEY.down, KEY.down, KEY.down, KEY.enter);
   await v.waitReport(/price of gpt-4o updated/);
-  expect(sent).toEqual([["gpt-4o", { inputPerMTok: 2500, outputPerMTok: 12000, cachedInputPerMTok: null, cacheWritePerMTok: null, perRequest: 0 }]]);
+  expect(sent).toEqual([["gpt-4o", { inputPerMTok: 2500, outputPerMTok: 12000, cachedInputPerMTok: null, cacheWritePerMTok: null, perRequest: 0, batchDiscount: 50 }]]);
   expect(await price("gpt-4o")).toMatchObject({ outputPerMTok: 12000, cachedInputPerMTok: null });
   await v.waitFrame(/gpt-4o\s+2,500\s+12,000\s+= input/);
   v.unmount();
@@ -66,9 +66,9 @@ test("changes the selected price: the form opens with its rates; a cleared cache
 test("a bad number is caught before sending; a refused price keeps the form with the server's reason", async () => {
   const v = view();
   await v.waitFrame("gpt-4o");
-  await v.press("n", "m1", KEY.enter, "lots", KEY.enter, "1", KEY.enter, KEY.enter, KEY.enter, KEY.enter);
+  await v.press("n", "m1", KEY.enter, "lots", KEY.enter, "1", KEY.enter, KEY.enter, KEY.enter, KEY.enter, KEY.enter);
   await v.waitFrame("Input: 'lots' is not a whole number");
-  await v.press(KEY.up, KEY.up, KEY.up, KEY.up, KEY.backspace, KEY.backspace, KEY.backspace, KEY.backspace, "-5", KEY.down, KEY.down, KEY.down, KEY.down, KEY.enter);
+  await v.press(KEY.up, KEY.up, KEY.up, KEY.up, KEY.up, KEY.backspace, KEY.backspace, KEY.backspace, KEY.backspace, "-5", KEY.down, KEY.down, KEY.down, KEY.down, KEY.down, KEY.enter);
   const refused = await v.waitReport(/Set a model's price: .*inputPerMTok/);
   expect(refused.kind).toBe("error");
   expect(v.frame()).toContain("Set a model's price");
@@ -98,5 +98,6 @@ test("the details say what an unset cache rate costs", async () => {
   const f = await v.waitFrame("Price of gpt-4o-mini");
   expect(f).toMatch(/cached input\s+the input rate \(150\)/);
   expect(f).toMatch(/per request\s+1/);
+  expect(f).toMatch(/batch discount\s+20%/);
   v.unmount();
 });
