@@ -3,7 +3,7 @@ import type { ObjectRow } from "../../db/schema";
 import { costOf } from "../billing/prices";
 import { usageFromOpenAI } from "../translate/usage";
 import { log } from "../log";
-import { kindOf } from "./kinds";
+import { kindOf, RUNNING_STATUSES } from "./kinds";
 import { batchUsed, recordBatchFiles } from "./batch-usage";
 
 /** A background response's terminal statuses (OpenAI's); anything else is still running. */
@@ -11,6 +11,14 @@ export const TERMINAL = new Set(kindOf("response")!.terminal);
 
 /** What an ended object used: credits (capped later at what it prepaid) and tokens (the month's quota). */
 export type Used = { credits: number; tokens: number };
+
+/**
+ * Whether relay follows the object to its end: work that prepaid, or that was running upstream when last
+ * seen (a background response, a batch). A stored response answered at once ended with its request.
+ */
+export function followed(o: ObjectRow): boolean {
+  return o.prepaid > 0 || (RUNNING_STATUSES as readonly string[]).includes(o.status ?? "");
+}
 
 /** A response's final usage, at its model's price; one that failed without tokens costs nothing. */
 function responseUsed(ctx: AppContext, o: ObjectRow, seen: Record<string, unknown>, status: string): Used {
@@ -38,7 +46,7 @@ const USED: Record<string, (ctx: AppContext, o: ObjectRow, seen: Record<string, 
 export async function settleIfEnded(ctx: AppContext, o: ObjectRow, seen: Record<string, unknown>): Promise<{ settled: boolean; refund: number }> {
   const status = typeof seen.status === "string" ? seen.status : null;
   const k = kindOf(o.kind);
-  if (!k || o.settledAt !== null || status === null || !k.terminal.includes(status)) return { settled: false, refund: 0 };
+  if (!k || o.settledAt !== null || status === null || !k.terminal.includes(status) || !followed(o)) return { settled: false, refund: 0 };
   if (o.kind === "batch") await recordBatchFiles(ctx, o, seen);
   const used = await USED[o.kind]?.(ctx, o, seen, status);
   if (!used) return { settled: false, refund: 0 };
