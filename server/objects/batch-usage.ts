@@ -67,7 +67,10 @@ export async function batchUsed(ctx: AppContext, o: ObjectRow, seen: Record<stri
   }
   const byPrice = new Map<Price, { usage: PricedUsage; lines: number }>();
   let tokens = 0;
+  let n = 0;
   for (const raw of text.split("\n")) {
+    // A large output file is read a few hundred lines per event-loop turn, beside the requests running.
+    if (++n % 500 === 0) await new Promise((resolve) => setImmediate(resolve));
     if (raw.trim() === "") continue;
     let line: { response?: { status_code?: unknown; body?: { model?: unknown; usage?: unknown } } };
     try {

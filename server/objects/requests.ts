@@ -27,7 +27,7 @@ export async function objectRequest(ctx: AppContext, request: Request, requestId
     const form = await requireUpload(bytes, request.headers.get("content-type"));
     // A batch input file is read as it passes: what its lines may use is known when a batch is made of it.
     const file = form.get("file") as Blob;
-    const plan = form.get("purpose") === "batch" ? planOfBatchFile(new Uint8Array(await file.arrayBuffer())) : null;
+    const plan = form.get("purpose") === "batch" ? await planOfBatchFile(new Uint8Array(await file.arrayBuffer())) : null;
     const channel = channelForNew(ctx, principal, op.k.kind);
     const res = await forward(ctx, request, requestId, channel, url, bytes);
     const created = jsonOf(res.bytes);

@@ -50,8 +50,8 @@ const line = (i: number, model = MODEL, maxTokens: number | null = 100) => JSON.
 const upload = async (lines: string[], client = alice) => client.files.create({ file: await toFile(Buffer.from(lines.join("\n") + "\n"), "in.jsonl"), purpose: "batch" });
 const create = (fileId: string, client = alice) => client.batches.create({ input_file_id: fileId, endpoint: "/v1/chat/completions", completion_window: "24h" });
 /** The worst case relay holds for these lines, worked out here from the same bounds and batch prices. */
-const worstCaseOf = (lines: string[]) => {
-  const plan = planOfBatchFile(new TextEncoder().encode(lines.join("\n") + "\n"));
+const worstCaseOf = async (lines: string[]) => {
+  const plan = await planOfBatchFile(new TextEncoder().encode(lines.join("\n") + "\n"));
   let credits = 0;
   for (const [model, b] of Object.entries(plan.models)) credits += holdCostOf(batchPriceOf(h.ctx.prices.get(model)), b.promptTokens, b.outputTokens);
   return credits;
@@ -63,9 +63,9 @@ describe("batches are held and settled", () => {
     const before = await balance();
     const b = await create((await upload(lines)).id);
     const prepaid = before - (await balance());
-    expect(prepaid).toBe(worstCaseOf(lines));
+    expect(prepaid).toBe(await worstCaseOf(lines));
     // At the list price the same hold would be twice as much (the batch discount is 50%).
-    const listHold = holdCostOf(h.ctx.prices.get(MODEL), planOfBatchFile(new TextEncoder().encode(lines.join("\n"))).models[MODEL]!.promptTokens, 400);
+    const listHold = holdCostOf(h.ctx.prices.get(MODEL), (await planOfBatchFile(new TextEncoder().encode(lines.join("\n")))).models[MODEL]!.promptTokens, 400);
     expect(prepaid).toBeLessThan(listHold);
     const charge = await dbQuery(h, "SELECT amount, ref FROM ledger WHERE kind = 'charge' ORDER BY id DESC LIMIT 1") as { amount: number }[];
     expect(charge[0]!.amount).toBe(-prepaid);
@@ -116,7 +116,7 @@ describe("batches are held and settled", () => {
     const lines = [line(0, MODEL, 50), line(1, CHEAP, 500), line(2, CHEAP, 500)];
     const before = await balance();
     const b = await create((await upload(lines)).id);
-    expect(before - (await balance())).toBe(worstCaseOf(lines));
+    expect(before - (await balance())).toBe(await worstCaseOf(lines));
     mock.finishBatch(b.id, "expired", { usage: { prompt_tokens: 7, completion_tokens: 9 } });
     await eventually(async () => (await refunds(b.id)).length === 1, "the expired batch's refund");
     const used = costOf(batchPriceOf(h.ctx.prices.get(MODEL)), { input: 7, cacheRead: 0, cacheWrite: 0, output: 9 }, false) +
