@@ -13,6 +13,7 @@ import m9 from "./0009_concerned_earthquake.sql" with { type: "text" };
 import m10 from "./0010_elite_zzzax.sql" with { type: "text" };
 import m11 from "./0011_loving_gambit.sql" with { type: "text" };
 import m12 from "./0012_mature_slyde.sql" with { type: "text" };
+import m13 from "./0013_webhooks.sql" with { type: "text" };
 
 export const migrations: { tag: string; sql: string }[] = [
   { tag: "0000_foundation", sql: m0 },
@@ -28,4 +29,5 @@ export const migrations: { tag: string; sql: string }[] = [
   { tag: "0010_elite_zzzax", sql: m10 },
   { tag: "0011_loving_gambit", sql: m11 },
   { tag: "0012_mature_slyde", sql: m12 },
+  { tag: "0013_webhooks", sql: m13 },
 ];

@@ -10,6 +10,7 @@ import m6 from "./0006_stormy_kylun.sql" with { type: "text" };
 import m7 from "./0007_amusing_proudstar.sql" with { type: "text" };
 import m8 from "./0008_sleepy_human_cannonball.sql" with { type: "text" };
 import m9 from "./0009_unique_hannibal_king.sql" with { type: "text" };
+import m10 from "./0010_webhooks.sql" with { type: "text" };
 
 export const migrations: { tag: string; sql: string }[] = [
   { tag: "0000_foundation", sql: m0 },
@@ -22,4 +23,5 @@ export const migrations: { tag: string; sql: string }[] = [
   { tag: "0007_amusing_proudstar", sql: m7 },
   { tag: "0008_sleepy_human_cannonball", sql: m8 },
   { tag: "0009_unique_hannibal_king", sql: m9 },
+  { tag: "0010_webhooks", sql: m10 },
 ];
