@@ -16,12 +16,15 @@ export const accountRef = (accountId: number) => `acct_${accountId}`;
  */
 export class CreditsWatch {
   private timer: ReturnType<typeof setInterval> | null = null;
-  private running = false;
+  private busy = false;
+  /** Passes run one after another, so a pass asked for while one runs sees the balance as it is after it. */
+  private last: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly ctx: AppContext, private readonly onQueued: () => void, private readonly everyMs = CREDITS_CHECK_MS) {}
 
   start(): void {
-    this.timer = setInterval(() => void this.check(), this.everyMs);
+    // The timer skips a beat while a pass runs rather than queueing passes behind a slow database.
+    this.timer = setInterval(() => void (this.busy || this.check()), this.everyMs);
     this.timer.unref();
   }
 
@@ -30,10 +33,15 @@ export class CreditsWatch {
     this.timer = null;
   }
 
-  /** One pass; returns how many events it queued. */
-  async check(): Promise<number> {
-    if (this.running) return 0;
-    this.running = true;
+  /** One pass, after any under way; returns how many events it queued. */
+  check(): Promise<number> {
+    const pass = this.last.then(() => this.pass());
+    this.last = pass;
+    return pass;
+  }
+
+  private async pass(): Promise<number> {
+    this.busy = true;
     try {
       const watching = (await this.ctx.stores.webhooks.watchingCredits()).filter((w) => w.events.includes("credits.low"));
       const available = new Map<number, number>();
@@ -59,7 +67,7 @@ export class CreditsWatch {
       log.warn("checking balances for credits.low failed", { error: String(err) });
       return 0;
     } finally {
-      this.running = false;
+      this.busy = false;
     }
   }
 }
