@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startRelay, userWithKey, type Harness } from "../support/harness";
 import { emitEvent } from "../../server/webhooks/emit";
+import { Keyring } from "../../server/keyring/keyring";
 import { api, startReceiver, until, verifyOpenAI, verifyStandard } from "./support";
 
 /**
@@ -109,6 +110,26 @@ describe("a delivery", () => {
         expect(verifyStandard(secret, r)).toMatchObject({ data: { id: "batch_rot" } });
         expect(await verifyOpenAI(secret, r)).toMatchObject({ data: { id: "batch_rot" } });
       }
+    } finally {
+      rx.stop();
+    }
+  });
+});
+
+describe("master-key rotation", () => {
+  test("re-encrypts webhook secrets (current and previous): deliveries still verify with both", async () => {
+    const rx = startReceiver();
+    try {
+      const w = await register(rx.url, ["response.cancelled"]);
+      const rotated = (await api(h, key, "POST", `/v1/webhooks/${w.id}/rotate`)).body.secret as string;
+      const r = await h.admin.rotateMasterKey();
+      expect(r.reencrypted).toBeGreaterThanOrEqual(1);
+      const row = (await h.ctx.stores.webhooks.get(w.id))!;
+      expect([Keyring.keyIdOf(row.secretCiphertext), Keyring.keyIdOf(row.previousSecretCiphertext!)]).toEqual([r.current, r.current]);
+      await emitEvent(h.ctx, accountId, "response.cancelled", "resp_mk");
+      await until(() => rx.got.length === 1, "the delivery");
+      expect(verifyStandard(w.secret, rx.got[0]!)).toMatchObject({ data: { id: "resp_mk" } });
+      expect(verifyStandard(rotated, rx.got[0]!)).toMatchObject({ data: { id: "resp_mk" } });
     } finally {
       rx.stop();
     }
