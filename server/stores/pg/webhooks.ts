@@ -73,10 +73,10 @@ export function pgWebhooks(db: PgDb): WebhookStore {
       return (await db.update(webhooks).set({ creditsArmed: true })
         .where(and(eq(webhooks.id, webhookId), eq(webhooks.creditsArmed, false))).returning({ id: webhooks.id })).length > 0;
     },
-    async noteAttempt(webhookId, ok, at) {
+    async noteAttempt(webhookId, ok, since) {
       if (!isInt4(webhookId)) return null;
       if (ok) await db.update(webhooks).set({ failingSince: null }).where(eq(webhooks.id, webhookId));
-      else await db.update(webhooks).set({ failingSince: at }).where(and(eq(webhooks.id, webhookId), isNull(webhooks.failingSince)));
+      else await db.update(webhooks).set({ failingSince: since }).where(and(eq(webhooks.id, webhookId), isNull(webhooks.failingSince)));
       return (await db.select({ f: webhooks.failingSince }).from(webhooks).where(eq(webhooks.id, webhookId)))[0]?.f ?? null;
     },
     async disable(webhookId, reason, audit) {

@@ -3,26 +3,32 @@ import { webhookAttempts, webhookDeliveries as d, webhooks } from "../../../db/s
 import type { Db } from "../../../db/client";
 import type { DeliveryStore } from "../types";
 
+/**
+ * Every write is an IMMEDIATE transaction, as the main process's writes are: the settlement writer's thread
+ * commits every few milliseconds, and a deferred write on a snapshot it moved past would fail (busy_snapshot).
+ */
+const immediate = <T>(db: Db, fn: () => T): T => db.$client.transaction(fn).immediate();
+
 export function sqliteDeliveries(db: Db): DeliveryStore {
   return {
     async enqueue(rows) {
       if (rows.length === 0) return 0;
-      return db.insert(d).values(rows).onConflictDoNothing().returning({ id: d.id }).all().length;
+      return immediate(db, () => db.insert(d).values(rows).onConflictDoNothing().returning({ id: d.id }).all().length);
     },
     async claim(owner, now, leaseMs, limit) {
       const free = and(eq(d.status, "pending"), lte(d.nextAttemptAt, now), or(isNull(d.leaseUntil), lte(d.leaseUntil, now)));
       const due = db.select({ id: d.id }).from(d).where(free).orderBy(asc(d.nextAttemptAt)).limit(limit);
       // One statement: the conditions are checked again on the rows it updates.
-      return db.update(d).set({ leaseOwner: owner, leaseUntil: now + leaseMs }).where(and(inArray(d.id, due), free)).returning().all();
+      return immediate(db, () => db.update(d).set({ leaseOwner: owner, leaseUntil: now + leaseMs }).where(and(inArray(d.id, due), free)).returning().all());
     },
     async recordAttempt(id, owner, attempt, next) {
-      return db.$client.transaction(() => {
+      return immediate(db, () => {
         db.insert(webhookAttempts).values({ deliveryId: id, ...attempt }).run();
         return db.update(d).set({
           status: next.status, nextAttemptAt: next.nextAttemptAt, attempts: sql`${d.attempts} + 1`,
           lastStatus: attempt.status, lastError: attempt.error, leaseOwner: null, leaseUntil: null, updatedAt: Date.now(),
         }).where(and(eq(d.id, id), eq(d.leaseOwner, owner), eq(d.status, "pending"))).returning({ id: d.id }).all().length > 0;
-      }).immediate();
+      });
     },
     async list({ webhookId, accountId, limit }) {
       const where = and(webhookId === undefined ? undefined : eq(d.webhookId, webhookId), accountId === undefined ? undefined : eq(webhooks.accountId, accountId));

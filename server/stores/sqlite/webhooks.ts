@@ -58,13 +58,15 @@ export function sqliteWebhooks(db: Db): WebhookStore {
       }).immediate();
     },
     async rearmCreditsLow(webhookId) {
-      return db.update(webhooks).set({ creditsArmed: true })
-        .where(and(eq(webhooks.id, webhookId), eq(webhooks.creditsArmed, false))).returning({ id: webhooks.id }).all().length > 0;
+      return db.$client.transaction(() => db.update(webhooks).set({ creditsArmed: true })
+        .where(and(eq(webhooks.id, webhookId), eq(webhooks.creditsArmed, false))).returning({ id: webhooks.id }).all().length > 0).immediate();
     },
-    async noteAttempt(webhookId, ok, at) {
-      if (ok) db.update(webhooks).set({ failingSince: null }).where(eq(webhooks.id, webhookId)).run();
-      else db.update(webhooks).set({ failingSince: at }).where(and(eq(webhooks.id, webhookId), isNull(webhooks.failingSince))).run();
-      return db.select({ f: webhooks.failingSince }).from(webhooks).where(eq(webhooks.id, webhookId)).get()?.f ?? null;
+    async noteAttempt(webhookId, ok, since) {
+      return db.$client.transaction(() => {
+        if (ok) db.update(webhooks).set({ failingSince: null }).where(eq(webhooks.id, webhookId)).run();
+        else db.update(webhooks).set({ failingSince: since }).where(and(eq(webhooks.id, webhookId), isNull(webhooks.failingSince))).run();
+        return db.select({ f: webhooks.failingSince }).from(webhooks).where(eq(webhooks.id, webhookId)).get()?.f ?? null;
+      }).immediate();
     },
     async disable(webhookId, reason, audit) {
       db.$client.transaction(() => {
