@@ -22,6 +22,7 @@ import { join } from "node:path";
 import { sqliteStores } from "./stores/sqlite";
 import { channelAad, keyAad } from "./keyring/aad";
 import { ObjectPoller } from "./objects/poller";
+import { startWebhooks } from "./webhooks/runtime";
 
 /**
  * Opens the data dir and database and builds every service, in dependency order. `dbPath` overrides the
@@ -36,7 +37,7 @@ export async function createContext(config: Config, opts: { dbPath?: string } = 
   const db = openDb(dbPath);
   const keyring = loadKeyring(config, db);
   const writer = new SettlementWriter(db.$client, config.RELAY_FLUSH_INTERVAL_MS);
-  const base: Omit<AppContext, "admission" | "metrics" | "channels" | "prices" | "sessions" | "close" | "poller"> = {
+  const base: Omit<AppContext, "admission" | "metrics" | "channels" | "prices" | "sessions" | "close" | "poller" | "webhooks"> = {
     config,
     mode: "embedded",
     db,
@@ -62,8 +63,10 @@ export async function createContext(config: Config, opts: { dbPath?: string } = 
   ctx.sessions = { secret: await loadSessionSecret(ctx), limiter: new LoginLimiter() };
   ctx.poller = new ObjectPoller(ctx, { responses: config.RELAY_POLL_INTERVAL_MS, batches: config.RELAY_BATCH_POLL_INTERVAL_MS });
   ctx.poller.start();
+  ctx.webhooks = startWebhooks(ctx);
   ctx.close = async () => {
     ctx.poller.stop();
+    await ctx.webhooks.stop();
     ctx.writer.close(); // flushes first
     ctx.journal.close(); // whatever settled is committed now: its segments go
     db.$client.close();

@@ -85,6 +85,12 @@ export const envSchema = z.object({
   RELAY_POLL_INTERVAL_MS: int(5_000, 50, 3_600_000),
   /** How often the poller asks an upstream about a batch it follows (batches run for hours). @default 60000 */
   RELAY_BATCH_POLL_INTERVAL_MS: int(60_000, 50, 3_600_000),
+  /** First retry delay of a failed webhook delivery; each later one doubles, up to an hour. @default 5000 */
+  RELAY_WEBHOOK_RETRY_BASE_MS: int(5_000, 1, 3_600_000),
+  /** How long a webhook delivery is retried before it is given up (and its failing endpoint disabled). @default 72 h */
+  RELAY_WEBHOOK_RETRY_FOR_MS: int(72 * 3_600_000, 1, 30 * 24 * 3_600_000),
+  /** Lets webhook URLs resolve to loopback, private and other non-public addresses (tests, private deployments). */
+  RELAY_WEBHOOK_ALLOW_PRIVATE: bool(false),
   /** PostgreSQL connections per instance. @default 10 */
   RELAY_DATABASE_POOL: int(10, 1, 1000),
   /** How long a dead instance's slots and holds outlive it. @default 30000 */

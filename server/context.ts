@@ -16,6 +16,7 @@ import type { RequestJournal } from "./usage/journal";
 import type { Stores } from "./stores/types";
 import type { ClusterServices } from "./cluster/services";
 import type { ObjectPoller } from "./objects/poller";
+import type { WebhookRuntime } from "./webhooks/runtime";
 
 /**
  * Every long-lived service, typed, built once in one place (`createContext`, server/bootstrap.ts) and passed
@@ -32,6 +33,8 @@ export type AppContext = {
   cluster: ClusterServices | null;
   /** Follows prepaid objects (background responses) until they end, and settles them (server/objects/poller.ts). */
   poller: ObjectPoller;
+  /** Sends queued webhook deliveries and checks balances for credits.low (server/webhooks/runtime.ts). */
+  webhooks: WebhookRuntime;
   /** After the servers stopped: flushes settlements, closes the journal and the database connections. */
   close(): Promise<void>;
   stores: Stores;

@@ -371,6 +371,49 @@ describe("organizations", () => {
   });
 });
 
+describe("webhooks", () => {
+  // This relay refuses private addresses (the default), so endpoints get a public literal address; no event
+  // is queued, so nothing is ever sent to it. Deliveries themselves are tested in test/webhooks/.
+  test("create (--user, --org), list, rotate, deliveries, delete", async () => {
+    await json("user", "create", "--name", "wendy");
+    await json("org", "create", "--name", "hooks-org");
+    const w = await json("webhook", "create", "--user", "wendy", "--url", "https://8.8.8.8/hook", "--events", "response.completed,batch.failed");
+    expect(w).toMatchObject({ url: "https://8.8.8.8/hook", events: ["response.completed", "batch.failed"], enabled: true });
+    expect(w.secret).toMatch(/^whsec_/);
+    const o = await json("webhook", "create", "--org", "hooks-org", "--url", "https://8.8.4.4/low", "--events", "credits.low", "--credits-below", "10");
+    expect(o).toMatchObject({ credits_below: 10 });
+    expect((await json("webhook", "list", "--user", "wendy")).map((x: any) => x.id)).toEqual([w.id]);
+    expect((await json("webhook", "list", "--org", "hooks-org")).map((x: any) => x.id)).toEqual([o.id]);
+    const all = await json("webhook", "list");
+    expect(all.map((x: any) => x.id)).toEqual(expect.arrayContaining([w.id, o.id]));
+    expect(JSON.stringify(all)).not.toContain("whsec_");
+    const r = await json("webhook", "rotate", String(w.id));
+    expect(r.secret).toMatch(/^whsec_/);
+    expect(r.secret).not.toBe(w.secret);
+    expect(await json("webhook", "deliveries", "--webhook", String(w.id), "--limit", "5")).toEqual([]);
+    expect(Array.isArray(await json("webhook", "deliveries"))).toBe(true);
+    expect(await json("webhook", "delete", String(w.id))).toEqual({ id: w.id, deleted: true });
+    const human = await cli(["webhook", "list", "--org", "hooks-org"]);
+    expect(human.out).toContain("https://8.8.4.4/low");
+    // Admin writes are audited as admin:socket, naming the endpoint and never its secret.
+    const audit = await json("audit", "--limit", "10");
+    expect(audit.filter((a: any) => a.target === `webhook:${w.id}`).map((a: any) => [a.actor, a.action])).toEqual([
+      ["admin:socket", "webhook.delete"], ["admin:socket", "webhook.rotate"], ["admin:socket", "webhook.create"],
+    ]);
+    expect(JSON.stringify(audit)).not.toContain("whsec_");
+  });
+
+  test("refusals and usage errors", async () => {
+    await refused(["webhook", "create", "--user", "wendy", "--url", "http://127.0.0.1:9/x", "--events", "batch.failed"], "invalid_request");
+    await refused(["webhook", "create", "--user", "wendy", "--url", "https://8.8.8.8/x", "--events", "batch.done"], "invalid_request");
+    await refused(["webhook", "create", "--user", "nobody", "--url", "https://8.8.8.8/x", "--events", "batch.failed"], "not_found");
+    await refused(["webhook", "delete", "999999"], "not_found");
+    await refused(["webhook", "deliveries", "--webhook", "999999"], "not_found");
+    await usage(["webhook", "create", "--user", "wendy", "--org", "hooks-org", "--url", "https://8.8.8.8/x", "--events", "batch.failed"], "give --user or --org, not both");
+    await usage(["webhook", "create", "--url", "https://8.8.8.8/x", "--events", "batch.failed"], "say whose endpoint");
+  });
+});
+
 test("every command above was run with --json", () => {
   // The database commands (migrate, export, import) need no server: test/admin/export-import.test.ts runs them.
   const missing = commands.filter((c) => !c.local).map(nameOf).filter((n) => !covered.has(n));

@@ -24,8 +24,9 @@ export type UsageApi = { usage: AdminClient["usage"]; users: Pick<AdminClient["u
 export type LedgerApi = { credits: Pick<AdminClient["credits"], "ledger">; users: Pick<AdminClient["users"], "list"> };
 export type AuditApi = { audit: AdminClient["audit"] };
 export type HealthApi = { health: AdminClient["health"] };
+export type WebhooksApi = { webhooks: Pick<AdminClient["webhooks"], "deliveries"> };
 
-export type AdminApi = UsersApi & KeysApi & ChannelsApi & UsageApi & LedgerApi & AuditApi & OrgsApi & PricesApi & HealthApi;
+export type AdminApi = UsersApi & KeysApi & ChannelsApi & UsageApi & LedgerApi & AuditApi & OrgsApi & PricesApi & HealthApi & WebhooksApi;
 
 /** Props every view gets. */
 export type ViewProps<A> = {

@@ -13,6 +13,10 @@ export class AdminRefused extends Error {
 export type Json = Record<string, any>;
 export type ListOf<T> = { data: T[] };
 
+/** A query string of the fields that are set. */
+const query = (q: Record<string, string | number | undefined>) =>
+  new URLSearchParams(Object.entries(q).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
+
 export class AdminClient {
   constructor(readonly socketPath: string) {}
 
@@ -107,6 +111,15 @@ export class AdminClient {
 
   usage = (q: { user?: string; org?: string; key?: number | string; limit?: number; before?: number } = {}) =>
     this.call<ListOf<Json>>("GET", `/usage?${new URLSearchParams(Object.entries(q).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]))}`);
+
+  webhooks = {
+    list: (q: { user?: string; org?: string } = {}) => this.call<ListOf<Json>>("GET", `/webhooks?${query(q)}`),
+    create: (body: Json) => this.call("POST", "/webhooks", body),
+    delete: (id: number | string) => this.call("DELETE", `/webhooks/${id}`),
+    rotate: (id: number | string) => this.call("POST", `/webhooks/${id}/rotate`),
+    deliveries: (q: { webhook?: number | string; limit?: number } = {}) => this.call<ListOf<Json>>("GET", `/webhooks/deliveries?${query(q)}`),
+    attempts: (deliveryId: number | string) => this.call<ListOf<Json>>("GET", `/webhooks/deliveries/${deliveryId}/attempts`),
+  };
 
   keyTimeline = (id: number | string, hours = 72) => this.call<ListOf<{ hour: string; requests: number; tokens: number }>>("GET", `/keys/${id}/timeline?hours=${hours}`);
 

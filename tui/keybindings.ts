@@ -19,7 +19,7 @@ export const BINDINGS = [
   { command: "help", keys: ["?"], scope: "global", description: "show or hide all key bindings", hint: "help" },
   { command: "next-view", keys: ["tab"], scope: "global", description: "next view" },
   { command: "prev-view", keys: ["shift+tab"], scope: "global", description: "previous view" },
-  { command: "goto-view", keys: ["1", "2", "3", "4", "5", "6", "7", "8"], scope: "global", description: "Users, Keys, Channels, Usage, Ledger, Audit, Orgs, Prices" },
+  { command: "goto-view", keys: ["1", "2", "3", "4", "5", "6", "7", "8", "9"], scope: "global", description: "Users, Keys, Channels, Usage, Ledger, Audit, Orgs, Prices, Webhooks (deliveries)" },
 
   { command: "up", keys: ["up", "k"], scope: "list", description: "move up" },
   { command: "down", keys: ["down", "j"], scope: "list", description: "move down" },

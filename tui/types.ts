@@ -67,3 +67,10 @@ export type PriceRow = {
   model: string; inputPerMTok: number; outputPerMTok: number; cachedInputPerMTok: number | null; cacheWritePerMTok: number | null;
   perRequest: number; batchDiscount: number; updatedAt: string | number;
 };
+
+/** A webhook delivery as the admin API lists it (times in Unix seconds). */
+export type DeliveryRow = {
+  id: number; event_id: string; webhook_id: number; url: string; type: string; object_id: string;
+  status: "pending" | "delivered" | "failed"; attempts: number; last_status: number | null; last_error: string | null;
+  next_attempt_at: number | null; created_at: number; updated_at: number;
+};

@@ -14,6 +14,7 @@ import m10 from "./0010_elite_zzzax.sql" with { type: "text" };
 import m11 from "./0011_loving_gambit.sql" with { type: "text" };
 import m12 from "./0012_mature_slyde.sql" with { type: "text" };
 import m13 from "./0013_aromatic_jack_murdock.sql" with { type: "text" };
+import m14 from "./0014_parallel_pepper_potts.sql" with { type: "text" };
 
 export const migrations: { tag: string; sql: string }[] = [
   { tag: "0000_foundation", sql: m0 },
@@ -30,4 +31,5 @@ export const migrations: { tag: string; sql: string }[] = [
   { tag: "0011_loving_gambit", sql: m11 },
   { tag: "0012_mature_slyde", sql: m12 },
   { tag: "0013_aromatic_jack_murdock", sql: m13 },
+  { tag: "0014_parallel_pepper_potts", sql: m14 },
 ];

@@ -11,3 +11,4 @@ export * from "./auth-epoch";
 export * from "./accounts";
 export * from "./memberships";
 export * from "./objects";
+export * from "./webhooks";

@@ -14,11 +14,11 @@ export const ROLE_SCOPES: Record<Role, ReadonlySet<Scope>> = {
 };
 
 /** Actions beyond scopes. */
-export type OrgAction = "manage-owners" | "billing-settings" | "delete-org" | "manage-members" | "service-keys" | "all-keys";
+export type OrgAction = "manage-owners" | "billing-settings" | "delete-org" | "manage-members" | "service-keys" | "all-keys" | "webhooks";
 
 const MAY: Record<Role, ReadonlySet<OrgAction>> = {
-  owner: new Set(["manage-owners", "billing-settings", "delete-org", "manage-members", "service-keys", "all-keys"]),
-  admin: new Set(["manage-members", "service-keys", "all-keys"]),
+  owner: new Set(["manage-owners", "billing-settings", "delete-org", "manage-members", "service-keys", "all-keys", "webhooks"]),
+  admin: new Set(["manage-members", "service-keys", "all-keys", "webhooks"]),
   member: new Set(),
   billing: new Set(),
 };

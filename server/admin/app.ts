@@ -9,6 +9,7 @@ import { adminBillingRoutes } from "./billing-routes";
 import { adminUsageRoutes } from "./usage-routes";
 import { adminOpenApiRoutes } from "./openapi";
 import { adminOrgRoutes } from "./orgs-routes";
+import { adminWebhookRoutes } from "./webhooks-routes";
 
 /** The admin API, served only on the Unix socket (mode 0600). Its clients: `relay admin` and `relay tui`. */
 export function createAdminApp(ctx: AppContext, info: () => Record<string, unknown>) {
@@ -21,5 +22,6 @@ export function createAdminApp(ctx: AppContext, info: () => Record<string, unkno
     .use(adminChannelRoutes(ctx))
     .use(adminBillingRoutes(ctx))
     .use(adminUsageRoutes(ctx))
+    .use(adminWebhookRoutes(ctx))
     .use(adminOpenApiRoutes());
 }

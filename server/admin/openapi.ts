@@ -8,6 +8,7 @@ import { createKeyInput, updateKeyInput } from "../keys/model";
 import { createChannelInput, updateChannelInput } from "../channels/model";
 import { setPriceInput } from "../billing/prices";
 import { grantBody } from "./billing-routes";
+import { createWebhookBody } from "../webhooks/model";
 
 /**
  * The OpenAPI 3.1 description of the admin API on the Unix socket (`GET /openapi.json` there).
@@ -57,6 +58,12 @@ const routes: Route[] = [
   ["put", "/prices/{model}", "Set a model's price", "Price"],
   ["delete", "/prices/{model}", "Remove a model's price"],
   ["get", "/usage", "Usage log, newest first", undefined, ["user", "org", "key", "limit", "before"]],
+  ["get", "/webhooks", "Webhook endpoints (never their secrets), of one user or org or all", undefined, ["user", "org"]],
+  ["post", "/webhooks", "Register a webhook endpoint for `user` or `org`; its `whsec_` secret is returned once", "CreateWebhook"],
+  ["delete", "/webhooks/{id}", "Delete a webhook endpoint with its deliveries"],
+  ["post", "/webhooks/{id}/rotate", "A new signing secret; the previous one also signs for 24 hours"],
+  ["get", "/webhooks/deliveries", "Webhook deliveries, newest first, with attempts and the last status or error", undefined, ["webhook", "limit"]],
+  ["get", "/webhooks/deliveries/{id}/attempts", "Every attempt of one delivery: when, HTTP status or error, duration"],
   ["get", "/openapi.json", "This document"],
 ];
 
@@ -88,6 +95,7 @@ const schemas = {
   CreateChannel: bodyOf(createChannelInput),
   UpdateChannel: bodyOf(updateChannelInput),
   Price: bodyOf(setPriceInput),
+  CreateWebhook: bodyOf(createWebhookBody.extend({ user: z.string().optional(), org: z.string().optional() })),
 };
 
 const str = { type: "string" };

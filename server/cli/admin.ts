@@ -8,8 +8,9 @@ import { channelCommands } from "./commands/channels";
 import { billingCommands } from "./commands/billing";
 import { orgCommands } from "./commands/orgs";
 import { databaseCommands } from "./commands/database";
+import { webhookCommands } from "./commands/webhooks";
 
-export const commands: Command[] = [...userCommands, ...orgCommands, ...keyCommands, ...channelCommands, ...billingCommands, ...systemCommands, ...databaseCommands];
+export const commands: Command[] = [...userCommands, ...orgCommands, ...keyCommands, ...channelCommands, ...billingCommands, ...webhookCommands, ...systemCommands, ...databaseCommands];
 
 const JSON_FLAG: FlagSpec = { name: "json", type: "bool", help: "print exactly one JSON value on stdout" };
 const HELP_FLAG: FlagSpec = { name: "help", type: "bool", help: "show this help" };

@@ -28,6 +28,7 @@ import { pgRecoveryTarget } from "./recovery";
 import { HoldSweeper } from "./sweeper";
 import { fenceAfterPause } from "./fence";
 import { ObjectPoller } from "../objects/poller";
+import { startWebhooks } from "../webhooks/runtime";
 import { redisPollClaim } from "./poll-lease";
 import { requestIdPrefix } from "../http/request-id";
 import type { ClusterServices } from "./services";
@@ -146,7 +147,7 @@ export async function createPgContext(config: Config): Promise<AppContext> {
     const watcher = new ChangeWatcher(sql, async () => {
       await Promise.all([ctx.prices.reload(), ctx.channels.reload()]);
     }, () => ctx.keyCache.poll());
-    const base: Omit<AppContext, "admission" | "metrics" | "channels" | "prices" | "sessions" | "close" | "poller"> = {
+    const base: Omit<AppContext, "admission" | "metrics" | "channels" | "prices" | "sessions" | "close" | "poller" | "webhooks"> = {
       config,
       mode,
       db: null,
@@ -177,8 +178,10 @@ export async function createPgContext(config: Config): Promise<AppContext> {
     const claim = redis ? redisPollClaim(redis, config.RELAY_REDIS_PREFIX, instances.id) : undefined;
     ctx.poller = new ObjectPoller(ctx, { responses: config.RELAY_POLL_INTERVAL_MS, batches: config.RELAY_BATCH_POLL_INTERVAL_MS }, claim);
     ctx.poller.start();
+    ctx.webhooks = startWebhooks(ctx);
     ctx.close = async () => {
       ctx.poller.stop();
+      await ctx.webhooks.stop();
       stopFence();
       watcher.stop();
       sweeper.stop();

@@ -1,7 +1,7 @@
 import type { Config } from "../config";
 import { Keyring, KeyringError } from "../keyring/keyring";
 import { readMasterKeyFile } from "../keyring/master-key-file";
-import { channelAad, keyAad } from "../keyring/aad";
+import { channelAad, keyAad, webhookAad } from "../keyring/aad";
 import { SESSION_SECRET_AAD, SESSION_SECRET_SETTING } from "../sessions/secret";
 import { DatabaseRefused } from "./configured";
 import type { Row } from "./rows";
@@ -22,12 +22,13 @@ const MALFORMED = "(malformed)";
 type Sealed = { ciphertext: string; aad: string; what: string };
 
 /** The tables whose rows hold ciphertexts (see sealedIn). */
-export const SEALED_TABLES = ["channels", "api_keys", "settings"];
+export const SEALED_TABLES = ["channels", "api_keys", "settings", "webhooks"];
 
 /** The ciphertext a dump row holds, with the AAD it is bound to. */
 function sealedIn(table: string, r: Row): Sealed | null {
   if (table === "channels" && typeof r.api_key_ciphertext === "string") return { ciphertext: r.api_key_ciphertext, aad: channelAad(Number(r.id)), what: `channel ${r.id}` };
   if (table === "api_keys" && typeof r.ciphertext === "string") return { ciphertext: r.ciphertext, aad: keyAad(Number(r.id), Number(r.account_id)), what: `key ${r.id}` };
+  if (table === "webhooks" && typeof r.secret_ciphertext === "string") return { ciphertext: r.secret_ciphertext, aad: webhookAad(Number(r.id)), what: `webhook ${r.id}` };
   if (table === "settings" && r.key === SESSION_SECRET_SETTING && typeof r.value === "string") return { ciphertext: r.value, aad: SESSION_SECRET_AAD, what: "the session secret" };
   return null;
 }

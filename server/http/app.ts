@@ -9,6 +9,7 @@ import { loginRoutes } from "../selfservice/login-routes";
 import { selfServiceKeyRoutes } from "../selfservice/keys-routes";
 import { usageRoutes } from "../selfservice/usage-routes";
 import { orgRoutes } from "../orgs/routes";
+import { webhookRoutes } from "../webhooks/routes";
 import { openApiRoutes } from "../selfservice/openapi";
 import { recordRefusal } from "../usage/refusals";
 
@@ -27,6 +28,7 @@ export function createPublicApp(ctx: AppContext) {
     .use(selfServiceKeyRoutes(ctx))
     .use(usageRoutes(ctx))
     .use(orgRoutes(ctx))
+    .use(webhookRoutes(ctx))
     .use(openApiRoutes())
     .use(modelRoutes(ctx))
     .use(ctx.config.RELAY_METRICS_PUBLIC ? metricsRoutes(ctx) : new Elysia({ name: "no-metrics" }))

@@ -9,7 +9,7 @@ export { channelAad } from "./aad";
  * Adds a new master key and re-encrypts every secret under it in one transaction. Until it commits,
  * old rows keep decrypting with the old key (which stays in the file); if it fails, nothing changes
  * except that the file holds one more, unused key. The session secret is re-encrypted too, not counted in
- * `reencrypted` (keys and channels), and unchanged, so sessions stay valid.
+ * `reencrypted` (keys, channels and webhook secrets), and unchanged, so sessions stay valid.
  */
 export async function rotateMasterKey(ctx: AppContext, actor: string): Promise<{ previous: string; current: string; reencrypted: number }> {
   const previous = ctx.keyring.currentId();

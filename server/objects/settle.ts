@@ -5,6 +5,8 @@ import { usageFromOpenAI } from "../translate/usage";
 import { log } from "../log";
 import { kindOf, RUNNING_STATUSES } from "./kinds";
 import { batchUsed, recordBatchFiles } from "./batch-usage";
+import { emitEvent, type WebhookEventType } from "../webhooks/emit";
+import { WEBHOOK_EVENT_TYPES } from "../webhooks/events";
 
 /** A background response's terminal statuses (OpenAI's); anything else is still running. */
 export const TERMINAL = new Set(kindOf("response")!.terminal);
@@ -48,6 +50,18 @@ export async function settleIfEnded(ctx: AppContext, o: ObjectRow, seen: Record<
   const k = kindOf(o.kind);
   if (!k || o.settledAt !== null || status === null || !k.terminal.includes(status) || !followed(o)) return { settled: false, refund: 0 };
   if (o.kind === "batch") await recordBatchFiles(ctx, o, seen);
+  // Announced before it is settled: queueing is idempotent per object and event, so a kill between the
+  // two announces it once when it is seen again, and an announcement is never lost to a settled object.
+  const event = `${o.kind}.${status}`;
+  if ((WEBHOOK_EVENT_TYPES as readonly string[]).includes(event)) {
+    try {
+      await emitEvent(ctx, o.accountId, event as WebhookEventType, o.upstreamId);
+    } catch (err) {
+      // Not settled either, so the next look queues the event and settles it then.
+      log.warn("queueing a webhook event failed; the object is settled when it is seen again", { error: String(err) });
+      return { settled: false, refund: 0 };
+    }
+  }
   const used = await USED[o.kind]?.(ctx, o, seen, status);
   if (!used) return { settled: false, refund: 0 };
   const r = await ctx.stores.objects.settle(o.id, {

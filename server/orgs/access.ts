@@ -57,6 +57,7 @@ const describe: Record<OrgAction, string> = {
   "manage-members": "manage members",
   "service-keys": "create service keys",
   "all-keys": "manage other members' keys",
+  webhooks: "manage the organization's webhooks",
 };
 
 /** The role the member rules see for the actor (a service key counts as an admin). */

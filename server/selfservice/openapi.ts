@@ -1,6 +1,7 @@
 import { Elysia } from "elysia";
 import { components } from "./openapi-components";
 import { orgPaths, orgSchemas } from "../orgs/openapi";
+import { webhookPaths, webhookSchemas } from "../webhooks/openapi";
 
 const json = (schema: object) => ({ content: { "application/json": { schema } } });
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -109,9 +110,10 @@ export const openApiDocument = {
       }),
     },
     ...orgPaths,
+    ...webhookPaths,
     "/v1/openapi.json": { get: op("This document (no authentication needed).", [], { schema: { type: "object" } }) },
   },
-  components: { ...components, schemas: { ...components.schemas, ...orgSchemas } },
+  components: { ...components, schemas: { ...components.schemas, ...orgSchemas, ...webhookSchemas } },
 };
 
 /** GET /v1/openapi.json, public. */

@@ -1,5 +1,6 @@
 import type {
   AccountRow, ApiKeyRow, AuditRow, ChannelRow, LedgerRow, MembershipRow, ObjectRow, PriceRow, UsageRow, UserRow,
+  WebhookAttemptRow, WebhookDeliveryRow, WebhookRow,
 } from "../../db/schema";
 import type { Actor } from "../audit/audit";
 
@@ -196,7 +197,72 @@ export interface ObjectStore {
   settle(id: number, s: Settling): Promise<ObjectSettled | "pending">;
 }
 
+export type NewWebhook = { accountId: number; url: string; events: string[]; creditsBelow: number | null };
+
+/**
+ * Webhook endpoints (server/webhooks/). `seal(id)` encrypts a secret for the row (its AAD names the id,
+ * known only once inserted). `accountId`, where taken, scopes the lookup: another account's id is as
+ * unknown as a missing one.
+ */
+export interface WebhookStore {
+  create(values: NewWebhook, seal: (id: number) => string, audit: AuditOf<WebhookRow>): Promise<WebhookRow>;
+  get(id: number, accountId?: number): Promise<WebhookRow | undefined>;
+  /** An account's endpoints, or every endpoint; oldest first. */
+  list(accountId?: number): Promise<WebhookRow[]>;
+  /** The account's enabled endpoints (emitEvent's one read: cheap when there are none). */
+  enabledOf(accountId: number): Promise<WebhookRow[]>;
+  /** Deletes the endpoint with its deliveries and their attempts; false, with nothing written, when there is none. */
+  delete(id: number, accountId: number | undefined, audit: AuditEntry): Promise<boolean>;
+  /**
+   * A new current secret (`seal`); the current one becomes the previous, still signing until `previousUntil`.
+   * Undefined, with nothing written, when there is no such endpoint.
+   */
+  rotate(id: number, accountId: number | undefined, seal: (id: number) => string, previousUntil: number, audit: AuditOf<WebhookRow>): Promise<WebhookRow | undefined>;
+  /** Enabled endpoints with a credits_below threshold (what the credits.low check reads). */
+  watchingCredits(): Promise<WebhookRow[]>;
+  /**
+   * The credits.low latch: clears it and queues `delivery` in one transaction, only if it was armed.
+   * False if it was not (another instance fired first, or it already fired for this fall).
+   */
+  fireCreditsLow(webhookId: number, delivery: NewDelivery): Promise<boolean>;
+  /** Arms the latch again (the balance is back at the threshold); false if it already was. */
+  rearmCreditsLow(webhookId: number): Promise<boolean>;
+  /** After an attempt: a success clears `failingSince`, a failure sets it to `since` if unset. Returns it as it now is. */
+  noteAttempt(webhookId: number, ok: boolean, since: number): Promise<number | null>;
+  /** Stops deliveries to an endpoint (what failed for too long); its pending deliveries fail with it. */
+  disable(webhookId: number, reason: string, audit: AuditEntry): Promise<void>;
+}
+
+export type NewDelivery = { eventId: string; webhookId: number; type: string; objectId: string; payload: string; nextAttemptAt: number };
+export type NewAttempt = { at: number; status: number | null; error: string | null; durationMs: number };
+/** Where a delivery goes after an attempt: delivered, failed for good, or pending until `nextAttemptAt`. */
+export type DeliveryOutcome = { status: WebhookDeliveryRow["status"]; nextAttemptAt: number };
+/** A delivery as listed, with its endpoint's URL and account. */
+export type DeliveryView = WebhookDeliveryRow & { url: string; accountId: number };
+
+/** The delivery queue and its attempt log. No audit rows: these are relay's own sends, not admin writes. */
+export interface DeliveryStore {
+  /** Queues each delivery unless its (webhook, type, object) already was; returns how many were queued. */
+  enqueue(rows: NewDelivery[]): Promise<number>;
+  /**
+   * Leases up to `limit` pending deliveries that are due and whose lease (if any) ran out, oldest due
+   * first, to `owner` until `now + leaseMs`: a conditional UPDATE, so two instances never hold one at once.
+   */
+  claim(owner: string, now: number, leaseMs: number, limit: number): Promise<WebhookDeliveryRow[]>;
+  /**
+   * Logs the attempt and, if `owner` still holds the lease, moves the delivery on (attempts + 1, last
+   * status or error, lease released). False when the lease was lost: the attempt is logged all the same.
+   */
+  recordAttempt(id: number, owner: string, attempt: NewAttempt, next: DeliveryOutcome): Promise<boolean>;
+  /** Newest first; of one endpoint, or of one account's endpoints, or all. */
+  list(filter: { webhookId?: number; accountId?: number; limit: number }): Promise<DeliveryView[]>;
+  /** A delivery's attempts, oldest first. */
+  attempts(deliveryId: number): Promise<WebhookAttemptRow[]>;
+}
+
 export type Stores = {
+  webhooks: WebhookStore;
+  deliveries: DeliveryStore;
   objects: ObjectStore;
   audit: AuditStore;
   accounts: AccountStore;

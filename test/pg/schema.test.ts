@@ -50,6 +50,9 @@ const typesMatch: {
   memberships: { select: true, insert: true },
   memberSpend: { select: true, insert: true },
   objects: { select: true, insert: true },
+  webhooks: { select: true, insert: true },
+  webhookDeliveries: { select: true, insert: true },
+  webhookAttempts: { select: true, insert: true },
   ROLES: true,
 };
 const rowTypesMatch: [

@@ -35,7 +35,7 @@ export type FuzzCase = {
 type Route = { target: (r: Rng, e: FuzzEnv) => string; methods: string[]; body?: BodyShape; weight: number };
 
 const MODEL_IDS = ["gpt-4o", "../../admin", "%2e%2e%2fadmin", "%E0%A4%A", "%zz", "%", "%00", "a".repeat(2000), "%F0%9F%99%82", "x%2Fy", "gpt-4o/../../../v1/me", ""];
-const UNKNOWN_V1 = ["nope", "audio/transcriptions", "images/edits", "files", "batches", "files/file-x/content", "assistants", "chat/completions/extra", "chat", "responses", "batches/1/cancel", "fine_tuning/jobs", "me/extra", "keys/1/2/3", "models/x/y", "..", "%2e%2e", ""];
+const UNKNOWN_V1 = ["nope", "audio/transcriptions", "images/edits", "files", "batches", "files/file-x/content", "webhooks", "webhooks/1/rotate", "webhooks/wh_x", "assistants", "chat/completions/extra", "chat", "responses", "batches/1/cancel", "fine_tuning/jobs", "me/extra", "keys/1/2/3", "models/x/y", "..", "%2e%2e", ""];
 const NON_V1 = ["/admin", "/v2/chat/completions", "/.env", "/api/v1/me", "/v1", "/wp-login.php", "/%2e%2e/%2e%2e/etc/passwd", "/V1/ME", "/v1.0/me", "/_admin/users", "/health/../v1/me", "/favicon.ico", "/v0/keys"];
 
 function keyId(r: Rng, e: FuzzEnv): string {
@@ -168,7 +168,7 @@ function genHeaders(r: Rng, tags: string[]): [string, string][] {
 }
 
 // files and batches: relay lists the caller's own from its records (server/objects/).
-const READ_AUTHED = /^\/v1\/(me|keys|usage|files|batches)$/;
+const READ_AUTHED = /^\/v1\/(me|keys|usage|files|batches|webhooks)$/;
 const READ_PUBLIC = /^\/v1\/(models(\/[^/]*)?|openapi\.json)$/;
 
 /**

@@ -63,8 +63,12 @@ describe("app shell", () => {
     await v.press("8");
     await v.waitFrame((f) => f.includes("Prices 0") && /n set/.test(f));
     await v.press(KEY.tab);
+    await v.waitFrame("Webhook deliveries");
+    await v.press(KEY.tab);
     await v.waitFrame("Users 1");
     await v.press(KEY.shiftTab);
+    await v.waitFrame("Webhook deliveries");
+    await v.press("8");
     await v.waitFrame("Prices 0");
     v.unmount();
   });

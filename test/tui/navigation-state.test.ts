@@ -6,7 +6,7 @@ test("tab and shift-tab cycle through the eight views; Orgs and Prices come afte
   const seen = [s.view];
   for (let i = 0; i < VIEWS.length; i++) seen.push((s = navigate(s, { type: "next" })).view);
   expect(seen).toEqual([...VIEWS, "users"]);
-  expect(VIEWS).toEqual(["users", "keys", "channels", "usage", "ledger", "audit", "orgs", "prices"]);
+  expect(VIEWS).toEqual(["users", "keys", "channels", "usage", "ledger", "audit", "orgs", "prices", "webhooks"]);
   expect(navigate(initialNav, { type: "prev" }).view).toBe(VIEWS.at(-1)!);
 });
 
@@ -14,6 +14,7 @@ test("number keys jump; out of range is ignored", () => {
   expect(navigate(initialNav, { type: "goto", index: 3 }).view).toBe("usage");
   expect(navigate(initialNav, { type: "goto", index: 6 }).view).toBe("orgs");
   expect(navigate(initialNav, { type: "goto", index: 7 }).view).toBe("prices");
+  expect(navigate(initialNav, { type: "goto", index: 8 }).view).toBe("webhooks");
   expect(navigate(initialNav, { type: "goto", index: 9 })).toBe(initialNav);
 });
 

@@ -1,5 +1,5 @@
 /** Which view is shown, whether the help screen is open, and whose ledger the Ledger view shows. */
-export const VIEWS = ["users", "keys", "channels", "usage", "ledger", "audit", "orgs", "prices"] as const;
+export const VIEWS = ["users", "keys", "channels", "usage", "ledger", "audit", "orgs", "prices", "webhooks"] as const;
 export type ViewId = (typeof VIEWS)[number];
 
 export const VIEW_TITLES: Record<ViewId, string> = {
@@ -11,6 +11,7 @@ export const VIEW_TITLES: Record<ViewId, string> = {
   audit: "Audit",
   orgs: "Orgs",
   prices: "Prices",
+  webhooks: "Webhooks",
 };
 
 export type NavState = { view: ViewId; help: boolean; ledgerUser: string | null };

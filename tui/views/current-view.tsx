@@ -8,6 +8,7 @@ import { LedgerView } from "./ledger-view";
 import { AuditView } from "./audit-view";
 import { OrgsView } from "./orgs-view";
 import { PricesView } from "./prices-view";
+import { WebhooksView } from "./webhooks-view";
 
 type Props = {
   view: ViewId;
@@ -39,5 +40,7 @@ export function CurrentView({ view, ledgerUser, onShowLedger, ...p }: Props) {
       return <OrgsView {...p} />;
     case "prices":
       return <PricesView {...p} />;
+    case "webhooks":
+      return <WebhooksView {...p} />;
   }
 }

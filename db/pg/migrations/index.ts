@@ -11,6 +11,7 @@ import m7 from "./0007_amusing_proudstar.sql" with { type: "text" };
 import m8 from "./0008_sleepy_human_cannonball.sql" with { type: "text" };
 import m9 from "./0009_unique_hannibal_king.sql" with { type: "text" };
 import m10 from "./0010_amused_sentinel.sql" with { type: "text" };
+import m11 from "./0011_tearful_lord_tyger.sql" with { type: "text" };
 
 export const migrations: { tag: string; sql: string }[] = [
   { tag: "0000_foundation", sql: m0 },
@@ -24,4 +25,5 @@ export const migrations: { tag: string; sql: string }[] = [
   { tag: "0008_sleepy_human_cannonball", sql: m8 },
   { tag: "0009_unique_hannibal_king", sql: m9 },
   { tag: "0010_amused_sentinel", sql: m10 },
+  { tag: "0011_tearful_lord_tyger", sql: m11 },
 ];

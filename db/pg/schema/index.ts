@@ -14,3 +14,4 @@ export * from "./accounts";
 export * from "./memberships";
 export * from "./cluster";
 export * from "./objects";
+export * from "./webhooks";

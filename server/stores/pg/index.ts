@@ -2,6 +2,8 @@ import type { SQL } from "bun";
 import type { PgDb } from "../../../db/pg/client";
 import type { Stores } from "../types";
 import { pgObjects } from "./objects";
+import { pgWebhooks } from "./webhooks";
+import { pgDeliveries } from "./deliveries";
 import { pgAudit } from "./audit";
 import { pgAccounts } from "./accounts";
 import { pgUsers } from "./users";
@@ -19,6 +21,8 @@ import { pgSecrets, pgSettings } from "./settings";
  */
 export function pgStores(db: PgDb, sql: SQL, aads: Parameters<typeof pgSecrets>[1]): Stores {
   return {
+    webhooks: pgWebhooks(db),
+    deliveries: pgDeliveries(db),
     objects: pgObjects(db),
     audit: pgAudit(db),
     accounts: pgAccounts(db),

@@ -1,6 +1,7 @@
 import { asc, eq, sql } from "drizzle-orm";
 import type { PgColumn, PgTable } from "drizzle-orm/pg-core";
-import { apiKeys, channels, settings } from "../../../db/pg/schema";
+import { apiKeys, channels, settings, webhooks } from "../../../db/pg/schema";
+import { webhookAad } from "../../keyring/aad";
 import type { PgDb } from "../../../db/pg/client";
 import type { SecretStore, SettingsStore } from "../types";
 import { writeAudit, type Tx } from "./audit";
@@ -40,7 +41,7 @@ export function pgSecrets(db: PgDb, aads: { key: (id: number, accountId: number)
         // conflicts with itself, so two rotations run one after the other. Taken first, before this transaction
         // holds any row lock (auth_epoch included); writes to these tables, the settlement writer's key spend
         // among them, wait until it commits.
-        await tx.execute(sql`LOCK TABLE ${apiKeys}, ${channels}, ${settings} IN SHARE ROW EXCLUSIVE MODE`);
+        await tx.execute(sql`LOCK TABLE ${apiKeys}, ${channels}, ${settings}, ${webhooks} IN SHARE ROW EXCLUSIVE MODE`);
         // Resealed first (pure computation), then written in batches: the tables stay locked for as few round trips as can be.
         const keys = (await tx.select({ id: apiKeys.id, accountId: apiKeys.accountId, c: apiKeys.ciphertext }).from(apiKeys).orderBy(asc(apiKeys.id)))
           .filter((k): k is { id: number; accountId: number; c: string } => k.c !== null) // write-once: nothing stored to re-encrypt
@@ -49,7 +50,13 @@ export function pgSecrets(db: PgDb, aads: { key: (id: number, accountId: number)
           .map((c) => ({ id: c.id, value: reseal(c.c, aads.channel(c.id)) }));
         await setById(tx, apiKeys, apiKeys.ciphertext, keys);
         await setById(tx, channels, channels.apiKeyCiphertext, chans);
-        const count = keys.length + chans.length;
+        // Few rows: one statement each (a webhook holds two ciphertexts during a rotation's overlap).
+        const hooks = await tx.select().from(webhooks).orderBy(asc(webhooks.id));
+        for (const w of hooks) {
+          const previous = w.previousSecretCiphertext === null ? null : reseal(w.previousSecretCiphertext, webhookAad(w.id));
+          await tx.update(webhooks).set({ secretCiphertext: reseal(w.secretCiphertext, webhookAad(w.id)), previousSecretCiphertext: previous }).where(eq(webhooks.id, w.id));
+        }
+        const count = keys.length + chans.length + hooks.length;
         // Settings that hold ciphertexts (the session secret): re-encrypted, not counted.
         for (const [key, aad] of Object.entries(settingAads)) {
           const [row] = await tx.select().from(settings).where(eq(settings.key, key));

@@ -1,5 +1,6 @@
 import { eq } from "drizzle-orm";
-import { apiKeys, channels, settings } from "../../../db/schema";
+import { apiKeys, channels, settings, webhooks } from "../../../db/schema";
+import { webhookAad } from "../../keyring/aad";
 import type { Db } from "../../../db/client";
 import type { SecretStore, SettingsStore } from "../types";
 import { writeAudit } from "./audit";
@@ -31,6 +32,11 @@ export function sqliteSecrets(db: Db, aads: { key: (id: number, accountId: numbe
         }
         for (const c of db.select({ id: channels.id, c: channels.apiKeyCiphertext }).from(channels).all()) {
           db.update(channels).set({ apiKeyCiphertext: reseal(c.c, aads.channel(c.id)) }).where(eq(channels.id, c.id)).run();
+          count++;
+        }
+        for (const w of db.select().from(webhooks).all()) {
+          const previous = w.previousSecretCiphertext === null ? null : reseal(w.previousSecretCiphertext, webhookAad(w.id));
+          db.update(webhooks).set({ secretCiphertext: reseal(w.secretCiphertext, webhookAad(w.id)), previousSecretCiphertext: previous }).where(eq(webhooks.id, w.id)).run();
           count++;
         }
         // Settings that hold ciphertexts (the session secret): re-encrypted, not counted.
