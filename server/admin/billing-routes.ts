@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { AppContext } from "../context";
 import { deletePrice, listPrices, setPrice } from "../billing/prices";
 import { grantCredits } from "../billing/credits";
-import { listLedger } from "../billing/ledger";
+import { listLedgerWithObjects } from "../billing/ledger";
 import { getUserByName } from "../users/service";
 import { orgByName } from "../accounts/store";
 import { ADMIN_ACTOR } from "./actor";
@@ -39,7 +39,7 @@ export const adminBillingRoutes = (ctx: AppContext) =>
     .get("/users/:name/ledger", async ({ params, query }) => {
       const user = await getUserByName(ctx, params.name);
       await ctx.writer.flush();
-      return { data: (await listLedger(ctx, user.accountId, ledgerLimit(query.limit))).map(iso) };
+      return { data: (await listLedgerWithObjects(ctx, user.accountId, ledgerLimit(query.limit))).map(iso) };
     })
     .post("/orgs/:name/credits", async ({ params, body }) => {
       const input = grantBody.parse(body);
@@ -49,7 +49,7 @@ export const adminBillingRoutes = (ctx: AppContext) =>
     .get("/orgs/:name/ledger", async ({ params, query }) => {
       const org = await orgByName(ctx, params.name);
       await ctx.writer.flush();
-      return { data: (await listLedger(ctx, org.id, ledgerLimit(query.limit))).map(iso) };
+      return { data: (await listLedgerWithObjects(ctx, org.id, ledgerLimit(query.limit))).map(iso) };
     });
 
 const ledgerLimit = (raw: unknown) => Math.min(10_000, Math.max(1, Number(raw) || 50));

@@ -27,3 +27,17 @@ export async function applyLedgerEntry(ctx: AppContext, e: LedgerEntry, audit?: 
 export function listLedger(ctx: AppContext, accountId: number, limit = 50): Promise<LedgerRow[]> {
   return ctx.stores.ledger.list(accountId, limit);
 }
+
+/**
+ * The ledger as admins see it: each row with the object it concerns (`batch:batch_abc`), when it is the
+ * prepayment of work that finishes later (its ref is the request id) or that work's refund.
+ */
+export async function listLedgerWithObjects(ctx: AppContext, accountId: number, limit = 50): Promise<(LedgerRow & { object: string | null })[]> {
+  const rows = await listLedger(ctx, accountId, limit);
+  const charges = rows.filter((r) => r.kind === "charge").map((r) => r.ref);
+  const prepaid = new Map((await ctx.stores.objects.prepaidBy(charges)).map((o) => [o.requestId, `${o.kind}:${o.upstreamId}`]));
+  return rows.map((r) => {
+    const refund = r.kind === "refund" && r.ref.startsWith("refund:") ? r.ref.slice("refund:".length) : null;
+    return { ...r, object: refund ?? prepaid.get(r.ref) ?? null };
+  });
+}

@@ -82,6 +82,9 @@ describe("batches are held and settled", () => {
     expect(used).toBe(Math.ceil((48 * 100_000_000 + 120 * 200_000_000) / 1e6));
     expect((await refunds(b.id)).map((r) => r.amount)).toEqual([prepaid - used]);
     expect(await balance()).toBe(before - used);
+    // relay admin credits ledger shows the prepayment and its refund under the batch's id.
+    const ledger = (await h.admin.credits.ledger("alice", 10)).data as { kind: string; amount: number; object: string | null }[];
+    expect(ledger.filter((r) => r.object === `batch:${b.id}`).map((r) => [r.kind, r.amount])).toEqual([["refund", prepaid - used], ["charge", -prepaid]]);
     // The output file is the account's: the client reads it through relay.
     const done = await alice.batches.retrieve(b.id);
     expect(done.status).toBe("completed");

@@ -70,7 +70,7 @@ export const billingCommands: Command[] = [
     args: [{ name: "NAME", help: "user name (organization name with --org)" }],
     flags: [{ name: "limit", type: "int", help: "rows (default 50)" }, ORG_FLAG],
     run: (c, { positionals: [name], flags: f }) => (f.org ? c.orgs.ledger(name!, (f.limit as number) ?? 50) : c.credits.ledger(name!, (f.limit as number) ?? 50)).then((r) => r.data),
-    format: (rows) => table(rows, ["id", "at", "kind", "amount", "balanceAfter", "ref", "keyId", "note"]),
+    format: (rows) => table(rows, ["id", "at", "kind", "amount", "balanceAfter", "ref", "object", "keyId", "note"]),
   },
   {
     group: "usage", verb: "", summary: "Show the usage log, newest first",
