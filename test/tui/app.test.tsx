@@ -37,7 +37,8 @@ describe("app shell", () => {
     expect(lines.length).toBe(24);
     for (const l of lines) expect([...l].length).toBeLessThanOrEqual(80);
     expect(lines[0]).toContain(h.url);
-    expect(lines[1]).toContain("1 Users  2 Keys  3 Channels  4 Usage  5 Ledger  6 Audit  7 Orgs  8 Prices");
+    // All nine tabs fit at 80 columns (one space apart there).
+    expect(lines[1]).toContain("1 Users 2 Keys 3 Channels 4 Usage 5 Ledger 6 Audit 7 Orgs 8 Prices 9 Webhooks");
     expect(lines[23]).toMatch(/^n new\s+e edit\s+c credits\s+x on\/off\s+enter details\s+\/ filter\s+q quit\s+\? help/);
     v.unmount();
   });
@@ -46,6 +47,7 @@ describe("app shell", () => {
     const { v } = app(h.admin, { columns: 130, rows: 40 });
     const f = await v.waitFrame("alice");
     expect(f.split("\n").length).toBe(40);
+    expect(f.split("\n")[1]).toContain("1 Users  2 Keys  3 Channels  4 Usage  5 Ledger  6 Audit  7 Orgs  8 Prices  9 Webhooks");
     v.unmount();
   });
 

@@ -7,6 +7,8 @@ export type HealthLine = { status: string; listen: string; version: string; upti
 /** Server address and health on the first line, the views as numbered tabs on the second. */
 export function Header({ health, error, view, width }: { health?: HealthLine; error: string | null; view: ViewId; width: number }) {
   const ok = !error && health?.status === "ok";
+  // Every tab padded on both sides when that fits; at 80 columns one space apart, so all nine still show.
+  const roomy = VIEWS.reduce((n, v, i) => n + `${i + 1}`.length + VIEW_TITLES[v].length + 3, 0) <= width;
   return (
     <Box flexDirection="column" width={width}>
       <Text wrap="truncate">
@@ -19,7 +21,7 @@ export function Header({ health, error, view, width }: { health?: HealthLine; er
       <Text wrap="truncate">
         {VIEWS.map((v, i) => (
           <Text key={v} inverse={v === view} bold={v === view}>
-            {` ${i + 1} ${VIEW_TITLES[v]} `}
+            {roomy ? ` ${i + 1} ${VIEW_TITLES[v]} ` : ` ${i + 1} ${VIEW_TITLES[v]}`}
           </Text>
         ))}
       </Text>
